@@ -1,0 +1,292 @@
+//! Command line. Output for people on stdout, logs on stderr (tracing), progress on a
+//! terminal only. Exit codes: 0 clean, 1 discrepancies found, 2 failure (including usage
+//! errors, as clap reports them).
+
+use crate::config::Config;
+use crate::job::{self, EXIT_CLEAN, EXIT_FAILURE};
+use crate::parse::{self, Format, Limits};
+use crate::store::Store;
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fundrecon",
+    version,
+    about = "Bank statement reconciliation for social-insurance fund special accounts (专户)"
+)]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(long, global = true, env = "FUNDRECON_CONFIG", default_value = "fundrecon.toml")]
+    pub config: PathBuf,
+    /// Log format on stderr: text or json.
+    #[arg(long, global = true, default_value = "text")]
+    pub log_format: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// The daily reconciliation: fetch, archive, parse, match, report.
+    Run {
+        /// Business date of the batches (default: yesterday in the configured time zone).
+        #[arg(long)]
+        date: Option<NaiveDate>,
+    },
+    /// Rerun one batch by id (same inputs, same results; archived files are reused).
+    Rerun { id: i64 },
+    /// List or show batches.
+    Runs {
+        #[command(subcommand)]
+        cmd: RunsCmd,
+    },
+    /// Configuration commands.
+    Config {
+        #[command(subcommand)]
+        cmd: ConfigCmd,
+    },
+    /// Parse one statement file and print what it holds.
+    Parse {
+        file: PathBuf,
+        /// Force a format (mt940, camt) instead of detecting it.
+        #[arg(long)]
+        format: Option<String>,
+        /// Print the stable JSON form.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Parse + match in one shot on a throwaway database; writes matches.csv,
+    /// discrepancies.csv and summary.json to --out.
+    Reconcile {
+        /// Statement files or folders (walked recursively; formats detected from content).
+        #[arg(long, num_args = 1.., required = true)]
+        statements: Vec<PathBuf>,
+        /// Disbursement (拨付) book CSV.
+        #[arg(long, num_args = 1..)]
+        disbursements: Vec<PathBuf>,
+        /// Receipt (收款) book CSV.
+        #[arg(long, num_args = 1..)]
+        receipts: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        /// Business days after the book date within which the bank may execute.
+        #[arg(long, default_value_t = 3)]
+        window_days: u32,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RunsCmd {
+    /// All batches, or only failed ones.
+    List {
+        #[arg(long)]
+        failed: bool,
+    },
+    /// One batch with its files, error and summary.
+    Show { id: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCmd {
+    /// Report every problem in the config, with its TOML path.
+    Check,
+}
+
+fn init_tracing(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("FUNDRECON_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        b.json().flatten_event(true).init();
+    } else {
+        b.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init();
+    }
+}
+
+/// Entry point: returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    init_tracing(&cli.log_format);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    match rt.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+fn load(path: &std::path::Path) -> anyhow::Result<Config> {
+    Ok(Config::load(path)?)
+}
+
+async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(cfg.data_dir()).with_context(|| format!("creating {}", cfg.data_dir().display()))?;
+    let url = cfg.database_url();
+    Store::open(&url).await.with_context(|| {
+        format!("opening the {} database", if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" })
+    })
+}
+
+fn yesterday(cfg: &Config) -> NaiveDate {
+    let tz: chrono_tz::Tz = cfg.general.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    today.pred_opt().unwrap_or(today)
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Config { cmd: ConfigCmd::Check } => {
+            let cfg = load(&cli.config)?;
+            println!(
+                "{}: ok ({} banks, {} accounts, {} channels, {} book sources)",
+                cli.config.display(),
+                cfg.banks.len(),
+                cfg.accounts.len(),
+                cfg.channels.len(),
+                cfg.books.len()
+            );
+            Ok(EXIT_CLEAN)
+        }
+        Command::Parse { file, format, json } => {
+            let fmt = match format.as_deref() {
+                None => None,
+                Some(f) => {
+                    Some(Format::from_name(f).with_context(|| format!("unknown format {f:?} (known: mt940, camt)"))?)
+                }
+            };
+            let bytes = std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
+            let stmts = parse::parse(&file.display().to_string(), &bytes, fmt, &Limits::default())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&parse::json::statements(&stmts))?);
+            } else {
+                for s in &stmts {
+                    let bal = |b: &Option<crate::statement::Balance>| {
+                        b.as_ref()
+                            .map(|b| format!("{} {}", b.date, crate::money::grouped(b.amount.amount)))
+                            .unwrap_or_else(|| "-".into())
+                    };
+                    println!(
+                        "{} {} seq {}: opening {}, closing {}, {} entries, sum {}",
+                        s.account,
+                        s.currency,
+                        s.sequence.as_deref().unwrap_or("-"),
+                        bal(&s.opening),
+                        bal(&s.closing),
+                        s.entries.len(),
+                        s.entry_sum().map(crate::money::grouped).unwrap_or_else(|| "overflow".into())
+                    );
+                }
+            }
+            Ok(EXIT_CLEAN)
+        }
+        Command::Reconcile { statements, disbursements, receipts, out, window_days } => {
+            let opts = job::reconcile::Options { statements, disbursements, receipts, out: out.clone(), window_days };
+            let (results, code) = job::reconcile::run(&opts).await?;
+            print!("{}", crate::report::summary_text(&results));
+            println!("reports: {}", out.display());
+            Ok(code)
+        }
+        Command::Run { date } => {
+            let cfg = load(&cli.config)?;
+            let store = open_store(&cfg).await?;
+            let date = date.unwrap_or_else(|| yesterday(&cfg));
+            let out = job::daily::run(&cfg, &store, &job::daily::Options { date, rerun: None, progress: true }).await?;
+            print_daily(&out);
+            store.close().await;
+            Ok(out.exit_code)
+        }
+        Command::Rerun { id } => {
+            let cfg = load(&cli.config)?;
+            let store = open_store(&cfg).await?;
+            let out = job::daily::run(
+                &cfg,
+                &store,
+                &job::daily::Options { date: yesterday(&cfg), rerun: Some(id), progress: true },
+            )
+            .await?;
+            print_daily(&out);
+            store.close().await;
+            Ok(out.exit_code)
+        }
+        Command::Runs { cmd } => {
+            let cfg = load(&cli.config)?;
+            let store = open_store(&cfg).await?;
+            match cmd {
+                RunsCmd::List { failed } => {
+                    println!(
+                        "{:>5}  {:<10}  {:<16}  {:<8}  {:>8}  {:<20}  error",
+                        "id", "date", "channel", "state", "attempts", "finished"
+                    );
+                    for r in store.runs(failed).await? {
+                        let err = r.error.as_deref().and_then(|e| e.lines().next()).unwrap_or("");
+                        let fin = r.finished_at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default();
+                        println!(
+                            "{:>5}  {:<10}  {:<16}  {:<8}  {:>8}  {:<20}  {}",
+                            r.id, r.business_date, r.channel, r.state, r.attempts, fin, err
+                        );
+                    }
+                }
+                RunsCmd::Show { id } => {
+                    let r = store.run(id).await?.with_context(|| format!("no batch with id {id}"))?;
+                    println!("batch {}: {} ({}) for {}", r.id, r.channel, r.bank, r.business_date);
+                    println!("state {}, attempts {}", r.state, r.attempts);
+                    println!(
+                        "created {}, started {}, finished {}",
+                        r.created_at,
+                        opt_t(r.started_at),
+                        opt_t(r.finished_at)
+                    );
+                    if let (Some(s), Some(f)) = (r.started_at, r.finished_at) {
+                        println!("took {} ms", (f - s).num_milliseconds());
+                    }
+                    println!("files:");
+                    for f in store.run_files(id).await? {
+                        let state = if f.imported {
+                            "imported"
+                        } else if f.superseded {
+                            "superseded"
+                        } else {
+                            "not imported"
+                        };
+                        println!("  {}  {:<12}  {}", f.sha256, state, f.name);
+                    }
+                    if let Some(e) = &r.error {
+                        println!("error:\n  {}", e.replace('\n', "\n  "));
+                    }
+                    if let Some(s) = &r.summary {
+                        println!("summary: {s}");
+                    }
+                }
+            }
+            store.close().await;
+            Ok(EXIT_CLEAN)
+        }
+    }
+}
+
+fn opt_t(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| t.to_string()).unwrap_or_else(|| "-".into())
+}
+
+fn print_daily(out: &job::daily::Outcome) {
+    for r in &out.runs {
+        let err = r.error.as_deref().map(|e| format!(": {}", e.replace('\n', "; "))).unwrap_or_default();
+        println!("batch {} {} {} {}{err}", r.id, r.channel, r.business_date, r.state);
+    }
+    for e in &out.book_errors {
+        println!("books: {e}");
+    }
+    print!("{}", crate::report::summary_text(&out.results));
+    println!("reports: {}", out.report_dir.display());
+}

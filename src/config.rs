@@ -1,0 +1,444 @@
+//! The TOML configuration: banks, accounts, channels, book sources, storage, output.
+//!
+//! Loading is two steps: serde reads the shape (unknown keys are errors, so a typo never
+//! silently disables a channel), then [`Config::check`] reports every semantic problem at
+//! once, each with its TOML path (`channels[2].bank`). Relative paths are relative to the
+//! config file, so the demo runs from any working directory.
+
+use crate::money::Currency;
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub general: General,
+    #[serde(default)]
+    pub matching: Matching,
+    #[serde(default)]
+    pub banks: Vec<Bank>,
+    #[serde(default)]
+    pub accounts: Vec<Account>,
+    #[serde(default)]
+    pub channels: Vec<Channel>,
+    #[serde(default)]
+    pub books: Vec<BookSource>,
+    /// Folder of the config file; set by [`Config::load`], used to resolve relative paths.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct General {
+    /// Where the embedded database and the raw-file archive live.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Where each run's reports are written (one sub-folder per run).
+    #[serde(default = "default_output_dir")]
+    pub output_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; empty = `sqlite://<data_dir>/fundrecon.db`.
+    /// Prefer the `FUNDRECON_DATABASE_URL` environment variable for anything with a password.
+    #[serde(default)]
+    pub database_url: String,
+    /// IANA time zone that business dates are counted in.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+}
+
+impl Default for General {
+    fn default() -> Self {
+        General {
+            data_dir: default_data_dir(),
+            output_dir: default_output_dir(),
+            database_url: String::new(),
+            timezone: default_timezone(),
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+fn default_output_dir() -> PathBuf {
+    PathBuf::from("reports")
+}
+fn default_timezone() -> String {
+    "Asia/Shanghai".into()
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Matching {
+    /// Rule 2 (amount + counterparty + date): bank booking may be this many business days
+    /// after the book date. Also the age after which an unmatched book record stops being
+    /// `in_transit` and becomes `missing_in_bank`.
+    #[serde(default = "default_window")]
+    pub date_window_days: u32,
+}
+
+impl Default for Matching {
+    fn default() -> Self {
+        Matching { date_window_days: default_window() }
+    }
+}
+
+fn default_window() -> u32 {
+    3
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Bank {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub bic: Option<String>,
+}
+
+/// The role of a special account (财社〔2017〕144号).
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 收入户
+    Income,
+    /// 支出户
+    Expenditure,
+    /// 财政专户
+    Fiscal,
+}
+
+impl Role {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Role::Income => "收入户",
+            Role::Expenditure => "支出户",
+            Role::Fiscal => "财政专户",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// The account number as text, as the books write it.
+    pub number: String,
+    pub name: String,
+    pub currency: String,
+    pub bank: String,
+    pub role: Role,
+    /// Other ways statements write this account (IBAN, old number, with BIC…).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// The ledger (银行存款日记账) balance at the end of a date; book records after it
+    /// roll it forward to the book balance shown in summaries.
+    #[serde(default)]
+    pub book_opening: Option<BookOpening>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct BookOpening {
+    /// `YYYY-MM-DD`, end of day.
+    pub date: String,
+    /// Decimal text, e.g. `"80000000.00"`.
+    pub amount: String,
+}
+
+impl BookOpening {
+    /// Both fields parsed; `Config::check` has reported them if they do not parse.
+    pub fn parsed(&self) -> Option<(chrono::NaiveDate, rust_decimal::Decimal)> {
+        Some((self.date.parse().ok()?, crate::money::parse_plain(&self.amount)?))
+    }
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Channel {
+    pub name: String,
+    /// Registered channel type: `dir` (see `fetch::registry`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub bank: String,
+    /// `dir`: the drop folder.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// Glob on the file name, e.g. `*.sta`.
+    #[serde(default = "default_pattern")]
+    pub pattern: String,
+    /// A parser name (`mt940`, `camt`) or `auto` to detect from content.
+    #[serde(default = "default_format")]
+    pub format: String,
+    /// Files larger than this are refused (bytes).
+    #[serde(default = "default_max_file")]
+    pub max_file_bytes: u64,
+}
+
+fn default_pattern() -> String {
+    "*".into()
+}
+fn default_format() -> String {
+    "auto".into()
+}
+fn default_max_file() -> u64 {
+    1 << 30
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct BookSource {
+    pub name: String,
+    /// `disbursement` (拨付, money out) or `receipt` (收款, money in).
+    pub kind: String,
+    pub path: PathBuf,
+}
+
+/// One problem in a config, with its TOML path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Syntax { path: String, message: String },
+    #[error("{path}: {} problem(s):\n{}", problems.len(), problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid { path: String, problems: Vec<Problem> },
+}
+
+pub const CHANNEL_TYPES: [&str; 1] = ["dir"];
+
+impl Config {
+    /// Reads, parses and checks a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        let mut cfg = Config::parse(&text)
+            .map_err(|message| ConfigError::Syntax { path: path.display().to_string(), message })?;
+        cfg.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let problems = cfg.check();
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid { path: path.display().to_string(), problems });
+        }
+        Ok(cfg)
+    }
+
+    /// Parses TOML text (no semantic checks). The error names line, column and key.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+    }
+
+    /// Resolves a path from the config against the config file's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() { p.to_path_buf() } else { self.base_dir.join(p) }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.resolve(&self.general.data_dir)
+    }
+
+    pub fn output_dir(&self) -> PathBuf {
+        self.resolve(&self.general.output_dir)
+    }
+
+    /// The database URL: env `FUNDRECON_DATABASE_URL`, else the config, else embedded SQLite.
+    pub fn database_url(&self) -> String {
+        if let Ok(u) = std::env::var("FUNDRECON_DATABASE_URL")
+            && !u.is_empty()
+        {
+            return u;
+        }
+        if !self.general.database_url.is_empty() {
+            return self.general.database_url.clone();
+        }
+        format!("sqlite://{}", self.data_dir().join("fundrecon.db").display())
+    }
+
+    pub fn account(&self, number: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.number == number)
+    }
+
+    /// Every semantic problem, in file order.
+    pub fn check(&self) -> Vec<Problem> {
+        let mut p = Vec::new();
+        let mut add = |path: String, message: String| p.push(Problem { path, message });
+        if self.general.timezone.parse::<chrono_tz::Tz>().is_err() {
+            add(
+                "general.timezone".into(),
+                format!("{:?} is not a supported time zone (use e.g. \"Asia/Shanghai\")", self.general.timezone),
+            );
+        }
+        let url = &self.general.database_url;
+        if !url.is_empty() {
+            if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                add("general.database_url".into(), "must start with sqlite: or postgres://".into());
+            }
+            if url.contains('@') && url.split('@').next().is_some_and(|u| u.matches(':').count() >= 2) {
+                add(
+                    "general.database_url".into(),
+                    "contains a password: put it in FUNDRECON_DATABASE_URL or ~/.pgpass, never in a config file".into(),
+                );
+            }
+        }
+        if self.matching.date_window_days > 31 {
+            add(
+                "matching.date_window_days".into(),
+                format!("{} is over the limit of 31 days", self.matching.date_window_days),
+            );
+        }
+        let mut bank_ids = HashSet::new();
+        for (i, b) in self.banks.iter().enumerate() {
+            if b.id.trim().is_empty() {
+                add(format!("banks[{i}].id"), "empty".into());
+            } else if !bank_ids.insert(b.id.as_str()) {
+                add(format!("banks[{i}].id"), format!("duplicate bank id {:?}", b.id));
+            }
+        }
+        let mut numbers = HashSet::new();
+        for (i, a) in self.accounts.iter().enumerate() {
+            let n = a.number.trim();
+            if n.is_empty() {
+                add(format!("accounts[{i}].number"), "empty".into());
+            } else if !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ') {
+                add(
+                    format!("accounts[{i}].number"),
+                    format!("{:?}: only letters, digits, spaces and dashes", a.number),
+                );
+            } else if !numbers.insert(crate::account::normalize(n)) {
+                add(format!("accounts[{i}].number"), format!("duplicate account {:?}", a.number));
+            }
+            if Currency::parse(&a.currency).is_none() {
+                add(format!("accounts[{i}].currency"), format!("{:?} is not a three-letter currency code", a.currency));
+            }
+            if let Some(o) = &a.book_opening {
+                if o.date.parse::<chrono::NaiveDate>().is_err() {
+                    add(format!("accounts[{i}].book_opening.date"), format!("{:?} is not a date (YYYY-MM-DD)", o.date));
+                }
+                if crate::money::parse_plain(&o.amount).is_none() {
+                    add(
+                        format!("accounts[{i}].book_opening.amount"),
+                        format!("{:?} is not a decimal amount", o.amount),
+                    );
+                }
+            }
+            if !bank_ids.contains(a.bank.as_str()) {
+                add(format!("accounts[{i}].bank"), format!("unknown bank {:?} (banks: {})", a.bank, self.bank_list()));
+            }
+        }
+        let mut channel_names = HashSet::new();
+        for (i, c) in self.channels.iter().enumerate() {
+            if !channel_names.insert(c.name.as_str()) {
+                add(format!("channels[{i}].name"), format!("duplicate channel name {:?}", c.name));
+            }
+            if !CHANNEL_TYPES.contains(&c.kind.as_str()) {
+                add(
+                    format!("channels[{i}].type"),
+                    format!("unknown channel type {:?} (known: {})", c.kind, CHANNEL_TYPES.join(", ")),
+                );
+            }
+            if !bank_ids.contains(c.bank.as_str()) {
+                add(format!("channels[{i}].bank"), format!("unknown bank {:?} (banks: {})", c.bank, self.bank_list()));
+            }
+            if c.format != "auto" && crate::parse::Format::from_name(&c.format).is_none() {
+                add(
+                    format!("channels[{i}].format"),
+                    format!("unknown format {:?} (known: auto, mt940, camt)", c.format),
+                );
+            }
+            if glob::Pattern::new(&c.pattern).is_err() {
+                add(format!("channels[{i}].pattern"), format!("{:?} is not a valid file pattern", c.pattern));
+            }
+            if c.max_file_bytes == 0 {
+                add(format!("channels[{i}].max_file_bytes"), "must be above 0".into());
+            }
+            if c.kind == "dir" {
+                match &c.path {
+                    None => add(format!("channels[{i}].path"), "a dir channel needs a path".into()),
+                    Some(p) if !self.resolve(p).is_dir() => {
+                        add(format!("channels[{i}].path"), format!("{} is not a folder", self.resolve(p).display()))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        for (i, b) in self.books.iter().enumerate() {
+            if crate::book::Direction::parse(&b.kind).is_none() {
+                add(format!("books[{i}].kind"), format!("{:?}: use \"disbursement\" or \"receipt\"", b.kind));
+            }
+            if !self.resolve(&b.path).is_file() {
+                add(format!("books[{i}].path"), format!("{} is not a file", self.resolve(&b.path).display()));
+            }
+        }
+        p
+    }
+
+    fn bank_list(&self) -> String {
+        self.banks.iter().map(|b| b.id.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_errors_with_position() {
+        let e = Config::parse("[general]\ndata_dri = \"x\"\n").unwrap_err();
+        assert!(e.contains("data_dri"), "{e}");
+        assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn every_problem_has_its_path() {
+        let cfg = Config::parse(
+            r#"
+[general]
+timezone = "Mars/Olympus"
+database_url = "postgres://u:secret@db/x"
+[[banks]]
+id = "boc"
+name = "BOC"
+[[banks]]
+id = "boc"
+name = "again"
+[[accounts]]
+number = "4500"
+name = "a"
+currency = "RMB1"
+bank = "icbc"
+role = "fiscal"
+[[channels]]
+name = "c"
+type = "ftp"
+bank = "boc"
+format = "pdf"
+"#,
+        )
+        .unwrap();
+        let paths: Vec<String> = cfg.check().into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "general.timezone",
+                "general.database_url",
+                "banks[1].id",
+                "accounts[0].currency",
+                "accounts[0].bank",
+                "channels[0].type",
+                "channels[0].format",
+            ]
+        );
+    }
+}

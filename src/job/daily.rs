@@ -1,0 +1,239 @@
+//! The daily reconciliation over a config: books, then one batch per channel (bank ×
+//! business date), then matching and reports for every account.
+//!
+//! Failure isolation: a broken file fails its own batch (the run row says which file,
+//! where and why); other batches and accounts go on. A rerun repeats the same steps: files
+//! already archived and imported are skipped by content hash, matching is recomputed from
+//! what is stored, so the same inputs give the same results and no duplicated rows.
+
+use super::progress::Progress;
+use super::{AccountInfo, EXIT_CLEAN, EXIT_DISCREPANCIES, EXIT_FAILURE, archive_file, import_file, match_account};
+use crate::account::AccountMap;
+use crate::archive::Archive;
+use crate::book::{self, Direction};
+use crate::config::{Channel as ChannelConfig, Config};
+use crate::fetch;
+use crate::parse::{Format, Limits};
+use crate::report::{self, AccountResult};
+use crate::store::{RunRow, Store};
+use anyhow::Context;
+use chrono::NaiveDate;
+use serde_json::json;
+use std::path::PathBuf;
+
+pub struct Options {
+    pub date: NaiveDate,
+    /// Rerun this batch only (its channel and date); matching and reports still cover
+    /// every account, because a batch can change any account's picture.
+    pub rerun: Option<i64>,
+    pub progress: bool,
+}
+
+pub struct Outcome {
+    pub runs: Vec<RunRow>,
+    pub results: Vec<AccountResult>,
+    pub report_dir: PathBuf,
+    pub book_errors: Vec<String>,
+    pub exit_code: i32,
+}
+
+pub fn accounts(cfg: &Config) -> Vec<AccountInfo> {
+    cfg.accounts
+        .iter()
+        .map(|a| AccountInfo {
+            number: a.number.clone(),
+            name: a.name.clone(),
+            currency: a.currency.clone(),
+            bank: a.bank.clone(),
+            book_opening: a.book_opening.as_ref().and_then(|o| o.parsed()),
+        })
+        .collect()
+}
+
+/// Imports every book source; each file all-or-nothing. Returns the errors (file, line,
+/// field), which fail the run but not the matching of what is stored.
+async fn import_books(cfg: &Config, store: &Store, archive: &Archive) -> Vec<String> {
+    let mut errors = Vec::new();
+    for b in &cfg.books {
+        let path = cfg.resolve(&b.path);
+        let result: anyhow::Result<()> = async {
+            let bytes = std::fs::read(&path).with_context(|| format!("book source {}: {}", b.name, path.display()))?;
+            archive_file(
+                store,
+                archive,
+                &path.file_name().unwrap_or_default().to_string_lossy(),
+                &bytes,
+                &format!("books:{}", b.name),
+            )
+            .await?;
+            let dir = Direction::parse(&b.kind).expect("checked by config");
+            let recs = book::read_csv(&path.display().to_string(), &bytes, dir)?;
+            for r in &recs {
+                if cfg.account(&r.account_no).is_none() {
+                    anyhow::bail!(
+                        "{}:{}: field account_no: {:?} is not a configured account",
+                        path.display(),
+                        &r.location[5..],
+                        r.account_no
+                    );
+                }
+            }
+            store.import_books(&b.name, &recs).await?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::error!(source = %b.name, error = %e, "book import failed");
+            errors.push(format!("{e:#}"));
+        }
+    }
+    errors
+}
+
+/// One batch: pull, archive, import. Returns the summary JSON and the errors.
+async fn batch(
+    cfg: &Config,
+    store: &Store,
+    archive: &Archive,
+    ch: &ChannelConfig,
+    run: &RunRow,
+    progress: &Progress,
+) -> (serde_json::Value, Vec<String>) {
+    let mut errors = Vec::new();
+    let bank_accounts: Vec<(&str, &[String])> =
+        cfg.accounts.iter().filter(|a| a.bank == ch.bank).map(|a| (a.number.as_str(), a.aliases.as_slice())).collect();
+    let map = AccountMap::new(bank_accounts);
+    let format = Format::from_name(&ch.format);
+    let limits = Limits { max_file_bytes: ch.max_file_bytes, ..Limits::default() };
+    progress.stage(&ch.name, "fetching", "");
+    let (mut fetched, mut refused) = (0usize, Vec::new());
+    match fetch::open(cfg, ch).pull().await {
+        Ok(pull) => {
+            for r in pull.refused {
+                refused.push(r.to_string());
+            }
+            for f in pull.files {
+                fetched += 1;
+                match archive_file(store, archive, &f.name, &f.bytes, &ch.name).await {
+                    Ok(sha) => {
+                        if let Err(e) = store.add_run_file(run.id, &sha, &f.name).await {
+                            errors.push(format!("{}: {e}", f.name));
+                        }
+                    }
+                    Err(e) => errors.push(format!("{}: archiving failed: {e:#}", f.name)),
+                }
+            }
+        }
+        Err(e) => errors.push(e.to_string()),
+    }
+    errors.extend(refused.iter().cloned());
+    let files = match store.run_files(run.id).await {
+        Ok(f) => f,
+        Err(e) => {
+            errors.push(e.to_string());
+            Vec::new()
+        }
+    };
+    let (mut imported, mut skipped, mut entries_new, mut entries_known, mut statements) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut superseded = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let name = &f.name;
+        if f.superseded {
+            superseded.push(format!("{} ({})", f.name, &f.sha256[..12]));
+            continue;
+        }
+        progress.stage(&ch.name, "parsing", &format!("{}/{} {name}", i + 1, files.len()));
+        match import_file(store, archive, &f.sha256, name, format, &map, &limits).await {
+            Ok(s) if s.already_imported => skipped += 1,
+            Ok(s) => {
+                imported += 1;
+                statements += s.statements;
+                entries_new += s.entries_new;
+                entries_known += s.entries_known;
+                tracing::info!(channel = %ch.name, file = %name, statements = s.statements, entries = s.entries_new, "imported");
+            }
+            Err(e) => {
+                tracing::error!(channel = %ch.name, file = %name, error = %format!("{e:#}"), "import failed");
+                errors.push(format!("{e:#}"));
+            }
+        }
+    }
+    let summary = json!({
+        "files_fetched": fetched,
+        "files_in_batch": files.len(),
+        "files_imported": imported,
+        "files_already_imported": skipped,
+        "statements": statements,
+        "entries_new": entries_new,
+        "entries_already_known": entries_known,
+        "refused": refused,
+        "superseded": superseded,
+        "errors": errors,
+    });
+    (summary, errors)
+}
+
+pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<Outcome> {
+    let progress = Progress::new(opts.progress);
+    let archive = Archive::open(&cfg.data_dir().join("archive"))?;
+    progress.stage("books", "importing", "");
+    let book_errors = import_books(cfg, store, &archive).await;
+
+    let (date, only_channel) = match opts.rerun {
+        Some(id) => {
+            let r =
+                store.run(id).await?.with_context(|| format!("no batch with id {id} (see `fundrecon runs list`)"))?;
+            (r.business_date, Some(r.channel))
+        }
+        None => (opts.date, None),
+    };
+    let mut runs = Vec::new();
+    for ch in &cfg.channels {
+        if only_channel.as_deref().is_some_and(|c| c != ch.name) {
+            continue;
+        }
+        let row = store.ensure_run(&ch.name, &ch.bank, date).await?;
+        store.start_run(row.id).await?;
+        let span = tracing::info_span!("batch", run = row.id, channel = %ch.name, bank = %ch.bank, date = %date);
+        let _g = span.enter();
+        let (summary, errors) = batch(cfg, store, &archive, ch, &row, &progress).await;
+        let (state, error) = if errors.is_empty() { ("done", None) } else { ("failed", Some(errors.join("\n"))) };
+        store.finish_run(row.id, state, error.as_deref(), &summary.to_string()).await?;
+        runs.push(store.run(row.id).await?.expect("run row exists"));
+    }
+
+    let mut results = Vec::new();
+    for a in accounts(cfg) {
+        progress.stage(&a.number, "matching", "");
+        results.push(match_account(store, &a, cfg.matching.date_window_days).await?);
+    }
+    let report_dir = cfg.output_dir().join(date.to_string());
+    progress.stage("reports", "writing", &report_dir.display().to_string());
+    // Every batch of the date, not just the ones this invocation ran: a rerun of one
+    // batch must write the same report as the full run.
+    let batches: Vec<_> = store
+        .runs_on(date)
+        .await?
+        .iter()
+        .map(|r| json!({"id": r.id, "channel": r.channel, "bank": r.bank, "state": r.state, "error": r.error}))
+        .collect();
+    report::write_all(
+        &report_dir,
+        &results,
+        Some(json!({"business_date": date.to_string(), "batches": batches, "book_errors": book_errors})),
+    )
+    .with_context(|| format!("writing reports to {}", report_dir.display()))?;
+    progress.done();
+
+    let failed = !book_errors.is_empty() || runs.iter().any(|r| r.state == "failed");
+    let dirty = results.iter().flat_map(|a| a.discrepancies.iter()).any(|d| report::needs_attention(d.kind));
+    let exit_code = if failed {
+        EXIT_FAILURE
+    } else if dirty {
+        EXIT_DISCREPANCIES
+    } else {
+        EXIT_CLEAN
+    };
+    Ok(Outcome { runs, results, report_dir, book_errors, exit_code })
+}

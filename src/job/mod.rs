@@ -1,0 +1,110 @@
+//! The job layer: drives fetch → archive → parse → validate → match → report.
+//! `daily` is the scheduled reconciliation over a config; `reconcile` the one-shot form
+//! over files on a throwaway database. Both share the steps in this module.
+
+pub mod daily;
+pub mod progress;
+pub mod reconcile;
+
+use crate::account::AccountMap;
+use crate::archive::Archive;
+use crate::matching::{self, Params};
+use crate::parse::{self, Format, Limits};
+use crate::report::AccountResult;
+use crate::store::{ImportStats, Store};
+use rust_decimal::Decimal;
+
+/// Exit codes (README documents them).
+pub const EXIT_CLEAN: i32 = 0;
+pub const EXIT_DISCREPANCIES: i32 = 1;
+pub const EXIT_FAILURE: i32 = 2;
+
+/// A configured (or, in `reconcile`, discovered) account.
+#[derive(Clone, Debug)]
+pub struct AccountInfo {
+    pub number: String,
+    pub name: String,
+    pub currency: String,
+    pub bank: String,
+    pub book_opening: Option<(chrono::NaiveDate, Decimal)>,
+}
+
+/// Archives a delivered file and records it. Archive first: the row only exists once the
+/// bytes are safe on disk.
+pub async fn archive_file(
+    store: &Store,
+    archive: &Archive,
+    name: &str,
+    bytes: &[u8],
+    channel: &str,
+) -> anyhow::Result<String> {
+    let (sha, _) = archive.put(bytes)?;
+    store.record_raw_file(&sha, bytes.len() as u64, name, channel).await?;
+    Ok(sha)
+}
+
+/// Parses an archived file and imports its statements (one transaction). Errors name
+/// the file and place; the archived bytes stay whatever happens.
+pub async fn import_file(
+    store: &Store,
+    archive: &Archive,
+    sha: &str,
+    name: &str,
+    format: Option<Format>,
+    accounts: &AccountMap,
+    limits: &Limits,
+) -> anyhow::Result<ImportStats> {
+    if store.is_imported(sha).await? {
+        return Ok(ImportStats { already_imported: true, ..Default::default() });
+    }
+    let bytes = archive.get(sha)?;
+    let stmts = parse::parse(name, &bytes, format, limits)?;
+    let fmt = format.or_else(|| parse::detect(&bytes)).map(|f| f.name()).unwrap_or("unknown");
+    let mut mapped = Vec::with_capacity(stmts.len());
+    for s in &stmts {
+        match accounts.resolve(&s.account) {
+            Ok(a) => mapped.push(a),
+            Err(e) => anyhow::bail!("{name} {}: {e}", s.location),
+        }
+    }
+    Ok(store.import_statements(sha, fmt, &stmts, &mapped).await?)
+}
+
+/// Validates and matches one account from what is stored, stores the outcome (replacing
+/// the previous automatic one) and returns it for reporting.
+pub async fn match_account(store: &Store, acct: &AccountInfo, window_days: u32) -> anyhow::Result<AccountResult> {
+    let entries = store.entries(&acct.number).await?;
+    let records = store.records(&acct.number).await?;
+    let facts = store.statement_facts(&acct.number).await?;
+    let statements_end = store.statements_end(&acct.number).await?;
+    let params = Params { window_days, statements_end };
+    let bank_items: Vec<_> = entries.iter().map(|e| e.item.clone()).collect();
+    let book_items: Vec<_> = records.iter().map(|r| r.item.clone()).collect();
+    let mut outcome = matching::match_account(&acct.number, &bank_items, &book_items, &params);
+    outcome.discrepancies.extend(crate::validate::statements(&facts));
+    store.replace_results(&acct.number, &outcome.matches, &outcome.discrepancies).await?;
+    let bank_closing = store.closing_balance(&acct.number).await?;
+    let book_balance = match (acct.book_opening, bank_closing) {
+        (Some((odate, oamount)), Some((cdate, _))) => Some(
+            oamount
+                + records
+                    .iter()
+                    .filter(|r| r.item.date > odate && r.item.date <= cdate)
+                    .map(|r| r.item.amount)
+                    .sum::<Decimal>(),
+        ),
+        _ => None,
+    };
+    Ok(AccountResult {
+        account_no: acct.number.clone(),
+        name: acct.name.clone(),
+        currency: acct.currency.clone(),
+        bank: acct.bank.clone(),
+        entries,
+        records,
+        matches: outcome.matches,
+        discrepancies: outcome.discrepancies,
+        bank_closing,
+        book_balance,
+    })
+}

@@ -1,0 +1,1659 @@
+//! ISO 20022 bank-to-customer cash management: camt.052 (account report, `BkToCstmrAcctRpt/Rpt`),
+//! camt.053 (statement, `BkToCstmrStmt/Stmt`) and camt.054 (debit/credit notification,
+//! `BkToCstmrDbtCdtNtfctn/Ntfctn`), versions .001.01 to .001.13. Each `Stmt`/`Rpt`/`Ntfctn` becomes
+//! one [`Statement`].
+//!
+//! How it reads:
+//! - Streaming (quick-xml pull reader over the decoded text): no DOM, only the statement being
+//!   read is kept. Names are matched by local name, so any namespace or prefix is accepted.
+//! - Security: any `<!DOCTYPE` is refused outright (no DTD, no entity definitions, no external
+//!   entities: billion-laughs and XXE files fail at the DOCTYPE); in text only the five predefined
+//!   entities and character references are resolved. Nesting is bounded by
+//!   `Limits::max_xml_depth`, statements and entries by their limits, kept text by
+//!   `max_text_bytes` (longer text in an element we do not use is not an error).
+//! - Encoding: UTF-8 (BOM or not); another encoding named in the XML declaration (GBK, GB18030,
+//!   GB2312…) is decoded strictly with encoding_rs (never a U+FFFD); UTF-16 and unknown labels are
+//!   refused with an error naming them.
+//! - A SWIFT MX envelope (`<message><AppHdr/><Document>…`) is accepted: the first `Document`
+//!   element below a root that is not `Document` is read. Version-suffixed containers of the .001.01
+//!   messages (`BkToCstmrAcctRptV01`) are accepted too.
+//!
+//! Decisions (reconciliation first):
+//! - Only booked entries (`Sts` BOOK, as text in v2–v7 or `Sts/Cd` in v8+) become entries.
+//!   PDNG, INFO and FUTR entries are parsed and checked, then left out: they are not on the
+//!   account yet and would be counted twice once booked.
+//! - Balances: opening = OPBD, else PRCD, else (no booked opening at all) the first of two or more
+//!   ITBD; closing = CLBD, else the last ITBD not used as opening. An interim booked balance
+//!   (camt.052 intraday reports) is the booked balance at report time, after the reported entries,
+//!   so a single ITBD is a closing, not an opening. Available and forward balances (OPAV, CLAV,
+//!   ITAV, FWAV), INFO and any other code are parsed and ignored: they are not booked balances.
+//! - Currency: `Acct/Ccy`, else that of the opening/closing balance, else of the first booked entry.
+//!   The opening, the closing and every booked entry must be in that currency.
+//! - A batch (`Btch` with `NbOfTxs` > 1, or more than one `TxDtls`) is one entry with
+//!   [`BatchDetails`]; a `Btch` of one transaction with its single `TxDtls` is read like a single
+//!   transfer (its end-to-end id and counterparty are what matching needs).
+//! - `TxsSummry` control totals present in the file are checked against the entries: they must
+//!   agree either with the booked entries or with all entries (booked and pending), banks differ.
+//! - Narrative: `AddtlNtryInf` first, then (single transaction) `RmtInf/Ustrd`… and `AddtlTxInf`,
+//!   joined by one space; a piece equal to an earlier one is not repeated.
+//! - Counterparty: for money in (CRDT, or a reversed DBIT) the debtor side, for money out the
+//!   creditor side; if that side is empty or is the statement's own account, the other side.
+
+use super::{Limits, Location, ParseError};
+use crate::money::{Currency, Money, canonical, parse_plain};
+use crate::statement::{Balance, BatchDetails, BatchItem, Entry, EntryKind, Statement, kind_from_text};
+use chrono::NaiveDate;
+use quick_xml::XmlVersion;
+use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::reader::Reader;
+use rust_decimal::Decimal;
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// Parses one camt.052/053/054 file into statements (see the module documentation).
+pub fn parse(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Statement>, ParseError> {
+    let text = decode(file, bytes)?;
+    let mut p = Parser {
+        cur: Cursor {
+            file,
+            max_depth: limits.max_xml_depth,
+            max_text: limits.max_text_bytes,
+            tags: Vec::with_capacity(32),
+            frames: Vec::with_capacity(32),
+            path: String::with_capacity(256),
+            text: String::with_capacity(256),
+            pending_ws: false,
+            overflow: false,
+            ccy: CcyAttr::Missing,
+        },
+        build: Build {
+            file,
+            max_statements: limits.max_statements,
+            max_entries: limits.max_entries_per_statement,
+            ..Build::default()
+        },
+    };
+    p.run(&text)?;
+    Ok(p.build.out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bytes to text.
+
+fn decode<'b>(file: &str, bytes: &'b [u8]) -> Result<Cow<'b, str>, ParseError> {
+    let err = |msg: String| ParseError::new(file, Location::File, None, msg);
+    let (body, bom) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(b) => (b, 3),
+        None => (bytes, 0),
+    };
+    if body.starts_with(b"\xFF\xFE")
+        || body.starts_with(b"\xFE\xFF")
+        || body.starts_with(b"<\0")
+        || body.starts_with(b"\0<")
+    {
+        return Err(err("UTF-16 encoded XML is not supported: convert the file to UTF-8".into()));
+    }
+    let label = if bom == 0 { declared_encoding(body) } else { None };
+    let utf8 = |why: &str| match std::str::from_utf8(body) {
+        Ok(s) => Ok(Cow::Borrowed(s)),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let line = 1 + body[..at].iter().filter(|&&b| b == b'\n').count();
+            Err(err(format!("invalid UTF-8 at byte {} (line {line}); {why}", at + bom)))
+        }
+    };
+    let Some(label) = label else {
+        return utf8(if bom == 3 {
+            "the file starts with a UTF-8 byte order mark"
+        } else {
+            "the XML declaration names no encoding, so the file must be UTF-8"
+        });
+    };
+    let Some(enc) = encoding_rs::Encoding::for_label(label.as_bytes()) else {
+        return Err(err(format!("unsupported encoding {label:?} in the XML declaration")));
+    };
+    if enc == encoding_rs::UTF_8 {
+        return utf8("the XML declaration says UTF-8");
+    }
+    if !enc.is_ascii_compatible() || enc == encoding_rs::REPLACEMENT {
+        return Err(err(format!("unsupported encoding {label:?} in the XML declaration (use UTF-8 or GB18030)")));
+    }
+    match enc.decode_without_bom_handling_and_without_replacement(body) {
+        Some(s) => Ok(s),
+        None => Err(err(format!(
+            "the file is not valid {} although its XML declaration says encoding {label:?}",
+            enc.name()
+        ))),
+    }
+}
+
+/// The `encoding` pseudo-attribute of a leading `<?xml …?>` declaration, if any.
+fn declared_encoding(body: &[u8]) -> Option<String> {
+    let rest = body.strip_prefix(b"<?xml")?;
+    if !matches!(rest.first(), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+        return None;
+    }
+    let head = &rest[..rest.len().min(512)];
+    let end = head.windows(2).position(|w| w == b"?>")?;
+    let decl = std::str::from_utf8(&head[..end]).ok()?;
+    let at = decl.find("encoding")?;
+    let after = decl[at + "encoding".len()..].trim_start();
+    let after = after.strip_prefix('=')?.trim_start();
+    let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value = &after[1..];
+    let close = value.find(quote)?;
+    Some(value[..close].trim().to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element names we look at. Everything else is `T::Other`.
+
+macro_rules! tags {
+    ($($t:ident),* $(,)?) => {
+        #[allow(clippy::upper_case_acronyms)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        enum T { Other, $($t),* }
+        fn tag(name: &str) -> T {
+            match name { $(stringify!($t) => T::$t,)* _ => T::Other }
+        }
+    };
+}
+
+tags!(
+    Document,
+    Stmt,
+    Rpt,
+    Ntfctn,
+    Id,
+    ElctrncSeqNb,
+    LglSeqNb,
+    Acct,
+    IBAN,
+    Othr,
+    PrtryAcct,
+    BBAN,
+    UPIC,
+    Ccy,
+    Bal,
+    Tp,
+    CdOrPrtry,
+    Cd,
+    Prtry,
+    Amt,
+    CdtDbtInd,
+    Dt,
+    DtTm,
+    TxsSummry,
+    TtlNtries,
+    NbOfNtries,
+    Sum,
+    TtlNetNtry,
+    TtlNetNtryAmt,
+    TtlCdtNtries,
+    TtlDbtNtries,
+    Ntry,
+    NtryRef,
+    RvslInd,
+    Sts,
+    BookgDt,
+    ValDt,
+    AcctSvcrRef,
+    BkTxCd,
+    Domn,
+    Fmly,
+    SubFmlyCd,
+    AddtlNtryInf,
+    NtryDtls,
+    Btch,
+    NbOfTxs,
+    TtlAmt,
+    PmtInfId,
+    TxDtls,
+    Refs,
+    EndToEndId,
+    InstrId,
+    AmtDtls,
+    TxAmt,
+    CntrValAmt,
+    RltdPties,
+    Dbtr,
+    Cdtr,
+    Pty,
+    Nm,
+    DbtrAcct,
+    CdtrAcct,
+    RltdAgts,
+    DbtrAgt,
+    CdtrAgt,
+    FinInstnId,
+    BIC,
+    BICFI,
+    ClrSysMmbId,
+    MmbId,
+    Agt,
+    RmtInf,
+    Ustrd,
+    Strd,
+    AdrLine,
+    AddtlTxInf,
+    RtrInf,
+    Rsn,
+);
+
+/// Elements that repeat among their siblings get a 1-based index in paths (`Ntry[3]`).
+const REPEATED: usize = 10;
+fn repeated_slot(t: T) -> Option<usize> {
+    Some(match t {
+        T::Stmt => 0,
+        T::Rpt => 1,
+        T::Ntfctn => 2,
+        T::Bal => 3,
+        T::Ntry => 4,
+        T::NtryDtls => 5,
+        T::TxDtls => 6,
+        T::Ustrd => 7,
+        T::Strd => 8,
+        T::AdrLine => 9,
+        _ => return None,
+    })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Msg {
+    Report,
+    Statement,
+    Notification,
+}
+
+impl Msg {
+    fn from_container(name: &str) -> Option<Msg> {
+        // .001.01 messages carry a version suffix on the container: `BkToCstmrStmtV01`.
+        let base = match name.len().checked_sub(3).map(|i| name.split_at(i)) {
+            Some((b, v)) if v.as_bytes()[0] == b'V' && v.as_bytes()[1..].iter().all(u8::is_ascii_digit) => b,
+            _ => name,
+        };
+        match base {
+            "BkToCstmrAcctRpt" => Some(Msg::Report),
+            "BkToCstmrStmt" => Some(Msg::Statement),
+            "BkToCstmrDbtCdtNtfctn" => Some(Msg::Notification),
+            _ => None,
+        }
+    }
+
+    fn item(self) -> T {
+        match self {
+            Msg::Report => T::Rpt,
+            Msg::Statement => T::Stmt,
+            Msg::Notification => T::Ntfctn,
+        }
+    }
+
+    fn item_name(self) -> &'static str {
+        match self {
+            Msg::Report => "Rpt",
+            Msg::Statement => "Stmt",
+            Msg::Notification => "Ntfctn",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cursor: where we are (path, tags) and the text of the element being read.
+
+struct Frame {
+    /// Length of `path` before this element was pushed.
+    path_start: usize,
+    counts: [u32; REPEATED],
+}
+
+enum CcyAttr {
+    Missing,
+    Ok(Currency),
+    Bad(String),
+}
+
+struct Cursor<'l> {
+    file: &'l str,
+    max_depth: usize,
+    max_text: usize,
+    tags: Vec<T>,
+    frames: Vec<Frame>,
+    /// The XPath of the open element, `/Document/BkToCstmrStmt/Stmt[1]/Ntry[3]/Amt`.
+    path: String,
+    /// Text of the current element, trimmed and whitespace-collapsed as it arrives.
+    text: String,
+    pending_ws: bool,
+    /// The text went over `max_text`: it is an error if (and only if) the text is used.
+    overflow: bool,
+    /// `Ccy` attribute of the current `Amt`/`TtlAmt` element.
+    ccy: CcyAttr,
+}
+
+impl Cursor<'_> {
+    fn clear_text(&mut self) {
+        self.text.clear();
+        self.pending_ws = false;
+        self.overflow = false;
+    }
+
+    fn push_text(&mut self, s: &str) {
+        if self.overflow {
+            return;
+        }
+        let mut first = true;
+        for piece in s.split(char::is_whitespace) {
+            if !first {
+                self.pending_ws = true;
+            }
+            first = false;
+            if piece.is_empty() {
+                continue;
+            }
+            let space = self.pending_ws && !self.text.is_empty();
+            if self.text.len() + piece.len() + usize::from(space) > self.max_text {
+                self.overflow = true;
+                return;
+            }
+            if space {
+                self.text.push(' ');
+            }
+            self.pending_ws = false;
+            self.text.push_str(piece);
+        }
+    }
+
+    fn here(&self) -> Here<'_> {
+        Here {
+            file: self.file,
+            path: &self.path,
+            text: &self.text,
+            overflow: self.overflow,
+            max_text: self.max_text,
+            ccy: &self.ccy,
+        }
+    }
+
+    fn err(&self, msg: impl Into<String>) -> ParseError {
+        let loc = if self.path.is_empty() { Location::File } else { Location::XPath(self.path.clone()) };
+        ParseError::new(self.file, loc, None, msg)
+    }
+
+    fn xml_err(&self, text: &str, pos: u64, e: &quick_xml::Error) -> ParseError {
+        let (line, col) = line_col(text, pos);
+        self.err(format!("malformed XML (line {line}, column {col}): {e}"))
+    }
+}
+
+fn line_col(text: &str, pos: u64) -> (usize, usize) {
+    let b = text.as_bytes();
+    let pos = usize::try_from(pos).unwrap_or(usize::MAX).min(b.len());
+    let before = &b[..pos];
+    let line = 1 + before.iter().filter(|&&c| c == b'\n').count();
+    let start = before.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
+    let col = 1 + before[start..].iter().filter(|&&c| c & 0xC0 != 0x80).count();
+    (line, col)
+}
+
+/// The element being closed: its path, its text and typed readers of that text.
+struct Here<'p> {
+    file: &'p str,
+    path: &'p str,
+    text: &'p str,
+    overflow: bool,
+    max_text: usize,
+    ccy: &'p CcyAttr,
+}
+
+type Res<X> = Result<X, ParseError>;
+
+impl Here<'_> {
+    /// The element's local name (last path segment without its index).
+    fn field(&self) -> &str {
+        let seg = self.path.rsplit('/').next().unwrap_or("");
+        seg.split('[').next().unwrap_or(seg)
+    }
+
+    fn err(&self, msg: impl Into<String>) -> ParseError {
+        self.err_field(self.field(), msg)
+    }
+
+    fn err_field(&self, field: &str, msg: impl Into<String>) -> ParseError {
+        ParseError::new(self.file, Location::XPath(self.path.to_string()), Some(field), msg)
+    }
+
+    fn text(&self) -> Res<&str> {
+        if self.overflow {
+            return Err(self.err(format!("text is longer than the limit of {} bytes", self.max_text)));
+        }
+        Ok(self.text)
+    }
+
+    fn string(&self) -> Res<Option<String>> {
+        let t = self.text()?;
+        Ok((!t.is_empty()).then(|| t.to_string()))
+    }
+
+    /// A reference; `NOTPROVIDED` (the ISO placeholder) is no reference.
+    fn reference(&self) -> Res<Option<String>> {
+        let t = self.text()?;
+        Ok((!t.is_empty() && !t.eq_ignore_ascii_case("NOTPROVIDED")).then(|| t.to_string()))
+    }
+
+    fn amount(&self) -> Res<Decimal> {
+        let t = self.text()?;
+        if t.starts_with('-') {
+            return Err(self.err(format!("{t:?} is not an amount (camt amounts are unsigned: the sign is CdtDbtInd)")));
+        }
+        parse_amount(t).ok_or_else(|| self.err(format!("{t:?} is not an amount")))
+    }
+
+    /// A summary figure (`DecimalNumber`: a sign is tolerated, the magnitude is compared).
+    fn decimal(&self) -> Res<Decimal> {
+        let t = self.text()?;
+        let digits = t.bytes().filter(u8::is_ascii_digit).count();
+        match parse_plain(t) {
+            Some(d) if digits <= 18 => Ok(d.abs()),
+            _ => Err(self.err(format!("{t:?} is not a number"))),
+        }
+    }
+
+    fn money(&self) -> Res<(Decimal, Currency)> {
+        let amount = self.amount()?;
+        match self.ccy {
+            CcyAttr::Ok(c) => Ok((amount, *c)),
+            CcyAttr::Missing => Err(self.err("amount has no Ccy attribute")),
+            CcyAttr::Bad(s) => Err(self.err(format!("currency {s:?} (attribute Ccy) is not three letters"))),
+        }
+    }
+
+    fn currency(&self) -> Res<Currency> {
+        let t = self.text()?;
+        Currency::parse(t).ok_or_else(|| self.err(format!("currency {t:?} is not three letters")))
+    }
+
+    /// `CdtDbtInd`: true for CRDT, false for DBIT.
+    fn credit(&self) -> Res<bool> {
+        match self.text()? {
+            "CRDT" => Ok(true),
+            "DBIT" => Ok(false),
+            t => Err(self.err(format!("unknown CdtDbtInd value {t:?} (expected CRDT or DBIT)"))),
+        }
+    }
+
+    fn date(&self, with_time: bool) -> Res<NaiveDate> {
+        let t = self.text()?;
+        parse_date(t, with_time).ok_or_else(|| {
+            self.err(if with_time {
+                format!("{t:?} is not a date-time (YYYY-MM-DDThh:mm:ss)")
+            } else {
+                format!("{t:?} is not a date (YYYY-MM-DD)")
+            })
+        })
+    }
+
+    fn boolean(&self) -> Res<bool> {
+        match self.text()? {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            t => Err(self.err(format!("{t:?} is not a boolean (true or false)"))),
+        }
+    }
+
+    fn count(&self) -> Res<u64> {
+        let t = self.text()?;
+        if t.is_empty() || t.len() > 15 || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(self.err(format!("{t:?} is not a number of entries")));
+        }
+        t.parse().map_err(|_| self.err(format!("{t:?} is not a number")))
+    }
+
+    fn status(&self) -> Res<Option<Status>> {
+        Ok(Some(match self.text()? {
+            "" => return Ok(None),
+            "BOOK" => Status::Booked,
+            "PDNG" | "INFO" | "FUTR" => Status::NotBooked,
+            t => {
+                return Err(self.err(format!("unknown entry status {t:?} (expected BOOK, PDNG, INFO or FUTR)")));
+            }
+        }))
+    }
+}
+
+/// A camt amount: digits with an optional decimal point, no sign, at most 18 digits.
+fn parse_amount(s: &str) -> Option<Decimal> {
+    if s.starts_with('-') || s.bytes().filter(u8::is_ascii_digit).count() > 18 {
+        return None;
+    }
+    parse_plain(s)
+}
+
+/// `YYYY-MM-DD` with an optional time zone (`ISODate`), or with `with_time` an `ISODateTime`
+/// (`YYYY-MM-DDThh:mm:ss[.f][zone]`), of which the date part is returned as written.
+fn parse_date(s: &str, with_time: bool) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y = digits(&b[0..4])?;
+    let m = digits(&b[5..7])?;
+    let d = digits(&b[8..10])?;
+    let rest = &b[10..];
+    let ok = if with_time {
+        rest.first() == Some(&b'T') && valid_time(&rest[1..])
+    } else {
+        rest.is_empty() || valid_zone(rest)
+    };
+    if !ok {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    b.iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+}
+
+fn valid_time(b: &[u8]) -> bool {
+    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+        return false;
+    }
+    let (Some(h), Some(m), Some(s)) = (digits(&b[0..2]), digits(&b[3..5]), digits(&b[6..8])) else {
+        return false;
+    };
+    if h > 24 || m > 59 || s > 60 {
+        return false;
+    }
+    let mut rest = &b[8..];
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &frac[n..];
+    }
+    rest.is_empty() || valid_zone(rest)
+}
+
+fn valid_zone(b: &[u8]) -> bool {
+    b == b"Z"
+        || (b.len() == 6
+            && (b[0] == b'+' || b[0] == b'-')
+            && b[3] == b':'
+            && digits(&b[1..3]).is_some()
+            && digits(&b[4..6]).is_some())
+}
+
+// ---------------------------------------------------------------------------------------------
+// What is being built.
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Booked,
+    NotBooked,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BalKind {
+    Opbd,
+    Prcd,
+    Clbd,
+    Itbd,
+    Ignored,
+}
+
+struct BalB {
+    depth: usize,
+    location: String,
+    kind: Option<BalKind>,
+    amount: Option<(Decimal, Currency)>,
+    credit: Option<bool>,
+    date: Option<NaiveDate>,
+}
+
+/// A balance we may use, with the path of its `Amt` for errors.
+struct UsedBal {
+    kind: BalKind,
+    balance: Balance,
+    amt_path: String,
+}
+
+/// Running control totals of a set of entries.
+#[derive(Default, Clone, Copy)]
+struct Totals {
+    n: u64,
+    abs: Decimal,
+    net: Decimal,
+    cdt_n: u64,
+    cdt: Decimal,
+    dbt_n: u64,
+    dbt: Decimal,
+}
+
+impl Totals {
+    fn add(&mut self, amount: Decimal, credit: bool) -> Option<()> {
+        self.n += 1;
+        self.abs = self.abs.checked_add(amount)?;
+        if credit {
+            self.cdt_n += 1;
+            self.cdt = self.cdt.checked_add(amount)?;
+            self.net = self.net.checked_add(amount)?;
+        } else {
+            self.dbt_n += 1;
+            self.dbt = self.dbt.checked_add(amount)?;
+            self.net = self.net.checked_sub(amount)?;
+        }
+        Some(())
+    }
+}
+
+/// `TxsSummry` figures, each with its path.
+#[derive(Default)]
+struct Summary {
+    n: Option<(u64, String)>,
+    sum: Option<(Decimal, String)>,
+    net: Option<(Decimal, String)>,
+    net_credit: Option<bool>,
+    cdt_n: Option<(u64, String)>,
+    cdt_sum: Option<(Decimal, String)>,
+    dbt_n: Option<(u64, String)>,
+    dbt_sum: Option<(Decimal, String)>,
+}
+
+impl Summary {
+    /// The first figure that disagrees with `t`: (path, message).
+    fn mismatch(&self, t: &Totals) -> Option<(&str, String)> {
+        fn count<'s>(f: &'s Option<(u64, String)>, have: u64, what: &str) -> Option<(&'s str, String)> {
+            match f {
+                Some((v, p)) if *v != have => {
+                    Some((p.as_str(), format!("control total says {v} {what}, the statement has {have}")))
+                }
+                _ => None,
+            }
+        }
+        fn sum<'s>(f: &'s Option<(Decimal, String)>, have: Decimal, what: &str) -> Option<(&'s str, String)> {
+            match f {
+                Some((v, p)) if *v != have => Some((
+                    p.as_str(),
+                    format!("control total says {what} {}, the entries add up to {}", canonical(*v), canonical(have)),
+                )),
+                _ => None,
+            }
+        }
+        let net = match &self.net {
+            Some((v, p)) => {
+                let signed_have = t.net;
+                let ok = match self.net_credit {
+                    Some(true) => *v == signed_have,
+                    Some(false) => -*v == signed_have,
+                    None => *v == signed_have.abs(),
+                };
+                (!ok).then(|| {
+                    let want = match self.net_credit {
+                        Some(false) => -*v,
+                        _ => *v,
+                    };
+                    (
+                        p.as_str(),
+                        format!(
+                            "control total says net {}, the entries net {}",
+                            canonical(want),
+                            canonical(signed_have)
+                        ),
+                    )
+                })
+            }
+            None => None,
+        };
+        count(&self.n, t.n, "entries")
+            .or_else(|| sum(&self.sum, t.abs, "a sum of"))
+            .or(net)
+            .or_else(|| count(&self.cdt_n, t.cdt_n, "credit entries"))
+            .or_else(|| sum(&self.cdt_sum, t.cdt, "credits of"))
+            .or_else(|| count(&self.dbt_n, t.dbt_n, "debit entries"))
+            .or_else(|| sum(&self.dbt_sum, t.dbt, "debits of"))
+    }
+}
+
+struct StmtB {
+    depth: usize,
+    location: String,
+    id: Option<String>,
+    elec_seq: Option<String>,
+    legal_seq: Option<String>,
+    iban: Option<String>,
+    other_id: Option<String>,
+    acct_ccy: Option<Currency>,
+    bals: Vec<UsedBal>,
+    /// Currency of an ignored balance or a pending entry: last resort for the statement currency.
+    other_ccy: Option<Currency>,
+    summary: Summary,
+    entries: Vec<Entry>,
+    booked: Totals,
+    all: Totals,
+    ntry_seen: usize,
+}
+
+#[derive(Default)]
+struct Codes {
+    domain: Option<String>,
+    family: Option<String>,
+    sub: Option<String>,
+    prtry: Option<String>,
+}
+
+impl Codes {
+    fn is_empty(&self) -> bool {
+        self.domain.is_none() && self.family.is_none() && self.sub.is_none() && self.prtry.is_none()
+    }
+
+    fn type_code(&self) -> Option<String> {
+        if self.domain.is_some() || self.family.is_some() || self.sub.is_some() {
+            let parts: Vec<&str> =
+                [&self.domain, &self.family, &self.sub].into_iter().filter_map(|p| p.as_deref()).collect();
+            return Some(parts.join("/"));
+        }
+        self.prtry.clone()
+    }
+
+    fn has(&self, codes: &[&str]) -> bool {
+        [&self.family, &self.sub].into_iter().any(|c| c.as_deref().is_some_and(|c| codes.contains(&c)))
+    }
+}
+
+#[derive(Default)]
+struct Party {
+    name: Option<String>,
+    account: Option<String>,
+    bic: Option<String>,
+    clearing: Option<String>,
+    bank_name: Option<String>,
+}
+
+impl Party {
+    fn is_empty(&self) -> bool {
+        self.name.is_none() && self.account.is_none()
+    }
+
+    fn bank(&self) -> Option<String> {
+        self.bic.clone().or_else(|| self.clearing.clone()).or_else(|| self.bank_name.clone())
+    }
+}
+
+/// Picks the counterparty: `pref` unless it is empty or is our own account.
+fn pick<'x>(pref: &'x Party, other: &'x Party, own: &str) -> &'x Party {
+    let is_own = |p: &Party| p.account.as_deref() == Some(own);
+    if (pref.is_empty() || is_own(pref)) && !other.is_empty() && !is_own(other) { other } else { pref }
+}
+
+#[derive(Default)]
+struct TxInfo {
+    e2e: Option<String>,
+    instr: Option<String>,
+    pmtinf: Option<String>,
+    svcr_ref: Option<String>,
+    amt: Option<(Decimal, Currency)>,
+    tx_amt: Option<(Decimal, Currency)>,
+    cntr_amt: Option<(Decimal, Currency)>,
+    dbtr: Party,
+    cdtr: Party,
+    ustrd: Vec<String>,
+    addtl: Option<String>,
+    returned: bool,
+    return_reason: Option<String>,
+    codes: Codes,
+}
+
+impl TxInfo {
+    /// The item amount in the entry currency, if the file gives one.
+    fn amount_in(&self, ccy: Currency) -> Option<Decimal> {
+        [&self.amt, &self.tx_amt, &self.cntr_amt].into_iter().flatten().find(|(_, c)| *c == ccy).map(|(a, _)| *a)
+    }
+}
+
+struct TxB {
+    depth: usize,
+    info: TxInfo,
+}
+
+struct NtryB {
+    depth: usize,
+    location: String,
+    ntry_ref: Option<String>,
+    svcr_ref: Option<String>,
+    amount: Option<(Decimal, Currency)>,
+    credit: Option<bool>,
+    reversal: bool,
+    status: Option<Status>,
+    booking: Option<NaiveDate>,
+    value: Option<NaiveDate>,
+    codes: Codes,
+    addtl: Vec<String>,
+    btch_n: Option<u64>,
+    btch_total: Option<Decimal>,
+    btch_pmtinf: Option<String>,
+    txs: Vec<TxInfo>,
+}
+
+#[derive(Default)]
+struct Build<'l> {
+    file: &'l str,
+    max_statements: usize,
+    max_entries: usize,
+    root_done: bool,
+    doc: Option<usize>,
+    msg: Option<(usize, Msg)>,
+    msg_done: bool,
+    items: usize,
+    stmt: Option<StmtB>,
+    bal: Option<BalB>,
+    summary: Option<usize>,
+    ntry: Option<NtryB>,
+    tx: Option<TxB>,
+    out: Vec<Statement>,
+}
+
+fn set<X>(slot: &mut Option<X>, v: Option<X>) {
+    if slot.is_none() {
+        *slot = v;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The event loop.
+
+struct Parser<'l> {
+    cur: Cursor<'l>,
+    build: Build<'l>,
+}
+
+impl Parser<'_> {
+    fn run(&mut self, text: &str) -> Res<()> {
+        let mut reader = Reader::from_str(text);
+        loop {
+            let ev = match reader.read_event() {
+                Ok(ev) => ev,
+                Err(e) => return Err(self.cur.xml_err(text, reader.error_position(), &e)),
+            };
+            match ev {
+                Event::Start(e) => self.open(&e, text, &reader)?,
+                Event::Empty(e) => {
+                    self.open(&e, text, &reader)?;
+                    self.close()?;
+                }
+                Event::End(_) => self.close()?,
+                Event::Text(t) => self.cur.push_text(&t),
+                Event::CData(t) => self.cur.push_text(&t),
+                Event::GeneralRef(r) => self.reference(&r, text, &reader)?,
+                Event::DocType(_) => {
+                    return Err(ParseError::new(
+                        self.cur.file,
+                        Location::File,
+                        None,
+                        "DOCTYPE declarations are not allowed (no DTD, no entity definitions, \
+                         no external entities)",
+                    ));
+                }
+                Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+                Event::Eof => break,
+            }
+        }
+        if !self.cur.tags.is_empty() {
+            let name = self.cur.here().field().to_string();
+            return Err(self
+                .cur
+                .err(format!("unexpected end of file: element {name} is not closed (truncated file?)")));
+        }
+        if !self.build.root_done {
+            return Err(ParseError::new(
+                self.cur.file,
+                Location::File,
+                None,
+                "not a camt.052/053/054 document (no root element)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn reference(&mut self, r: &BytesRef, text: &str, reader: &Reader<&[u8]>) -> Res<()> {
+        match r.resolve_char_ref() {
+            Ok(Some(c)) => {
+                let mut b = [0u8; 4];
+                self.cur.push_text(c.encode_utf8(&mut b));
+                Ok(())
+            }
+            Ok(None) => {
+                let c = match &**r {
+                    "lt" => "<",
+                    "gt" => ">",
+                    "amp" => "&",
+                    "apos" => "'",
+                    "quot" => "\"",
+                    name => {
+                        return Err(self.cur.err(format!(
+                            "entity &{name}; is not allowed: only the five predefined XML \
+                             entities and character references are accepted"
+                        )));
+                    }
+                };
+                self.cur.push_text(c);
+                Ok(())
+            }
+            Err(e) => Err(self.cur.xml_err(text, reader.buffer_position(), &e)),
+        }
+    }
+
+    fn open(&mut self, e: &BytesStart, text: &str, reader: &Reader<&[u8]>) -> Res<()> {
+        let qname = e.name();
+        let name = qname.local_name().into_inner();
+        let t = tag(name);
+        let cur = &mut self.cur;
+        let depth = cur.tags.len();
+        if depth == 0 && self.build.root_done {
+            return Err(cur.err(format!("malformed XML: element {name} after the end of the root element")));
+        }
+        let idx = match (repeated_slot(t), cur.frames.last_mut()) {
+            (Some(s), Some(f)) => {
+                f.counts[s] = f.counts[s].saturating_add(1);
+                f.counts[s]
+            }
+            _ => 0,
+        };
+        let path_start = cur.path.len();
+        cur.path.push('/');
+        cur.path.push_str(name);
+        if idx > 0 {
+            let _ = write!(cur.path, "[{idx}]");
+        }
+        cur.tags.push(t);
+        cur.frames.push(Frame { path_start, counts: [0; REPEATED] });
+        if cur.tags.len() > cur.max_depth {
+            return Err(cur.err(format!("elements nest deeper than the limit of {} levels", cur.max_depth)));
+        }
+        cur.clear_text();
+        if matches!(t, T::Amt | T::TtlAmt) {
+            cur.ccy = CcyAttr::Missing;
+            for a in e.attributes() {
+                let a = a.map_err(|e| cur.xml_err(text, reader.buffer_position(), &e.into()))?;
+                if a.key.local_name().into_inner() == "Ccy" {
+                    let v = a
+                        .normalized_value(XmlVersion::Implicit1_0)
+                        .map_err(|e| cur.xml_err(text, reader.buffer_position(), &e))?;
+                    let v = v.trim();
+                    cur.ccy = match Currency::parse(v) {
+                        Some(c) => CcyAttr::Ok(c),
+                        None => CcyAttr::Bad(v.to_string()),
+                    };
+                }
+            }
+        }
+        self.build.open(&self.cur, t, name, depth)
+    }
+
+    fn close(&mut self) -> Res<()> {
+        let depth = self.cur.tags.len() - 1;
+        let r = self.build.close(&self.cur.here(), &self.cur.tags, depth);
+        if let Some(f) = self.cur.frames.pop() {
+            self.cur.path.truncate(f.path_start);
+        }
+        self.cur.tags.pop();
+        self.cur.clear_text();
+        r
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Structure: which element starts or ends what.
+
+impl Build<'_> {
+    fn open(&mut self, cur: &Cursor, t: T, name: &str, depth: usize) -> Res<()> {
+        let Some(doc) = self.doc else {
+            // Before the Document: the root itself, or an envelope around it.
+            if t == T::Document {
+                self.doc = Some(depth);
+            }
+            return Ok(());
+        };
+        let Some((msg_depth, msg)) = self.msg.filter(|_| !self.msg_done) else {
+            if depth == doc + 1 {
+                if self.msg_done {
+                    return Err(cur.err("a Document holds only one message"));
+                }
+                match Msg::from_container(name) {
+                    Some(m) => self.msg = Some((depth, m)),
+                    None => {
+                        return Err(ParseError::new(
+                            self.file,
+                            Location::File,
+                            None,
+                            format!("not a camt.052/053/054 document (root element Document holds {name})"),
+                        ));
+                    }
+                }
+            }
+            return Ok(());
+        };
+        if depth == msg_depth + 1 {
+            if t == msg.item() {
+                self.items += 1;
+                if self.items > self.max_statements {
+                    return Err(cur.err(format!("more than {} statements in one file", self.max_statements)));
+                }
+                self.stmt = Some(StmtB {
+                    depth,
+                    location: cur.path.clone(),
+                    id: None,
+                    elec_seq: None,
+                    legal_seq: None,
+                    iban: None,
+                    other_id: None,
+                    acct_ccy: None,
+                    bals: Vec::new(),
+                    other_ccy: None,
+                    summary: Summary::default(),
+                    entries: Vec::new(),
+                    booked: Totals::default(),
+                    all: Totals::default(),
+                    ntry_seen: 0,
+                });
+            }
+            return Ok(());
+        }
+        let Some(stmt) = self.stmt.as_mut() else {
+            return Ok(());
+        };
+        if self.tx.is_some() || self.bal.is_some() || self.summary.is_some() {
+            return Ok(());
+        }
+        if let Some(n) = &self.ntry {
+            if t == T::TxDtls && cur.tags[n.depth + 1..] == [T::NtryDtls, T::TxDtls] {
+                self.tx = Some(TxB { depth, info: TxInfo::default() });
+            }
+            return Ok(());
+        }
+        if depth != stmt.depth + 1 {
+            return Ok(());
+        }
+        match t {
+            T::Bal => {
+                self.bal = Some(BalB {
+                    depth,
+                    location: cur.path.clone(),
+                    kind: None,
+                    amount: None,
+                    credit: None,
+                    date: None,
+                });
+            }
+            T::TxsSummry => self.summary = Some(depth),
+            T::Ntry => {
+                stmt.ntry_seen += 1;
+                if stmt.ntry_seen > self.max_entries {
+                    return Err(cur.err(format!("more than {} entries in one statement", self.max_entries)));
+                }
+                self.ntry = Some(NtryB {
+                    depth,
+                    location: cur.path.clone(),
+                    ntry_ref: None,
+                    svcr_ref: None,
+                    amount: None,
+                    credit: None,
+                    reversal: false,
+                    status: None,
+                    booking: None,
+                    value: None,
+                    codes: Codes::default(),
+                    addtl: Vec::new(),
+                    btch_n: None,
+                    btch_total: None,
+                    btch_pmtinf: None,
+                    txs: Vec::new(),
+                });
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn close(&mut self, h: &Here, tags: &[T], depth: usize) -> Res<()> {
+        if let Some(tx) = self.tx.as_mut() {
+            if depth > tx.depth {
+                return tx_leaf(&mut tx.info, &tags[tx.depth + 1..], h);
+            }
+            if let (Some(tx), Some(n)) = (self.tx.take(), self.ntry.as_mut()) {
+                n.txs.push(tx.info);
+            }
+            return Ok(());
+        }
+        if let Some(n) = self.ntry.as_mut() {
+            if depth > n.depth {
+                return ntry_leaf(n, &tags[n.depth + 1..], h);
+            }
+            let n = self.ntry.take();
+            return match (n, self.stmt.as_mut()) {
+                (Some(n), Some(s)) => finish_entry(s, n, h),
+                _ => Ok(()),
+            };
+        }
+        if let Some(b) = self.bal.as_mut() {
+            if depth > b.depth {
+                return bal_leaf(b, &tags[b.depth + 1..], h);
+            }
+            let b = self.bal.take();
+            return match (b, self.stmt.as_mut()) {
+                (Some(b), Some(s)) => finish_balance(s, b, h),
+                _ => Ok(()),
+            };
+        }
+        if let Some(d) = self.summary {
+            if depth > d {
+                if let Some(s) = self.stmt.as_mut() {
+                    return summary_leaf(&mut s.summary, &tags[d + 1..], h);
+                }
+                return Ok(());
+            }
+            self.summary = None;
+            return Ok(());
+        }
+        if let Some(s) = self.stmt.as_mut() {
+            if depth > s.depth {
+                return stmt_leaf(s, &tags[s.depth + 1..], h);
+            }
+            if let Some(s) = self.stmt.take() {
+                let st = finish_statement(self.file, s)?;
+                self.out.push(st);
+            }
+            return Ok(());
+        }
+        if let Some((d, msg)) = self.msg.filter(|_| !self.msg_done)
+            && depth == d
+        {
+            self.msg_done = true;
+            if self.items == 0 {
+                return Err(h.err_field(msg.item_name(), format!("the message holds no {}", msg.item_name())));
+            }
+            return Ok(());
+        }
+        if depth == 0 {
+            self.root_done = true;
+            if self.msg.is_none() {
+                let msg = if tags.first() == Some(&T::Document) {
+                    "not a camt.052/053/054 document (the Document holds no \
+                     BkToCstmrStmt, BkToCstmrAcctRpt or BkToCstmrDbtCdtNtfctn)"
+                        .to_string()
+                } else {
+                    format!("not a camt.052/053/054 document (root element {})", h.path.trim_start_matches('/'))
+                };
+                return Err(ParseError::new(self.file, Location::File, None, msg));
+            }
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaves.
+
+fn stmt_leaf(s: &mut StmtB, rel: &[T], h: &Here) -> Res<()> {
+    use T::*;
+    match rel {
+        [Id] => set(&mut s.id, h.string()?),
+        [ElctrncSeqNb] => set(&mut s.elec_seq, h.string()?),
+        [LglSeqNb] => set(&mut s.legal_seq, h.string()?),
+        [Acct, Id, IBAN] => set(&mut s.iban, h.string()?),
+        [Acct, Id, Othr | PrtryAcct, Id] | [Acct, Id, BBAN | UPIC] => set(&mut s.other_id, h.string()?),
+        [Acct, Ccy] => s.acct_ccy = Some(h.currency()?),
+        _ => {}
+    }
+    Ok(())
+}
+
+fn bal_leaf(b: &mut BalB, rel: &[T], h: &Here) -> Res<()> {
+    use T::*;
+    match rel {
+        [Tp, CdOrPrtry, Cd | Prtry] | [Tp, Cd] if b.kind.is_none() => {
+            b.kind = Some(match h.text()? {
+                "OPBD" => BalKind::Opbd,
+                "PRCD" => BalKind::Prcd,
+                "CLBD" => BalKind::Clbd,
+                "ITBD" => BalKind::Itbd,
+                _ => BalKind::Ignored,
+            });
+        }
+        [Amt] => b.amount = Some(h.money()?),
+        [CdtDbtInd] => b.credit = Some(h.credit()?),
+        [Dt, Dt] => b.date = Some(h.date(false)?),
+        [Dt, DtTm] => b.date = Some(h.date(true)?),
+        _ => {}
+    }
+    Ok(())
+}
+
+fn finish_balance(s: &mut StmtB, b: BalB, h: &Here) -> Res<()> {
+    let kind = b.kind.unwrap_or(BalKind::Ignored);
+    if kind == BalKind::Ignored {
+        if let Some((_, c)) = b.amount {
+            set(&mut s.other_ccy, Some(c));
+        }
+        return Ok(());
+    }
+    let (amount, ccy) = b.amount.ok_or_else(|| h.err_field("Amt", "balance has no Amt"))?;
+    let date = b.date.ok_or_else(|| h.err_field("Dt", "balance has no Dt/Dt or Dt/DtTm"))?;
+    let credit = match b.credit {
+        Some(c) => c,
+        // A zero balance needs no sign.
+        None if amount.is_zero() => true,
+        None => return Err(h.err_field("CdtDbtInd", "balance has no CdtDbtInd")),
+    };
+    s.bals.push(UsedBal {
+        kind,
+        balance: Balance { date, amount: Money::new(if credit { amount } else { -amount }, ccy) },
+        amt_path: format!("{}/Amt", b.location),
+    });
+    Ok(())
+}
+
+fn summary_leaf(s: &mut Summary, rel: &[T], h: &Here) -> Res<()> {
+    use T::*;
+    let path = || h.path.to_string();
+    match rel {
+        [TtlNtries, NbOfNtries] => s.n = Some((h.count()?, path())),
+        [TtlNtries, Sum] => s.sum = Some((h.decimal()?, path())),
+        [TtlNtries, TtlNetNtry, Amt] | [TtlNtries, TtlNetNtryAmt] => s.net = Some((h.decimal()?, path())),
+        [TtlNtries, CdtDbtInd] | [TtlNtries, TtlNetNtry, CdtDbtInd] => s.net_credit = Some(h.credit()?),
+        [TtlCdtNtries, NbOfNtries] => s.cdt_n = Some((h.count()?, path())),
+        [TtlCdtNtries, Sum] => s.cdt_sum = Some((h.decimal()?, path())),
+        [TtlDbtNtries, NbOfNtries] => s.dbt_n = Some((h.count()?, path())),
+        [TtlDbtNtries, Sum] => s.dbt_sum = Some((h.decimal()?, path())),
+        _ => {}
+    }
+    Ok(())
+}
+
+fn ntry_leaf(n: &mut NtryB, rel: &[T], h: &Here) -> Res<()> {
+    use T::*;
+    match rel {
+        [NtryRef] => set(&mut n.ntry_ref, h.string()?),
+        [Amt] => n.amount = Some(h.money()?),
+        [CdtDbtInd] => n.credit = Some(h.credit()?),
+        [RvslInd] => n.reversal = h.boolean()?,
+        [Sts] | [Sts, Cd | Prtry] => {
+            if let Some(st) = h.status()? {
+                n.status = Some(st);
+            }
+        }
+        [BookgDt, Dt] => n.booking = Some(h.date(false)?),
+        [BookgDt, DtTm] => n.booking = Some(h.date(true)?),
+        [ValDt, Dt] => n.value = Some(h.date(false)?),
+        [ValDt, DtTm] => n.value = Some(h.date(true)?),
+        [AcctSvcrRef] => set(&mut n.svcr_ref, h.string()?),
+        [BkTxCd, Domn, Cd] => set(&mut n.codes.domain, h.string()?),
+        [BkTxCd, Domn, Fmly, Cd] => set(&mut n.codes.family, h.string()?),
+        [BkTxCd, Domn, Fmly, SubFmlyCd] => set(&mut n.codes.sub, h.string()?),
+        [BkTxCd, Prtry, Cd] => set(&mut n.codes.prtry, h.string()?),
+        [AddtlNtryInf] => n.addtl.extend(h.string()?),
+        [NtryDtls, Btch, NbOfTxs] | [Btch, NbOfTxs] => {
+            let c = h.count()?;
+            n.btch_n = Some(n.btch_n.unwrap_or(0).saturating_add(c));
+        }
+        [NtryDtls, Btch, TtlAmt] | [Btch, TtlAmt] => {
+            let a = h.amount()?;
+            n.btch_total = Some(match n.btch_total {
+                Some(t) => t.checked_add(a).ok_or_else(|| h.err("batch total overflows"))?,
+                None => a,
+            });
+        }
+        [NtryDtls, Btch, PmtInfId] | [Btch, PmtInfId] => set(&mut n.btch_pmtinf, h.reference()?),
+        _ => {}
+    }
+    Ok(())
+}
+
+fn tx_leaf(t: &mut TxInfo, rel: &[T], h: &Here) -> Res<()> {
+    use T::*;
+    match rel {
+        [Refs, EndToEndId] => set(&mut t.e2e, h.reference()?),
+        [Refs, InstrId] => set(&mut t.instr, h.reference()?),
+        [Refs, PmtInfId] => set(&mut t.pmtinf, h.reference()?),
+        [Refs, AcctSvcrRef] => set(&mut t.svcr_ref, h.reference()?),
+        [Amt] => t.amt = Some(h.money()?),
+        [AmtDtls, TxAmt, Amt] => t.tx_amt = Some(h.money()?),
+        [AmtDtls, CntrValAmt, Amt] => t.cntr_amt = Some(h.money()?),
+        [BkTxCd, Domn, Cd] => set(&mut t.codes.domain, h.string()?),
+        [BkTxCd, Domn, Fmly, Cd] => set(&mut t.codes.family, h.string()?),
+        [BkTxCd, Domn, Fmly, SubFmlyCd] => set(&mut t.codes.sub, h.string()?),
+        [BkTxCd, Prtry, Cd] => set(&mut t.codes.prtry, h.string()?),
+        [RltdPties, side @ (Dbtr | Cdtr), rest @ ..] => {
+            let p = if *side == Dbtr { &mut t.dbtr } else { &mut t.cdtr };
+            if let [Nm] | [Pty, Nm] | [Agt, FinInstnId, Nm] = rest {
+                set(&mut p.name, h.string()?);
+            }
+        }
+        [RltdPties, side @ (DbtrAcct | CdtrAcct), Id, rest @ ..] => {
+            let p = if *side == DbtrAcct { &mut t.dbtr } else { &mut t.cdtr };
+            if let [IBAN] | [Othr, Id] = rest {
+                set(&mut p.account, h.string()?);
+            }
+        }
+        [RltdAgts, side @ (DbtrAgt | CdtrAgt), FinInstnId, rest @ ..] => {
+            let p = if *side == DbtrAgt { &mut t.dbtr } else { &mut t.cdtr };
+            match rest {
+                [BIC | BICFI] => set(&mut p.bic, h.string()?),
+                [ClrSysMmbId, MmbId] => set(&mut p.clearing, h.string()?),
+                [Nm] => set(&mut p.bank_name, h.string()?),
+                _ => {}
+            }
+        }
+        [RmtInf, Ustrd] => t.ustrd.extend(h.string()?),
+        [AddtlTxInf] => set(&mut t.addtl, h.string()?),
+        [RtrInf] => t.returned = true,
+        [RtrInf, Rsn, Cd | Prtry] => set(&mut t.return_reason, h.string()?),
+        _ => {}
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finishing an entry and a statement.
+
+/// Joins text pieces with one space, leaving out a piece equal to an earlier one.
+fn join_unique<'x>(pieces: impl IntoIterator<Item = &'x str>) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for p in pieces {
+        if !p.is_empty() && !seen.contains(&p) {
+            seen.push(p);
+        }
+    }
+    seen.join(" ")
+}
+
+fn finish_entry(s: &mut StmtB, n: NtryB, h: &Here) -> Res<()> {
+    let (amount, ccy) = n.amount.ok_or_else(|| h.err_field("Amt", "entry has no Amt"))?;
+    let credit = n.credit.ok_or_else(|| h.err_field("CdtDbtInd", "entry has no CdtDbtInd"))?;
+    let status = n.status.ok_or_else(|| h.err_field("Sts", "entry has no Sts"))?;
+    let overflow = || h.err_field("Amt", "the entries' total overflows");
+    s.all.add(amount, credit).ok_or_else(overflow)?;
+    if status != Status::Booked {
+        set(&mut s.other_ccy, Some(ccy));
+        return Ok(());
+    }
+    let booking_date =
+        n.booking.or(n.value).ok_or_else(|| h.err_field("BookgDt", "booked entry has neither BookgDt nor ValDt"))?;
+    s.booked.add(amount, credit).ok_or_else(overflow)?;
+
+    let own = s.iban.as_deref().or(s.other_id.as_deref()).unwrap_or("");
+    // Money in (a credit, or the reversal of a debit... i.e. CdtDbtInd XOR RvslInd): the debtor.
+    let debtor_side = credit != n.reversal;
+    let side = |t: &TxInfo| -> (Option<String>, Option<String>, Option<String>) {
+        let (pref, other) = if debtor_side { (&t.dbtr, &t.cdtr) } else { (&t.cdtr, &t.dbtr) };
+        let p = pick(pref, other, own);
+        (p.account.clone(), p.name.clone(), p.bank())
+    };
+    let is_batch = n.txs.len() > 1 || n.btch_n.is_some_and(|c| c > 1);
+    let codes = if n.codes.is_empty() && n.txs.len() == 1 { &n.txs[0].codes } else { &n.codes };
+    let returned = n.txs.iter().any(|t| t.returned) || codes.has(&["RRTN"]);
+    let return_reason = n.txs.iter().find_map(|t| t.return_reason.clone());
+    let type_code = codes.type_code();
+
+    let mut entry = Entry {
+        booking_date,
+        value_date: n.value,
+        amount: Money::new(if credit { amount } else { -amount }, ccy),
+        bank_ref: n.svcr_ref.clone().or_else(|| n.ntry_ref.clone()),
+        customer_ref: None,
+        end_to_end_id: None,
+        counterparty_account: None,
+        counterparty_name: None,
+        counterparty_bank: None,
+        narrative: String::new(),
+        kind: EntryKind::Transfer,
+        type_code,
+        return_reason,
+        batch: None,
+        location: n.location.clone(),
+    };
+    if is_batch {
+        entry.narrative = join_unique(n.addtl.iter().map(String::as_str));
+        let common_pmtinf = n
+            .txs
+            .first()
+            .and_then(|f| f.pmtinf.clone())
+            .filter(|p| n.txs.iter().all(|t| t.pmtinf.as_deref() == Some(p.as_str())));
+        entry.customer_ref = n.btch_pmtinf.clone().or(common_pmtinf);
+        let items = n
+            .txs
+            .iter()
+            .map(|t| {
+                let (acct, name, _) = side(t);
+                let text = join_unique(t.ustrd.iter().map(String::as_str).chain(t.addtl.as_deref()));
+                BatchItem {
+                    amount: t.amount_in(ccy),
+                    end_to_end_id: t.e2e.clone(),
+                    counterparty_account: acct,
+                    counterparty_name: name,
+                    narrative: (!text.is_empty()).then_some(text),
+                }
+            })
+            .collect();
+        entry.batch = Some(BatchDetails {
+            count: match n.btch_n {
+                Some(c) => Some(
+                    u32::try_from(c).map_err(|_| h.err_field("NbOfTxs", format!("{c} transactions in one batch")))?,
+                ),
+                None => u32::try_from(n.txs.len()).ok(),
+            },
+            total: n.btch_total,
+            items,
+        });
+    } else {
+        let tx = n.txs.first();
+        entry.narrative = join_unique(
+            n.addtl
+                .iter()
+                .map(String::as_str)
+                .chain(tx.into_iter().flat_map(|t| t.ustrd.iter().map(String::as_str)))
+                .chain(tx.and_then(|t| t.addtl.as_deref())),
+        );
+        if let Some(t) = tx {
+            entry.end_to_end_id = t.e2e.clone();
+            entry.customer_ref = t.instr.clone().or_else(|| t.pmtinf.clone()).or_else(|| n.btch_pmtinf.clone());
+            if entry.bank_ref.is_none() {
+                entry.bank_ref = t.svcr_ref.clone();
+            }
+            let (acct, name, bank) = side(t);
+            entry.counterparty_account = acct;
+            entry.counterparty_name = name;
+            entry.counterparty_bank = bank;
+        } else {
+            entry.customer_ref = n.btch_pmtinf.clone();
+        }
+    }
+    entry.kind = if n.reversal {
+        EntryKind::Reversal
+    } else if returned {
+        EntryKind::Return
+    } else if codes.has(&["CHRG", "FEES", "COMM"]) {
+        EntryKind::Fee
+    } else if codes.has(&["INTR"]) {
+        EntryKind::Interest
+    } else if is_batch {
+        EntryKind::Batch
+    } else {
+        kind_from_text(&entry.narrative).unwrap_or(EntryKind::Transfer)
+    };
+    s.entries.push(entry);
+    Ok(())
+}
+
+fn finish_statement(file: &str, s: StmtB) -> Res<Statement> {
+    let at = |path: &str, field: &str, msg: String| {
+        ParseError::new(file, Location::XPath(path.to_string()), Some(field), msg)
+    };
+    let Some(account) = s.iban.or(s.other_id) else {
+        return Err(at(&s.location, "Acct", "statement has no account (Acct/Id/IBAN or Acct/Id/Othr/Id)".into()));
+    };
+    let first = |k: BalKind| s.bals.iter().find(|b| b.kind == k);
+    let itbd: Vec<&UsedBal> = s.bals.iter().filter(|b| b.kind == BalKind::Itbd).collect();
+    let opening = first(BalKind::Opbd).or_else(|| first(BalKind::Prcd)).or_else(|| (itbd.len() >= 2).then(|| itbd[0]));
+    let closing =
+        first(BalKind::Clbd).or_else(|| itbd.last().copied().filter(|c| opening.is_none_or(|o| !std::ptr::eq(*c, o))));
+    let currency = s
+        .acct_ccy
+        .or(opening.map(|b| b.balance.amount.currency))
+        .or(closing.map(|b| b.balance.amount.currency))
+        .or(s.entries.first().map(|e| e.amount.currency))
+        .or(s.other_ccy);
+    let Some(currency) = currency else {
+        return Err(at(&s.location, "Ccy", "statement has no currency (no Acct/Ccy, no balance, no entry)".into()));
+    };
+    for b in [opening, closing].into_iter().flatten() {
+        let c = b.balance.amount.currency;
+        if c != currency {
+            return Err(at(
+                &b.amt_path,
+                "Amt",
+                format!("balance currency {c} differs from the statement currency {currency}"),
+            ));
+        }
+    }
+    for e in &s.entries {
+        let c = e.amount.currency;
+        if c != currency {
+            return Err(at(
+                &format!("{}/Amt", e.location),
+                "Amt",
+                format!("entry currency {c} differs from the statement currency {currency}"),
+            ));
+        }
+    }
+    // Control totals: the booked entries, or (when there are pending ones) all entries.
+    if let Some((path, msg)) = s.summary.mismatch(&s.booked)
+        && (s.all.n == s.booked.n || s.summary.mismatch(&s.all).is_some())
+    {
+        let field = path.rsplit('/').next().unwrap_or("TxsSummry").to_string();
+        return Err(at(path, &field, msg));
+    }
+    Ok(Statement {
+        account,
+        currency,
+        sequence: s.elec_seq.or(s.legal_seq),
+        statement_id: s.id,
+        opening: opening.map(|b| b.balance.clone()),
+        closing: closing.map(|b| b.balance.clone()),
+        entries: s.entries,
+        location: s.location,
+    })
+}
+
+#[cfg(test)]
+mod corpus_tmp {
+    // TEMPORARY: corpus agreement check, deleted before finishing.
+    use super::*;
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+
+    fn bal(v: &serde_json::Value) -> Option<(String, String)> {
+        if v.is_null() {
+            return None;
+        }
+        let mut a = Decimal::from_str(v["amount"].as_str()?).ok()?;
+        if v["mark"].as_str() == Some("D") {
+            a = -a;
+        }
+        Some((canonical(a), v["date"].as_str()?.chars().take(10).collect()))
+    }
+
+    #[test]
+    #[ignore]
+    fn corpus() {
+        let root = std::path::Path::new("/work/shared/corpus");
+        let exp = std::fs::read_to_string(root.join("expected.jsonl")).unwrap();
+        let (mut agree, mut total) = (0, 0);
+        for line in exp.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if v["format"] != "camt" {
+                continue;
+            }
+            let path = v["path"].as_str().unwrap();
+            if path.ends_with(".zip") {
+                continue;
+            }
+            total += 1;
+            let bytes = std::fs::read(root.join(path)).unwrap();
+            let name = path.rsplit('/').next().unwrap();
+            let got = parse(name, &bytes, &Limits::default());
+            let mut diffs = Vec::new();
+            match (&got, v["peer_status"].as_str()) {
+                (Err(e), Some("error-expected")) => {
+                    println!("OK   {path}: rejected as expected: {e}");
+                    agree += 1;
+                    continue;
+                }
+                (Err(e), _) => diffs.push(format!("ERROR {e}")),
+                (Ok(s), Some("error-expected")) => diffs.push(format!("accepted {} stmts, expected reject", s.len())),
+                (Ok(stmts), _) => {
+                    let es = v["statements"].as_array().unwrap();
+                    if v["expected_outcome"].is_string() {
+                        diffs.push(format!("expected_outcome {}", v["expected_outcome"]));
+                    }
+                    if stmts.len() != es.len() {
+                        diffs.push(format!("count {} vs {}", stmts.len(), es.len()));
+                    }
+                    for (i, (s, e)) in stmts.iter().zip(es).enumerate() {
+                        if s.account != e["account_id"].as_str().unwrap_or("") {
+                            diffs.push(format!("[{i}] account {} vs {}", s.account, e["account_id"]));
+                        }
+                        let o = s.opening.as_ref().map(|b| (canonical(b.amount.amount), b.date.to_string()));
+                        let c = s.closing.as_ref().map(|b| (canonical(b.amount.amount), b.date.to_string()));
+                        if o != bal(&e["opening_balance"]) {
+                            diffs.push(format!(
+                                "[{i}] opening {o:?} vs {:?} ({})",
+                                bal(&e["opening_balance"]),
+                                e["opening_balance"]["type"]
+                            ));
+                        }
+                        if c != bal(&e["closing_balance"]) {
+                            diffs.push(format!(
+                                "[{i}] closing {c:?} vs {:?} ({})",
+                                bal(&e["closing_balance"]),
+                                e["closing_balance"]["type"]
+                            ));
+                        }
+                        let n = e["transaction_count"].as_u64().unwrap_or(0) as usize;
+                        if s.entries.len() != n {
+                            diffs.push(format!(
+                                "[{i}] entries {} vs {n} (statuses {})",
+                                s.entries.len(),
+                                e["entry_statuses"]
+                            ));
+                        }
+                        let sum = canonical(s.entry_sum().unwrap());
+                        let esum = canonical(Decimal::from_str(e["transaction_sum"].as_str().unwrap_or("0")).unwrap());
+                        if sum != esum {
+                            diffs.push(format!("[{i}] sum {sum} vs {esum}"));
+                        }
+                    }
+                }
+            }
+            if diffs.is_empty() {
+                agree += 1;
+                println!("OK   {path}");
+            } else {
+                println!("DIFF {path}: {}", diffs.join("; "));
+            }
+        }
+        println!("agreement {agree} of {total}");
+    }
+}
+#[cfg(test)]
+mod dump_tmp {
+    #[test]
+    #[ignore]
+    fn dump() {
+        let p = std::env::var("CAMT_DUMP").unwrap();
+        let b = std::fs::read(&p).unwrap();
+        match super::parse("x.xml", &b, &crate::parse::Limits::default()) {
+            Ok(s) => println!("{}", serde_json::to_string_pretty(&crate::parse::json::statements(&s)).unwrap()),
+            Err(e) => println!("ERR {e}"),
+        }
+    }
+}

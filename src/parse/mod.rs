@@ -1,0 +1,196 @@
+//! Statement parsers: bytes in, [`Statement`]s out. Knows nothing of storage or config.
+//!
+//! Every parser is a pure function `fn(file_name, bytes, &Limits) -> Result<Vec<Statement>,
+//! ParseError>`, registered by name in [`Format`]. A parser never panics on any input
+//! (fuzzed), never guesses over a broken field, and names the place of every error.
+
+pub mod camt;
+pub mod json;
+pub mod mt940;
+pub mod text;
+
+use crate::statement::Statement;
+use std::fmt;
+
+/// Bounds on what one file may make us do. Defaults are far above any real bank file and
+/// far below what would exhaust the machine; every bound produces a [`ParseError`].
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_file_bytes: u64,
+    pub max_line_bytes: usize,
+    pub max_statements: usize,
+    pub max_entries_per_statement: usize,
+    pub max_xml_depth: usize,
+    /// Longest free-text field we keep (`:86:`, `Ustrd`…), in bytes.
+    pub max_text_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 2 << 30,
+            max_line_bytes: 64 << 10,
+            max_statements: 100_000,
+            max_entries_per_statement: 5_000_000,
+            max_xml_depth: 64,
+            max_text_bytes: 16 << 10,
+        }
+    }
+}
+
+/// Where in the file an error is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// 1-based line number.
+    Line(u64),
+    /// XML element path such as `/Document/BkToCstmrStmt/Stmt[1]/Ntry[3]/Amt`.
+    XPath(String),
+    /// The file as a whole (size limit, unknown format, encoding).
+    File,
+}
+
+/// A parse failure: file, place, field and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub file: String,
+    pub location: Location,
+    /// The field, tag or element concerned (`:61: amount`, `CdtDbtInd`), if any.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn new(file: &str, location: Location, field: Option<&str>, message: impl Into<String>) -> ParseError {
+        ParseError { file: file.to_string(), location, field: field.map(str::to_string), message: message.into() }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            Location::Line(n) => write!(f, "{}:{}", self.file, n)?,
+            Location::XPath(p) => write!(f, "{} at {}", self.file, p)?,
+            Location::File => write!(f, "{}", self.file)?,
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field {field}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// The formats we read, by the name used in config (`format = "mt940"`) and on the CLI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    Mt940,
+    Camt,
+}
+
+impl Format {
+    pub const ALL: [Format; 2] = [Format::Mt940, Format::Camt];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Format::Mt940 => "mt940",
+            Format::Camt => "camt",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Format> {
+        match s.to_ascii_lowercase().as_str() {
+            "mt940" | "mt942" => Some(Format::Mt940),
+            "camt" | "camt052" | "camt053" | "camt054" | "camt.052" | "camt.053" | "camt.054" => Some(Format::Camt),
+            _ => None,
+        }
+    }
+}
+
+/// Guesses the format from the first bytes. Cheap: looks at most at the first 4 KiB.
+pub fn detect(bytes: &[u8]) -> Option<Format> {
+    let head = &bytes[..bytes.len().min(4096)];
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let trimmed: &[u8] = {
+        let start = head.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(head.len());
+        &head[start..]
+    };
+    if trimmed.starts_with(b"<") {
+        let text = String::from_utf8_lossy(head);
+        if text.contains("camt.05") || text.contains("BkToCstmr") {
+            return Some(Format::Camt);
+        }
+        return None;
+    }
+    // MT940: a SWIFT block header or a `:20:` tag near the top.
+    if trimmed.starts_with(b"{1:") || trimmed.starts_with(b":20:") {
+        return Some(Format::Mt940);
+    }
+    let text = String::from_utf8_lossy(head);
+    if text.lines().take(20).any(|l| l.trim_start().starts_with(":20:")) && text.contains(":25:") {
+        return Some(Format::Mt940);
+    }
+    None
+}
+
+/// Parses one file. `format = None` means: detect it from the content.
+pub fn parse(file: &str, bytes: &[u8], format: Option<Format>, limits: &Limits) -> Result<Vec<Statement>, ParseError> {
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(ParseError::new(
+            file,
+            Location::File,
+            None,
+            format!("file is {} bytes, over the limit of {} bytes", bytes.len(), limits.max_file_bytes),
+        ));
+    }
+    let format = match format.or_else(|| detect(bytes)) {
+        Some(f) => f,
+        None => {
+            return Err(ParseError::new(
+                file,
+                Location::File,
+                None,
+                "unknown format: not MT940/MT942 (no :20:/:25: tags) and not ISO 20022 camt.05x",
+            ));
+        }
+    };
+    match format {
+        Format::Mt940 => mt940::parse(file, bytes, limits),
+        Format::Camt => camt::parse(file, bytes, limits),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_formats() {
+        assert_eq!(detect(b":20:REF\r\n:25:123\r\n"), Some(Format::Mt940));
+        assert_eq!(detect(b"{1:F01ABC}{2:O940}{4:\r\n:20:X"), Some(Format::Mt940));
+        assert_eq!(
+            detect(b"\xEF\xBB\xBF<?xml version=\"1.0\"?><Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.02\">"),
+            Some(Format::Camt)
+        );
+        assert_eq!(detect(b"<html></html>"), None);
+        assert_eq!(detect(b"voucher_no,amount\n"), None);
+        assert_eq!(detect(b""), None);
+    }
+
+    #[test]
+    fn errors_name_the_place() {
+        let e = ParseError::new("a.sta", Location::Line(7), Some(":61: amount"), "not a number");
+        assert_eq!(e.to_string(), "a.sta:7: field :61: amount: not a number");
+        let e = ParseError::new("b.xml", Location::XPath("/Document/X".into()), None, "bad");
+        assert_eq!(e.to_string(), "b.xml at /Document/X: bad");
+    }
+
+    #[test]
+    fn unknown_format_and_size_limit() {
+        let e = parse("x.bin", b"hello", None, &Limits::default()).unwrap_err();
+        assert!(e.message.contains("unknown format"), "{e}");
+        let limits = Limits { max_file_bytes: 3, ..Limits::default() };
+        let e = parse("x.sta", b":20:ABC", None, &limits).unwrap_err();
+        assert!(e.message.contains("over the limit"), "{e}");
+    }
+}

@@ -1,0 +1,1482 @@
+//! SWIFT MT940 (customer statement) and MT942 (interim transaction report).
+//!
+//! One pass over the decoded text, line by line. A line that starts a tag (`:NN:`, `:NNA:` or
+//! the German `:NS:`) starts a field; any other line continues the field before it, so a colon
+//! inside `:86:` text never starts a field. Fields are handed to a small statement builder as
+//! soon as the next field starts, so no field text is copied before it is understood.
+//!
+//! Accepted layouts: with or without the SWIFT envelope (`{1:…}{2:…}{4:` … `-}`), several
+//! messages and statements per file, `-` separators, CRLF / LF / CR line ends, blank lines,
+//! stray SOH/ETX/SUB control bytes around messages. Dialects seen at real banks that are
+//! accepted because they cannot be misread: a funds-code letter after the mark, a `:61:`
+//! with no transaction type when `//bank ref` follows the amount directly, extra `:61:`
+//! continuation lines (all kept as supplementary details), repeated `:86:` after one `:61:`,
+//! `:NS:` fields (ignored), unknown tag-looking lines inside `:86:` text (`…T13` / `:12:11`).
+//!
+//! Refused, naming line and field: impossible dates, amounts that are not `15d` with a comma
+//! (a dot is never guessed to be a decimal point), currencies that differ within a statement,
+//! statements without `:25:`, repeated `:25:`/`:60:`/`:62:`, `:60:` after entries, content
+//! before any `:20:`, unknown tags, and every bound of [`Limits`].
+
+use super::text;
+use super::{Limits, Location, ParseError};
+use crate::money::{Currency, Money};
+use crate::statement::{Balance, Entry, EntryKind, Statement, kind_from_text};
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+
+/// Parses every statement of an MT940/MT942 file.
+pub fn parse(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Statement>, ParseError> {
+    let Some((text, _)) = text::decode(bytes, true) else {
+        // Unreachable with Latin-1 allowed; kept so that a change there cannot panic here.
+        return Err(ParseError::new(file, Location::File, None, "text is neither UTF-8, GB18030 nor Latin-1"));
+    };
+    let mut p = Parser::new(file, limits);
+    for (n, line) in Lines::new(&text) {
+        p.line(n, line)?;
+    }
+    p.finish()
+}
+
+// ---------------------------------------------------------------------------------------
+// Lines
+
+/// Splits on CRLF, LF or a lone CR; yields 1-based line numbers.
+struct Lines<'a> {
+    s: &'a str,
+    pos: usize,
+    n: u64,
+}
+
+impl<'a> Lines<'a> {
+    fn new(s: &'a str) -> Self {
+        Lines { s, pos: 0, n: 0 }
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = (u64, &'a str);
+
+    fn next(&mut self) -> Option<(u64, &'a str)> {
+        let rest = self.s.as_bytes().get(self.pos..)?;
+        if rest.is_empty() {
+            return None;
+        }
+        let (len, advance) = match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+            Some(i) => {
+                let crlf = rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n');
+                (i, if crlf { i + 2 } else { i + 1 })
+            }
+            None => (rest.len(), rest.len()),
+        };
+        // CR and LF are ASCII, so both ends are char boundaries.
+        let line = self.s.get(self.pos..self.pos + len).unwrap_or("");
+        self.pos += advance;
+        self.n += 1;
+        Some((self.n, line))
+    }
+}
+
+/// SOH, ETX and SUB wrap messages in some bank files (`\x01` … `-\x03`, DOS `^Z`).
+fn is_wrapper(c: char) -> bool {
+    matches!(c, '\u{1}' | '\u{3}' | '\u{1a}')
+}
+
+/// The tag at the start of a line: `:20:`, `:28C:`, `:NS:` → (`20`/`28C`/`NS`, rest).
+fn tag_of(line: &str) -> Option<(&str, &str)> {
+    let b = line.as_bytes();
+    if b.len() < 4 || b[0] != b':' {
+        return None;
+    }
+    if b[1].is_ascii_digit() && b[2].is_ascii_digit() {
+        if b[3] == b':' {
+            return Some((&line[1..3], &line[4..]));
+        }
+        if b[3].is_ascii_uppercase() && b.get(4) == Some(&b':') {
+            return Some((&line[1..4], &line[5..]));
+        }
+        return None;
+    }
+    if b.starts_with(b":NS:") {
+        return Some((&line[1..3], &line[4..]));
+    }
+    None
+}
+
+/// What follows a pending `-` line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Next {
+    /// `:20:`, an envelope block, another `-`.
+    Boundary,
+    /// Any other tag.
+    Tag,
+    /// A line that is no tag.
+    Text,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tag {
+    Ref20,
+    Related21,
+    Account25,
+    Sequence28,
+    Opening60,
+    Closing62,
+    Available6x,
+    Line61,
+    Info86,
+    Floor34,
+    DateTime13,
+    Total90,
+    NonStandard,
+    Unknown,
+}
+
+fn tag_kind(name: &str) -> Tag {
+    match name {
+        "20" => Tag::Ref20,
+        "21" => Tag::Related21,
+        "25" | "25P" => Tag::Account25,
+        "28" | "28C" => Tag::Sequence28,
+        "60F" | "60M" => Tag::Opening60,
+        "62F" | "62M" => Tag::Closing62,
+        // `:65F:` is not SWIFT but some German bank software writes it.
+        "64" | "65" | "64F" | "65F" => Tag::Available6x,
+        "61" => Tag::Line61,
+        "86" => Tag::Info86,
+        "34F" => Tag::Floor34,
+        "13" | "13D" => Tag::DateTime13,
+        "90D" | "90C" => Tag::Total90,
+        "NS" => Tag::NonStandard,
+        _ => Tag::Unknown,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Small helpers
+
+/// `"text"` for error messages, cut to about 40 characters.
+fn quote(s: &str) -> String {
+    match s.char_indices().nth(40) {
+        Some((i, _)) => format!("{:?}...", s.get(..i).unwrap_or("")),
+        None => format!("{s:?}"),
+    }
+}
+
+/// Appends the whitespace-separated words of `s` to `out`, single spaces between words.
+fn push_words(out: &mut String, s: &str) {
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+}
+
+fn words(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    push_words(&mut out, s);
+    out
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let w = words(s);
+    if w.is_empty() { None } else { Some(w) }
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0')))
+}
+
+/// `YYMMDD`, years 80-99 are 19xx, 00-79 are 20xx.
+fn yymmdd(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 6 {
+        return None;
+    }
+    let yy = digits(&b[0..2])? as i32;
+    let year = if yy >= 80 { 1900 + yy } else { 2000 + yy };
+    NaiveDate::from_ymd_opt(year, digits(&b[2..4])?, digits(&b[4..6])?)
+}
+
+/// The booking date of a `:61:` entry date `MMDD`: the year that puts it closest to the value
+/// date (value 251231 + entry 0102 → 2026-01-02; value 260102 + entry 1231 → 2025-12-31).
+fn entry_date(value: NaiveDate, mmdd: &[u8]) -> Option<NaiveDate> {
+    let (m, d) = (digits(mmdd.get(0..2)?)?, digits(mmdd.get(2..4)?)?);
+    [value.year(), value.year() - 1, value.year() + 1]
+        .into_iter()
+        .filter_map(|y| NaiveDate::from_ymd_opt(y, m, d))
+        .min_by_key(|c| (*c - value).num_days().abs())
+}
+
+/// SWIFT `15d`: digits with one decimal comma (`1000,`, `0,5`, at least one digit before
+/// the comma). Digits alone (`500`, Knab, mBank) are whole units: nothing there can be
+/// misread. A dot is refused: `1.000` could be one or a thousand. At most 15 significant
+/// digits (leading zeros do not count: Rabobank pads to 15 digits plus the comma).
+fn amount(s: &str) -> Result<Decimal, String> {
+    let b = s.as_bytes();
+    if b.is_empty() {
+        return Err("amount is missing".into());
+    }
+    let comma = b.iter().position(|&c| c == b',');
+    let valid = b.iter().all(|&c| c.is_ascii_digit() || c == b',')
+        && match comma {
+            Some(i) => i > 0 && b[i + 1..].iter().all(u8::is_ascii_digit),
+            None => true,
+        };
+    if !valid {
+        let why = if comma.is_none() && b.iter().all(|&c| c.is_ascii_digit() || c == b'.') {
+            " (MT940 amounts have a decimal comma, not a dot)"
+        } else {
+            ""
+        };
+        return Err(format!("{} is not an amount{why}", quote(s)));
+    }
+    let significant = b.iter().skip_while(|&&c| c == b'0' || c == b',').filter(|c| c.is_ascii_digit()).count();
+    if significant > 15 {
+        return Err(format!("{} has more than 15 digits", quote(s)));
+    }
+    let mut mantissa: i64 = 0;
+    let mut scale = 0u32;
+    let mut after = false;
+    for &c in b {
+        if c == b',' {
+            after = true;
+            continue;
+        }
+        // At most 15 significant digits: cannot overflow i64; checked anyway.
+        mantissa = mantissa
+            .checked_mul(10)
+            .and_then(|m| m.checked_add(i64::from(c - b'0')))
+            .ok_or_else(|| format!("{} is too large", quote(s)))?;
+        if after {
+            scale += 1;
+        }
+    }
+    if scale > 28 {
+        return Err(format!("{} has too many decimals", quote(s)));
+    }
+    Ok(Decimal::new(mantissa, scale))
+}
+
+// ---------------------------------------------------------------------------------------
+// `:86:` information to account owner
+
+#[derive(Default, Debug, PartialEq, Eq)]
+struct Info {
+    narrative: String,
+    end_to_end_id: Option<String>,
+    name: Option<String>,
+    account: Option<String>,
+    bank: Option<String>,
+    return_reason: Option<String>,
+}
+
+/// Placeholders that mean "no reference".
+fn reference(s: &str) -> Option<String> {
+    let w = non_empty(s)?;
+    if w.eq_ignore_ascii_case("NOTPROVIDED") || w.eq_ignore_ascii_case("NONREF") { None } else { Some(w) }
+}
+
+fn parse_86(first: &str, more: &[&str]) -> Info {
+    let head = first.trim_start().as_bytes();
+    let gvc = head.len() >= 4 && head[..3].iter().all(u8::is_ascii_digit) && head[3] == b'?';
+    let dutch = head.first() == Some(&b'/') && dutch_key_at(first.trim_start(), 0).is_some();
+    if gvc || dutch {
+        // Structured text is wrapped at a fixed width, often inside a word or a key: the
+        // lines are glued back together as they are.
+        let len = first.len() + more.iter().map(|l| l.len()).sum::<usize>();
+        let mut raw = String::with_capacity(len);
+        raw.push_str(first.trim_start());
+        for l in more {
+            raw.push_str(l);
+        }
+        let info = if gvc { parse_gvc(&raw) } else { parse_dutch(&raw) };
+        if !info.narrative.is_empty() {
+            return info;
+        }
+        // Structured, but no remittance information: the whole text, glued.
+        return Info { narrative: words(&raw), ..info };
+    }
+    Info { narrative: free_text(first, more), ..Info::default() }
+}
+
+fn free_text(first: &str, more: &[&str]) -> String {
+    let mut out = String::with_capacity(first.len() + more.iter().map(|l| l.len() + 1).sum::<usize>());
+    push_words(&mut out, first);
+    for l in more {
+        push_words(&mut out, l);
+    }
+    out
+}
+
+/// German GVC layout: `NNN?00Buchungstext?10…?20Verwendungszweck…?30BLZ?31Konto?32Name…`.
+fn parse_gvc(raw: &str) -> Info {
+    let b = raw.as_bytes();
+    // Positions of `?NN` subfield starts.
+    let mut starts: Vec<usize> = Vec::new();
+    let mut i = 0;
+    while i + 2 < b.len() {
+        if b[i] == b'?' && b[i + 1].is_ascii_digit() && b[i + 2].is_ascii_digit() {
+            starts.push(i);
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    let mut booking = String::new();
+    let mut purpose = String::new();
+    let mut name = String::new();
+    let (mut purpose_last, mut name_last) = (0, 0);
+    let mut info = Info::default();
+    for (k, &s) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).copied().unwrap_or(b.len());
+        let code = raw.get(s + 1..s + 3).unwrap_or("");
+        let value = raw.get(s + 3..end).unwrap_or("");
+        match code {
+            "00" => booking.push_str(value),
+            "20" | "21" | "22" | "23" | "24" | "25" | "26" | "27" | "28" | "29" | "60" | "61" | "62" | "63" => {
+                gvc_append(&mut purpose, &mut purpose_last, value)
+            }
+            "30" => info.bank = non_empty(value),
+            "31" => info.account = non_empty(value),
+            "32" | "33" => gvc_append(&mut name, &mut name_last, value),
+            _ => {}
+        }
+    }
+    info.name = non_empty(&name);
+    let sepa = sepa_keywords(&purpose);
+    if let Some(e) = sepa.iter().find(|(k, _)| *k == "EREF+") {
+        info.end_to_end_id = reference(e.1);
+    }
+    if info.account.is_none()
+        && let Some(e) = sepa.iter().find(|(k, _)| *k == "IBAN+")
+    {
+        info.account = non_empty(e.1);
+    }
+    if info.bank.is_none()
+        && let Some(e) = sepa.iter().find(|(k, _)| *k == "BIC+")
+    {
+        info.bank = non_empty(e.1);
+    }
+    let remittance = match sepa.iter().find(|(k, _)| *k == "SVWZ+") {
+        Some(s) => words(s.1),
+        None if sepa.is_empty() => words(&purpose),
+        // Keywords but no SVWZ: whatever text stands before the first keyword.
+        None => words(purpose.get(..sepa_first(&purpose)).unwrap_or("")),
+    };
+    info.narrative = if remittance.is_empty() { words(&booking) } else { remittance };
+    info
+}
+
+/// Appends one GVC subfield of a text that spans several (`?20`…`?29`, `?32`/`?33`). A
+/// subfield holds 27 characters: a full one was cut wherever the 27th character fell and
+/// continues in the next without a blank; a shorter one ended at a word, whose blank the
+/// bank dropped.
+fn gvc_append(out: &mut String, last_chars: &mut usize, value: &str) {
+    if !out.is_empty() && *last_chars < 27 && !out.ends_with(char::is_whitespace) {
+        out.push(' ');
+    }
+    out.push_str(value);
+    *last_chars = value.chars().count();
+}
+
+const SEPA_KEYS: [&str; 12] =
+    ["EREF+", "KREF+", "MREF+", "CRED+", "DEBT+", "SVWZ+", "ABWA+", "ABWE+", "IBAN+", "BIC+", "COAM+", "OAMT+"];
+
+fn sepa_key_at(s: &str, i: usize) -> Option<&'static str> {
+    let rest = s.as_bytes().get(i..)?;
+    SEPA_KEYS.into_iter().find(|k| rest.starts_with(k.as_bytes()))
+}
+
+fn sepa_first(s: &str) -> usize {
+    (0..s.len()).find(|&i| sepa_key_at(s, i).is_some()).unwrap_or(s.len())
+}
+
+/// `EREF+x SVWZ+y` → [("EREF+", "x "), ("SVWZ+", "y")].
+fn sepa_keywords(s: &str) -> Vec<(&'static str, &str)> {
+    let mut found: Vec<(usize, &'static str)> = Vec::new();
+    let mut i = 0;
+    while i < s.len() {
+        if let Some(k) = sepa_key_at(s, i) {
+            found.push((i, k));
+            i += k.len();
+        } else {
+            i += 1;
+        }
+    }
+    found
+        .iter()
+        .enumerate()
+        .map(|(n, &(at, k))| {
+            let end = found.get(n + 1).map(|f| f.0).unwrap_or(s.len());
+            (k, s.get(at + k.len()..end).unwrap_or(""))
+        })
+        .collect()
+}
+
+/// Keys of the Dutch / SEPA `/KEY/value` layout (ING, ABN AMRO, Rabobank, Knab…). Only these
+/// split the text; anything else stays inside the value before it.
+const DUTCH_KEYS: [&str; 31] = [
+    "EREF",
+    "MARF",
+    "CSID",
+    "CNTP",
+    "REMI",
+    "PREF",
+    "RTRN",
+    "TRCD",
+    "NAME",
+    "IBAN",
+    "BIC",
+    "ACCW",
+    "BBAN",
+    "TRTP",
+    "BENM",
+    "ORDP",
+    "ADDR",
+    "PURP",
+    "ISDT",
+    "SUM",
+    "OCMT",
+    "CHGS",
+    "CDTRREFTP",
+    "CDTRREF",
+    "ULTC",
+    "ULTD",
+    "ULTB",
+    "IREF",
+    "SVCL",
+    "RTYP",
+    "EXCH",
+];
+
+/// The key of a `/KEY/` starting at byte `i` (which must hold the first `/`).
+fn dutch_key_at(s: &str, i: usize) -> Option<&'static str> {
+    let rest = s.as_bytes().get(i..)?;
+    if rest.first() != Some(&b'/') {
+        return None;
+    }
+    let rest = &rest[1..];
+    DUTCH_KEYS.into_iter().find(|k| rest.starts_with(k.as_bytes()) && rest.get(k.len()) == Some(&b'/'))
+}
+
+fn parse_dutch(raw: &str) -> Info {
+    let mut found: Vec<(usize, &'static str)> = Vec::new();
+    let mut i = 0;
+    while i < raw.len() {
+        if let Some(k) = dutch_key_at(raw, i) {
+            found.push((i, k));
+            i += k.len() + 2;
+        } else {
+            i += 1;
+        }
+    }
+    let mut info = Info::default();
+    let mut remi: Option<String> = None;
+    let mut cdtrref: Option<String> = None;
+    for (n, &(at, key)) in found.iter().enumerate() {
+        let end = found.get(n + 1).map(|f| f.0).unwrap_or(raw.len());
+        let value = raw.get(at + key.len() + 2..end).unwrap_or("");
+        let trimmed = value.trim_matches(|c: char| c == '/' || c.is_whitespace());
+        match key {
+            "EREF" => info.end_to_end_id = info.end_to_end_id.take().or_else(|| reference(trimmed)),
+            "NAME" => info.name = info.name.take().or_else(|| non_empty(trimmed)),
+            "IBAN" | "ACCW" | "BBAN" => info.account = info.account.take().or_else(|| non_empty(trimmed)),
+            "BIC" => info.bank = info.bank.take().or_else(|| non_empty(trimmed)),
+            "RTRN" => info.return_reason = non_empty(trimmed),
+            "CDTRREF" => cdtrref = non_empty(trimmed),
+            "CNTP" => {
+                // ING: /CNTP/account/bic/name/city/
+                let mut parts = value.split('/');
+                let acct = parts.next().and_then(non_empty);
+                let bic = parts.next().and_then(non_empty);
+                let name = parts.next().and_then(non_empty);
+                info.account = info.account.take().or(acct);
+                info.bank = info.bank.take().or(bic);
+                info.name = info.name.take().or(name);
+            }
+            "REMI" => {
+                let v = value.trim_start();
+                let v = v
+                    .strip_prefix("USTD//")
+                    .or_else(|| v.strip_prefix("STRD/CUR/"))
+                    .or_else(|| v.strip_prefix("STRD/ISO/"))
+                    .unwrap_or(v);
+                let v = v.trim_matches(|c: char| c == '/' || c.is_whitespace());
+                remi = non_empty(v);
+            }
+            _ => {}
+        }
+    }
+    info.narrative = remi.or(cdtrref).unwrap_or_default();
+    info
+}
+
+// ---------------------------------------------------------------------------------------
+// The parser
+
+/// A field being collected: its tag, where it starts, its first line and continuation lines.
+struct Field<'a> {
+    tag: Tag,
+    name: &'a str,
+    line: u64,
+    first: &'a str,
+    bytes: usize,
+}
+
+/// An entry waiting for its `:86:`.
+struct OpenEntry {
+    entry: Entry,
+    supplementary: String,
+    /// The bank's code said nothing more specific than a transfer.
+    refine_kind: bool,
+}
+
+struct Building {
+    line: u64,
+    statement_id: Option<String>,
+    account: Option<(String, u64)>,
+    sequence: Option<String>,
+    /// Currency and where it came from (`:60F:`, line).
+    currency: Option<(Currency, String, u64)>,
+    opening: Option<(Balance, u64)>,
+    closing: Option<(Balance, u64)>,
+    entries: Vec<Entry>,
+    first_entry_line: Option<u64>,
+    open: Option<OpenEntry>,
+    /// The last field was a `:61:` or an `:86:` after one: a following `:86:` belongs to it.
+    attach_86: bool,
+}
+
+struct Parser<'a, 'l> {
+    file: &'a str,
+    limits: &'l Limits,
+    statements: Vec<Statement>,
+    cur: Option<Building>,
+    field: Option<Field<'a>>,
+    more: Vec<&'a str>,
+    /// A line holding only `-`: the end of a message, unless text continues after it.
+    pending_dash: bool,
+}
+
+impl<'a, 'l> Parser<'a, 'l> {
+    fn new(file: &'a str, limits: &'l Limits) -> Self {
+        Parser { file, limits, statements: Vec::new(), cur: None, field: None, more: Vec::new(), pending_dash: false }
+    }
+
+    fn err(&self, line: u64, field: Option<&str>, msg: impl Into<String>) -> ParseError {
+        ParseError::new(self.file, Location::Line(line), field, msg)
+    }
+
+    fn line(&mut self, n: u64, raw: &'a str) -> Result<(), ParseError> {
+        if raw.len() > self.limits.max_line_bytes {
+            return Err(self.err(
+                n,
+                None,
+                format!("line is {} bytes, over the limit of {} bytes", raw.len(), self.limits.max_line_bytes),
+            ));
+        }
+        let mut line = raw.trim_matches(is_wrapper);
+        if line.trim().is_empty() {
+            return Ok(());
+        }
+        // SWIFT envelope: `{1:…}{2:…}{3:…}{4:` possibly followed by the first field.
+        while line.starts_with('{') {
+            self.resolve_dash(Next::Boundary)?;
+            if line.starts_with("{1:") {
+                self.end_message()?;
+            }
+            match line.find("{4:") {
+                Some(p) => line = line.get(p + 3..).unwrap_or(""),
+                None => return Ok(()),
+            }
+            if line.trim().is_empty() {
+                return Ok(());
+            }
+        }
+        let trimmed = line.trim();
+        if trimmed == "-" {
+            self.resolve_dash(Next::Boundary)?;
+            self.pending_dash = true;
+            return Ok(());
+        }
+        if trimmed.starts_with("-}") {
+            self.resolve_dash(Next::Boundary)?;
+            return self.end_message();
+        }
+        if let Some((name, rest)) = tag_of(line) {
+            let tag = tag_kind(name);
+            // `…T13` / `:12:11`: a wrapped time inside `:86:` text is text, not a tag.
+            let continues_86 = tag == Tag::Unknown && self.field.as_ref().is_some_and(|f| f.tag == Tag::Info86);
+            if !continues_86 {
+                self.resolve_dash(if tag == Tag::Ref20 { Next::Boundary } else { Next::Tag })?;
+                self.flush()?;
+                self.field = Some(Field { tag, name, line: n, first: rest, bytes: rest.len() });
+                return Ok(());
+            }
+        }
+        self.resolve_dash(Next::Text)?;
+        self.continuation(line)
+    }
+
+    /// A line holding only `-` ends the message when a `:20:`, an envelope or the end of the
+    /// file follows. Before other text it is text itself: inside `:86:` (wrapped free text,
+    /// `dash_as_start_of_line`) it is kept; after anything else, text that follows is a bank's
+    /// header (`ABNANL2A` / `940`), so the message did end.
+    fn resolve_dash(&mut self, next: Next) -> Result<(), ParseError> {
+        if !std::mem::take(&mut self.pending_dash) {
+            return Ok(());
+        }
+        let in_text =
+            self.field.as_ref().is_some_and(|f| matches!(f.tag, Tag::Info86 | Tag::Line61 | Tag::NonStandard));
+        match next {
+            Next::Text | Next::Tag if in_text => {
+                if let Some(f) = self.field.as_mut() {
+                    f.bytes += 1;
+                }
+                self.more.push("-");
+                Ok(())
+            }
+            // The statement goes on after a stray `-`.
+            Next::Tag => Ok(()),
+            Next::Text | Next::Boundary => self.end_message(),
+        }
+    }
+
+    fn continuation(&mut self, line: &'a str) -> Result<(), ParseError> {
+        let Some(f) = self.field.as_mut() else {
+            // Text outside any field (`:940:` headers, junk between messages).
+            return Ok(());
+        };
+        f.bytes += line.len();
+        if f.bytes > self.limits.max_text_bytes {
+            let (name, at) = (format!(":{}: text", f.name), f.line);
+            return Err(self.err(
+                at,
+                Some(&name),
+                format!("field text is over the limit of {} bytes", self.limits.max_text_bytes),
+            ));
+        }
+        self.more.push(line);
+        Ok(())
+    }
+
+    fn end_message(&mut self) -> Result<(), ParseError> {
+        self.flush()?;
+        self.finish_statement()
+    }
+
+    fn finish(mut self) -> Result<Vec<Statement>, ParseError> {
+        self.pending_dash = false;
+        self.end_message()?;
+        if self.statements.is_empty() {
+            return Err(ParseError::new(
+                self.file,
+                Location::File,
+                None,
+                "no MT940/MT942 statement in the file (no :20: field)",
+            ));
+        }
+        Ok(self.statements)
+    }
+
+    /// Hands the collected field to the statement builder.
+    fn flush(&mut self) -> Result<(), ParseError> {
+        let Some(f) = self.field.take() else {
+            return Ok(());
+        };
+        let more = std::mem::take(&mut self.more);
+        let r = self.field_done(&f, &more);
+        self.more = more;
+        self.more.clear();
+        r
+    }
+
+    fn field_done(&mut self, f: &Field<'a>, more: &[&'a str]) -> Result<(), ParseError> {
+        let tagname = format!(":{}:", f.name);
+        if f.bytes > self.limits.max_text_bytes {
+            return Err(self.err(
+                f.line,
+                Some(&format!("{tagname} text")),
+                format!("field text is over the limit of {} bytes", self.limits.max_text_bytes),
+            ));
+        }
+        if f.tag == Tag::Ref20 {
+            self.finish_statement()?;
+            if self.statements.len() >= self.limits.max_statements {
+                return Err(self.err(
+                    f.line,
+                    Some(":20: statement"),
+                    format!("more than {} statements in the file", self.limits.max_statements),
+                ));
+            }
+            self.cur = Some(Building {
+                line: f.line,
+                statement_id: non_empty(&glued(f.first, more)),
+                account: None,
+                sequence: None,
+                currency: None,
+                opening: None,
+                closing: None,
+                entries: Vec::new(),
+                first_entry_line: None,
+                open: None,
+                attach_86: false,
+            });
+            return Ok(());
+        }
+        if self.cur.is_none() {
+            return match f.tag {
+                Tag::NonStandard | Tag::Unknown => Ok(()),
+                _ => Err(self.err(f.line, None, format!("{tagname} comes before any :20: (no statement started)"))),
+            };
+        }
+        if !matches!(f.tag, Tag::Info86 | Tag::NonStandard) {
+            self.close_entry();
+        }
+        match f.tag {
+            Tag::Ref20 => Ok(()),
+            Tag::Related21 | Tag::NonStandard => Ok(()),
+            Tag::Unknown => Err(self.err(f.line, None, format!("unknown tag {tagname}"))),
+            Tag::Account25 => self.account(f, more),
+            Tag::Sequence28 => {
+                let seq = non_empty(&glued(f.first, more));
+                if let Some(b) = self.cur.as_mut() {
+                    b.sequence = seq;
+                }
+                Ok(())
+            }
+            Tag::Opening60 | Tag::Closing62 => self.balance(f, more, &tagname),
+            Tag::Available6x => {
+                // Checked, then ignored, and so is any text after it (`:86 :` typos).
+                self.balance_value(f.first, f.line, &tagname).map(|_| ())
+            }
+            Tag::Line61 => self.line61(f, more),
+            Tag::Info86 => {
+                self.info86(f, more);
+                Ok(())
+            }
+            Tag::Floor34 => self.floor34(f, more, &tagname),
+            Tag::DateTime13 => self.datetime13(f, more, &tagname),
+            Tag::Total90 => self.total90(f, more, &tagname),
+        }
+    }
+
+    fn account(&mut self, f: &Field<'a>, more: &[&'a str]) -> Result<(), ParseError> {
+        let text = glued(f.first, more);
+        let acct = text.trim();
+        if acct.is_empty() {
+            return Err(self.err(f.line, Some(":25: account"), "account identification is empty"));
+        }
+        if let Some((_, at)) = self.cur.as_ref().and_then(|b| b.account.as_ref()) {
+            let at = *at;
+            return Err(self.err(
+                f.line,
+                Some(":25: account"),
+                format!("second account identification {} in one statement (first on line {at})", quote(acct)),
+            ));
+        }
+        if let Some(b) = self.cur.as_mut() {
+            b.account = Some((acct.to_string(), f.line));
+        }
+        Ok(())
+    }
+
+    /// Records the statement currency, refusing a second, different one.
+    fn set_currency(&mut self, c: Currency, tagname: &str, line: u64) -> Result<(), ParseError> {
+        let Some(b) = self.cur.as_mut() else {
+            return Ok(());
+        };
+        match &b.currency {
+            None => {
+                b.currency = Some((c, tagname.to_string(), line));
+                Ok(())
+            }
+            Some((have, _, _)) if *have == c => Ok(()),
+            Some((have, src, at)) => {
+                let msg = format!("currency {c} differs from the statement currency {have} ({src} on line {at})");
+                let field = format!("{tagname} currency");
+                Err(self.err(line, Some(&field), msg))
+            }
+        }
+    }
+
+    /// `1!a6!n3!a15d`: mark, date, currency, amount.
+    fn balance_value(&self, text: &str, line: u64, tagname: &str) -> Result<(Balance, Currency), ParseError> {
+        let t = text.trim();
+        let field = |what: &str| format!("{tagname} {what}");
+        let sign = match t.as_bytes().first() {
+            Some(b'C') => Decimal::ONE,
+            Some(b'D') => Decimal::NEGATIVE_ONE,
+            _ => {
+                return Err(self.err(
+                    line,
+                    Some(&field("mark")),
+                    format!("{} does not start with C (credit) or D (debit)", quote(t)),
+                ));
+            }
+        };
+        let date_s = t.get(1..7).unwrap_or("");
+        let date = yymmdd(date_s).ok_or_else(|| {
+            let shown = t.get(1..).map(|r| r.get(..6).unwrap_or(r)).unwrap_or("");
+            self.err(line, Some(&field("date")), format!("{} is not a date (YYMMDD)", quote(shown)))
+        })?;
+        let ccy_s = t.get(7..10).unwrap_or("");
+        let ccy =
+            Currency::parse(ccy_s).filter(|_| ccy_s.bytes().all(|c| c.is_ascii_uppercase())).ok_or_else(|| {
+                let shown = t.get(7..).unwrap_or("");
+                self.err(
+                    line,
+                    Some(&field("currency")),
+                    format!("{} does not start with a currency code", quote(shown)),
+                )
+            })?;
+        let amt = amount(t.get(10..).unwrap_or("").trim()).map_err(|m| self.err(line, Some(&field("amount")), m))?;
+        Ok((Balance { date, amount: Money::new(amt * sign, ccy) }, ccy))
+    }
+
+    fn balance(&mut self, f: &Field<'a>, more: &[&'a str], tagname: &str) -> Result<(), ParseError> {
+        let text = glued(f.first, more);
+        let (bal, ccy) = self.balance_value(&text, f.line, tagname)?;
+        let Some(b) = self.cur.as_ref() else {
+            return Ok(());
+        };
+        let opening = f.tag == Tag::Opening60;
+        let prev = if opening { &b.opening } else { &b.closing };
+        if let Some((_, at)) = prev {
+            let what = if opening { "opening" } else { "closing" };
+            return Err(self.err(
+                f.line,
+                Some(&format!("{tagname} balance")),
+                format!("second {what} balance in one statement (first on line {at})"),
+            ));
+        }
+        if opening && let Some(at) = b.first_entry_line {
+            return Err(self.err(
+                f.line,
+                Some(&format!("{tagname} balance")),
+                format!("opening balance comes after the entry on line {at}"),
+            ));
+        }
+        self.set_currency(ccy, tagname, f.line)?;
+        if let Some(b) = self.cur.as_mut() {
+            if opening {
+                b.opening = Some((bal, f.line));
+            } else {
+                b.closing = Some((bal, f.line));
+            }
+        }
+        Ok(())
+    }
+
+    /// MT942 floor limit `3!a[1!a]15d`.
+    fn floor34(&mut self, f: &Field<'a>, more: &[&'a str], tagname: &str) -> Result<(), ParseError> {
+        let text = glued(f.first, more);
+        let t = text.trim();
+        let ccy_s = t.get(..3).unwrap_or("");
+        let ccy =
+            Currency::parse(ccy_s).filter(|_| ccy_s.bytes().all(|c| c.is_ascii_uppercase())).ok_or_else(|| {
+                self.err(
+                    f.line,
+                    Some(&format!("{tagname} currency")),
+                    format!("{} does not start with a currency code", quote(t)),
+                )
+            })?;
+        let rest = t.get(3..).unwrap_or("");
+        let rest = rest.strip_prefix(['C', 'D']).unwrap_or(rest);
+        amount(rest).map_err(|m| self.err(f.line, Some(&format!("{tagname} amount")), m))?;
+        self.set_currency(ccy, tagname, f.line)
+    }
+
+    /// MT942 date-time indication `6!n4!n1!x4!n` (checked, then ignored).
+    fn datetime13(&mut self, f: &Field<'a>, more: &[&'a str], tagname: &str) -> Result<(), ParseError> {
+        let text = glued(f.first, more);
+        let t = text.trim();
+        let b = t.as_bytes();
+        let ok = yymmdd(t.get(..6).unwrap_or("")).is_some()
+            && b.len() >= 10
+            && digits(&b[6..8]).is_some_and(|h| h < 24)
+            && digits(&b[8..10]).is_some_and(|m| m < 60);
+        if !ok {
+            return Err(self.err(
+                f.line,
+                Some(&format!("{tagname} date")),
+                format!("{} is not a date and time (YYMMDDhhmm)", quote(t)),
+            ));
+        }
+        Ok(())
+    }
+
+    /// MT942 totals `5n3!a15d`.
+    fn total90(&mut self, f: &Field<'a>, more: &[&'a str], tagname: &str) -> Result<(), ParseError> {
+        let text = glued(f.first, more);
+        let t = text.trim();
+        let n = t.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 || n > 5 {
+            return Err(self.err(
+                f.line,
+                Some(&format!("{tagname} count")),
+                format!("{} does not start with a count of entries", quote(t)),
+            ));
+        }
+        let ccy_s = t.get(n..n + 3).unwrap_or("");
+        let ccy =
+            Currency::parse(ccy_s).filter(|_| ccy_s.bytes().all(|c| c.is_ascii_uppercase())).ok_or_else(|| {
+                self.err(
+                    f.line,
+                    Some(&format!("{tagname} currency")),
+                    format!("{} is not a currency code", quote(t.get(n..).unwrap_or(""))),
+                )
+            })?;
+        amount(t.get(n + 3..).unwrap_or("")).map_err(|m| self.err(f.line, Some(&format!("{tagname} amount")), m))?;
+        self.set_currency(ccy, tagname, f.line)
+    }
+
+    fn line61(&mut self, f: &Field<'a>, more: &[&'a str]) -> Result<(), ParseError> {
+        let line = f.line;
+        let (count, max) = match self.cur.as_ref() {
+            Some(b) => (b.entries.len(), self.limits.max_entries_per_statement),
+            None => return Ok(()),
+        };
+        if count >= max {
+            return Err(self.err(line, Some(":61: entry"), format!("more than {max} entries in one statement")));
+        }
+        let parsed = statement_line(f.first.trim_end())
+            .map_err(|(what, msg)| self.err(line, Some(&format!(":61: {what}")), msg))?;
+        let mut supplementary = String::new();
+        push_words(&mut supplementary, parsed.rest);
+        for l in more {
+            push_words(&mut supplementary, l);
+        }
+        let ccy = self.cur.as_ref().and_then(|b| b.currency.as_ref()).map(|c| c.0).unwrap_or(Currency::CNY);
+        let (kind, refine) = if parsed.reversal {
+            (EntryKind::Reversal, false)
+        } else {
+            match parsed.type_code.and_then(|t| t.get(1..)) {
+                Some("INT") => (EntryKind::Interest, false),
+                Some("CHG") | Some("COM") => (EntryKind::Fee, false),
+                Some("RTI") => (EntryKind::Return, false),
+                _ => (EntryKind::Transfer, true),
+            }
+        };
+        let entry = Entry {
+            booking_date: parsed.booking,
+            value_date: Some(parsed.value),
+            amount: Money::new(parsed.amount, ccy),
+            bank_ref: parsed.bank_ref.and_then(reference),
+            customer_ref: reference(parsed.customer_ref),
+            end_to_end_id: None,
+            counterparty_account: None,
+            counterparty_name: None,
+            counterparty_bank: None,
+            narrative: String::new(),
+            kind,
+            type_code: parsed.type_code.map(|t| t.trim().to_string()),
+            return_reason: None,
+            batch: None,
+            location: format!("line {line}"),
+        };
+        if let Some(b) = self.cur.as_mut() {
+            if let Some((_, at)) = &b.closing {
+                let at = *at;
+                return Err(self.err(
+                    line,
+                    Some(":61: entry"),
+                    format!("entry comes after the closing balance on line {at}"),
+                ));
+            }
+            b.first_entry_line.get_or_insert(line);
+            b.open = Some(OpenEntry { entry, supplementary, refine_kind: refine });
+            b.attach_86 = true;
+        }
+        Ok(())
+    }
+
+    fn info86(&mut self, f: &Field<'a>, more: &[&'a str]) {
+        let Some(b) = self.cur.as_mut() else { return };
+        if !b.attach_86 {
+            // Statement-level information (before the first entry or after the closing).
+            return;
+        }
+        let Some(open) = b.open.as_mut() else { return };
+        let info = parse_86(f.first, more);
+        let e = &mut open.entry;
+        push_words(&mut e.narrative, &info.narrative);
+        e.end_to_end_id = e.end_to_end_id.take().or(info.end_to_end_id);
+        e.counterparty_name = e.counterparty_name.take().or(info.name);
+        e.counterparty_account = e.counterparty_account.take().or(info.account);
+        e.counterparty_bank = e.counterparty_bank.take().or(info.bank);
+        e.return_reason = e.return_reason.take().or(info.return_reason);
+    }
+
+    fn close_entry(&mut self) {
+        let Some(b) = self.cur.as_mut() else { return };
+        b.attach_86 = false;
+        let Some(open) = b.open.take() else { return };
+        let mut e = open.entry;
+        push_words(&mut e.narrative, &open.supplementary);
+        if open.refine_kind {
+            e.kind = kind_from_text(&e.narrative).unwrap_or(EntryKind::Transfer);
+        }
+        b.entries.push(e);
+    }
+
+    fn finish_statement(&mut self) -> Result<(), ParseError> {
+        self.close_entry();
+        let Some(b) = self.cur.take() else {
+            return Ok(());
+        };
+        let Some((account, _)) = b.account else {
+            return Err(self.err(b.line, Some(":25: account"), "statement has no :25: account identification"));
+        };
+        let Some((currency, _, _)) = b.currency else {
+            return Err(match b.first_entry_line {
+                Some(at) => self.err(
+                    at,
+                    Some(":61: currency"),
+                    "currency unknown: the statement has no :60F:/:60M:/:62F:/:62M: balance (nor MT942 :34F:/:90D:/:90C:)",
+                ),
+                None => self.err(
+                    b.line,
+                    Some(":60F: balance"),
+                    "statement has no opening or closing balance, so its currency is unknown",
+                ),
+            });
+        };
+        let mut entries = b.entries;
+        for e in &mut entries {
+            e.amount.currency = currency;
+        }
+        self.statements.push(Statement {
+            account,
+            currency,
+            sequence: b.sequence,
+            statement_id: b.statement_id,
+            opening: b.opening.map(|o| o.0),
+            closing: b.closing.map(|c| c.0),
+            entries,
+            location: format!("line {}", b.line),
+        });
+        Ok(())
+    }
+}
+
+/// A field's lines glued together (wrapped references: `:28C:0000` / `0`).
+fn glued(first: &str, more: &[&str]) -> String {
+    let mut s = String::with_capacity(first.len() + more.iter().map(|l| l.len()).sum::<usize>());
+    s.push_str(first.trim());
+    for l in more {
+        s.push_str(l.trim());
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------
+// `:61:` statement line
+
+#[derive(Debug, PartialEq)]
+struct StatementLine<'a> {
+    value: NaiveDate,
+    booking: NaiveDate,
+    reversal: bool,
+    /// Signed: credit (and reversal of debit) positive.
+    amount: Decimal,
+    type_code: Option<&'a str>,
+    customer_ref: &'a str,
+    bank_ref: Option<&'a str>,
+    /// Text after the references on the first line (old Rabobank: counterparty name).
+    rest: &'a str,
+}
+
+/// `6!n[4!n]2a[1!a]15d1!a3!c16x[//16x]`. Errors are (subfield, message).
+fn statement_line(s: &str) -> Result<StatementLine<'_>, (&'static str, String)> {
+    let b = s.as_bytes();
+    let value = yymmdd(s.get(..6).unwrap_or(""))
+        .ok_or_else(|| ("value date", format!("{} is not a date (YYMMDD)", quote(s.get(..6).unwrap_or(s)))))?;
+    let mut i = 6;
+    let mut booking = value;
+    if b.len() >= 10 && b[6..10].iter().all(u8::is_ascii_digit) {
+        booking = entry_date(value, &b[6..10])
+            .ok_or_else(|| ("entry date", format!("{} is not a date (MMDD)", quote(s.get(6..10).unwrap_or("")))))?;
+        i = 10;
+    }
+    let (reversal, sign, mark_len) = match (b.get(i), b.get(i + 1)) {
+        (Some(b'R'), Some(b'C')) => (true, Decimal::NEGATIVE_ONE, 2),
+        (Some(b'R'), Some(b'D')) => (true, Decimal::ONE, 2),
+        (Some(b'C'), _) => (false, Decimal::ONE, 1),
+        (Some(b'D'), _) => (false, Decimal::NEGATIVE_ONE, 1),
+        (None, _) => return Err(("mark", "line ends before the debit/credit mark".into())),
+        _ => {
+            let shown = s.get(i..).unwrap_or("");
+            return Err(("mark", format!("{} does not start with C, D, RC or RD", quote(shown))));
+        }
+    };
+    i += mark_len;
+    // Optional funds code: the third letter of the currency code.
+    if b.get(i).is_some_and(u8::is_ascii_alphabetic) {
+        i += 1;
+    }
+    let start = i;
+    while b.get(i).is_some_and(|c| c.is_ascii_digit() || *c == b',') {
+        i += 1;
+    }
+    let amount_s = s.get(start..i).unwrap_or("");
+    // Some German banks put a blank between the amount and the transaction type.
+    let mut j = i;
+    while b.get(j) == Some(&b' ') {
+        j += 1;
+    }
+    // Transaction type: `N`/`F`/`S` and 3 characters by the book; other banks use other
+    // letters (`MCI0`), which cannot be mistaken for an amount either.
+    let type_code = s.get(j..j + 4).filter(|c| {
+        let c = c.as_bytes();
+        c[0].is_ascii_uppercase() && c[1..].iter().all(|x| x.is_ascii_alphanumeric() || *x == b' ')
+    });
+    let bank_follows = b.get(i..).is_some_and(|r| r.starts_with(b"//"));
+    if (type_code.is_none() && !bank_follows && i < b.len()) || amount_s.is_empty() {
+        // Show the whole broken amount: up to the transaction type letter, if any.
+        let rest = s.get(start..).unwrap_or("");
+        let end = rest
+            .bytes()
+            .enumerate()
+            .position(|(k, c)| k > 0 && matches!(c, b'N' | b'F' | b'S' | b'/'))
+            .unwrap_or(rest.len());
+        let shown = rest.get(..end).unwrap_or(rest);
+        if shown.is_empty() {
+            return Err(("amount", "line ends before the amount".into()));
+        }
+        return Err(("amount", format!("{} is not an amount", quote(shown))));
+    }
+    let amt = amount(amount_s).map_err(|m| ("amount", m))? * sign;
+    if type_code.is_some() {
+        i = j + 4;
+    } else if !bank_follows {
+        return Err(("transaction type", "line ends after the amount: no transaction type or reference".into()));
+    }
+    let refs = s.get(i..).unwrap_or("");
+    let (customer_ref, bank_ref, rest) = match refs.find("//") {
+        Some(p) => {
+            let (bank, rest) = split_ref(refs.get(p + 2..).unwrap_or(""));
+            (refs.get(..p).unwrap_or("").trim(), Some(bank), rest)
+        }
+        None => {
+            let (cust, rest) = split_ref(refs);
+            (cust, None, rest)
+        }
+    };
+    Ok(StatementLine { value, booking, reversal, amount: amt, type_code, customer_ref, bank_ref, rest })
+}
+
+/// A `16x` reference and what follows it on the line. A reference longer than 16 characters
+/// is kept whole unless it has a blank in it: then the text after the blank is not part of
+/// the reference (old Rabobank: `P002445588      Belastingdienst`).
+fn split_ref(s: &str) -> (&str, &str) {
+    let t = s.trim();
+    if t.chars().count() <= 16 {
+        return (t, "");
+    }
+    match t.find(char::is_whitespace) {
+        Some(p) => (t.get(..p).unwrap_or(t), t.get(p..).unwrap_or("").trim()),
+        None => (t, ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::dec;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn one(text: &str) -> Statement {
+        let mut v = parse("t.sta", text.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(v.len(), 1);
+        v.remove(0)
+    }
+
+    fn err(text: &str) -> String {
+        parse("bad.sta", text.as_bytes(), &Limits::default()).unwrap_err().to_string()
+    }
+
+    const HEAD: &str = ":20:REF\n:25:ACC\n:28C:1/1\n:60F:C240320CNY100,00\n";
+
+    fn entry(line61: &str) -> Entry {
+        let s = one(&format!("{HEAD}:61:{line61}\n:62F:C240321CNY100,00\n"));
+        s.entries.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn entry_date_rolls_over_the_year() {
+        let e = entry("2512310102C1,00NTRFX//Y");
+        assert_eq!(e.value_date, Some(d(2025, 12, 31)));
+        assert_eq!(e.booking_date, d(2026, 1, 2));
+        let e = entry("2601021231C1,00NTRFX//Y");
+        assert_eq!(e.booking_date, d(2025, 12, 31));
+        let e = entry("240321C1,00NTRFX//Y");
+        assert_eq!(e.booking_date, d(2024, 3, 21));
+        assert_eq!(e.value_date, Some(d(2024, 3, 21)));
+    }
+
+    #[test]
+    fn marks_reversals_and_funds_codes() {
+        let e = entry("2403210321RC5,00NTRFX//Y");
+        assert_eq!((e.amount.amount, e.kind), (dec!(-5.00), EntryKind::Reversal));
+        let e = entry("2403210321RD5,00NTRFX//Y");
+        assert_eq!((e.amount.amount, e.kind), (dec!(5.00), EntryKind::Reversal));
+        // `CR` + digits: credit with funds code R (EUR), not a reversal.
+        let e = entry("2403210321CR5,00NTRFX//Y");
+        assert_eq!((e.amount.amount, e.kind), (dec!(5.00), EntryKind::Transfer));
+        let e = entry("2403210321DY5,00NTRFX//Y");
+        assert_eq!(e.amount.amount, dec!(-5.00));
+        let e = entry("2403210321RCY5,00NTRFX//Y");
+        assert_eq!((e.amount.amount, e.kind), (dec!(-5.00), EntryKind::Reversal));
+    }
+
+    #[test]
+    fn amounts() {
+        assert_eq!(entry("240321C1000,NTRFX").amount.amount, dec!(1000));
+        assert_eq!(amount("0,5"), Ok(dec!(0.5)));
+        assert_eq!(amount("000000006098,75"), Ok(dec!(6098.75)));
+        assert!(amount(",5").is_err());
+        assert_eq!(amount("1000"), Ok(dec!(1000)));
+        assert_eq!(amount("0000000000000000,00"), Ok(dec!(0)));
+        assert!(amount("1000.5").unwrap_err().contains("not a dot"));
+        assert!(amount("1.000,00").is_err());
+        assert!(amount("1,000,00").is_err());
+        assert!(amount("1234567890123456").unwrap_err().contains("more than 15 digits"));
+    }
+
+    #[test]
+    fn references_and_supplementary_line() {
+        let e = entry("2403210321D12000000,00NTRF20240321-0007//BK24032100456");
+        assert_eq!(e.customer_ref.as_deref(), Some("20240321-0007"));
+        assert_eq!(e.bank_ref.as_deref(), Some("BK24032100456"));
+        assert_eq!(e.type_code.as_deref(), Some("NTRF"));
+        // No `//`: customer reference only; NONREF means none.
+        let e = entry("240321C1,00NMSCNONREF");
+        assert_eq!((e.customer_ref, e.bank_ref), (None, None));
+        let e = entry("240321C1,00NMSC");
+        assert_eq!((e.customer_ref, e.bank_ref), (None, None));
+        // Old Rabobank: counterparty name after the reference goes to the narrative.
+        let e = entry("240321D000000006098,75N084P002445588      Belastingdienst Apeldoor");
+        assert_eq!(e.customer_ref.as_deref(), Some("P002445588"));
+        assert_eq!(e.narrative, "Belastingdienst Apeldoor");
+        // The 34x second line is appended after the :86: text.
+        let s = one(&format!(
+            "{HEAD}:61:2403210321D2000,00NOVBNL29INGB0006475121\nj blom\n:86:Salaris\n   december\n:62F:C240321CNY100,00\n"
+        ));
+        let e = &s.entries[0];
+        assert_eq!(e.customer_ref.as_deref(), Some("NL29INGB0006475121"));
+        assert_eq!(e.narrative, "Salaris december j blom");
+        // Amount directly followed by the bank reference (Zenith Bank).
+        let e = entry("2011301130CN220000,00//19239782213");
+        assert_eq!((e.type_code, e.bank_ref.as_deref()), (None, Some("19239782213")));
+        assert_eq!(e.amount.amount, dec!(220000.00));
+    }
+
+    #[test]
+    fn kinds_from_codes_and_text() {
+        assert_eq!(entry("240321C1,00NINTNONREF").kind, EntryKind::Interest);
+        assert_eq!(entry("240321D1,00NCHGNONREF").kind, EntryKind::Fee);
+        assert_eq!(entry("240321D1,00NCOMNONREF").kind, EntryKind::Fee);
+        assert_eq!(entry("240321C1,00NRTINONREF").kind, EntryKind::Return);
+        let s = one(&format!("{HEAD}:61:240321C1,00NTRFNONREF\n:86:退汇 原凭证 V1\n:62F:C240321CNY100,00\n"));
+        assert_eq!(s.entries[0].kind, EntryKind::Return);
+        // A bank code wins over text.
+        let s = one(&format!("{HEAD}:61:240321D1,00NCHGNONREF\n:86:结息\n:62F:C240321CNY100,00\n"));
+        assert_eq!(s.entries[0].kind, EntryKind::Fee);
+    }
+
+    #[test]
+    fn colon_in_text_is_not_a_tag() {
+        let s = one(&format!(
+            "{HEAD}:61:240321C1,00NTRFNONREF\n:86:PAS: 2222 12:45\n:abc def\n:12:11 wrapped\n:62F:C240321CNY101,00\n:86:statement info\n"
+        ));
+        assert_eq!(s.entries.len(), 1);
+        assert_eq!(s.entries[0].narrative, "PAS: 2222 12:45 :abc def :12:11 wrapped");
+        assert_eq!(s.closing.unwrap().amount.amount, dec!(101.00));
+        // An unknown tag outside :86: text is refused.
+        let e = err(&format!("{HEAD}:99:what\n:62F:C240321CNY100,00\n"));
+        assert_eq!(e, "bad.sta:5: unknown tag :99:");
+    }
+
+    #[test]
+    fn statement_level_86_is_not_attached() {
+        let s = one(&format!(
+            "{HEAD}:86:before entries\n:61:240321C1,00NTRFNONREF\n:86:one\n:86:two\n:62F:C240321CNY101,00\n:86:after\n"
+        ));
+        assert_eq!(s.entries[0].narrative, "one two");
+    }
+
+    #[test]
+    fn gvc_subfields() {
+        let info = parse_86(
+            "166?00SEPA-GUTSCHRIFT?109075/611?20EREF+E2E-1 SVWZ+VERTR",
+            &["AG NR 4711?21 APRIL?30DEUTDEDB237?31DE9323070700", "0621787100?32STADTWERKE MUSTERSTADT GMB?33H"],
+        );
+        assert_eq!(info.end_to_end_id.as_deref(), Some("E2E-1"));
+        assert_eq!(info.narrative, "VERTRAG NR 4711 APRIL");
+        assert_eq!(info.bank.as_deref(), Some("DEUTDEDB237"));
+        assert_eq!(info.account.as_deref(), Some("DE93230707000621787100"));
+        // A full 27-character subfield continues in the next one without a blank.
+        assert_eq!(info.name.as_deref(), Some("STADTWERKE MUSTERSTADT GMBH"));
+        // A shorter one ended at a word.
+        let info = parse_86("835?00X?20STORNO RECHNUNGSABSCHLUSS?21PER 01.02.2020?32KARL?33KAUFMANN", &[]);
+        assert_eq!(info.narrative, "STORNO RECHNUNGSABSCHLUSS PER 01.02.2020");
+        assert_eq!(info.name.as_deref(), Some("KARL KAUFMANN"));
+        let info = parse_86("820?00UMBUCHUNG?20ERSTATTUNG AUSLANDSEINSATZE?21NTGELT", &[]);
+        assert_eq!(info.narrative, "ERSTATTUNG AUSLANDSEINSATZENTGELT");
+        let info = parse_86("805?00ENTGELTABSCHLUSS?106666?20Pauschalen", &[]);
+        assert_eq!(info.narrative, "Pauschalen");
+        assert_eq!(info.end_to_end_id, None);
+        let info = parse_86("805?00ENTGELTABSCHLUSS?106666", &[]);
+        assert_eq!(info.narrative, "ENTGELTABSCHLUSS");
+    }
+
+    #[test]
+    fn dutch_subfields() {
+        let info = parse_86(
+            "/EREF/0000008668-0000000000-001//MARF/00004444-001//CSID/NL53",
+            &["ZZZ341191060000//CNTP/NL88INGB0999999999/INGBNL2A/RAAMEN NV///REM", "I/USTD//KASSA FACTUUR/"],
+        );
+        assert_eq!(info.end_to_end_id.as_deref(), Some("0000008668-0000000000-001"));
+        assert_eq!(info.account.as_deref(), Some("NL88INGB0999999999"));
+        assert_eq!(info.bank.as_deref(), Some("INGBNL2A"));
+        assert_eq!(info.name.as_deref(), Some("RAAMEN NV"));
+        assert_eq!(info.narrative, "KASSA FACTUUR");
+        let info = parse_86(
+            "/TRTP/SEPA OVERBOEKING/IBAN/NL46ABNA0499998748/BIC/ABNANL2A/NAME/J DOE/REMI/Factuur 12/EREF/NOTPROVIDED",
+            &[],
+        );
+        assert_eq!(info.account.as_deref(), Some("NL46ABNA0499998748"));
+        assert_eq!(info.bank.as_deref(), Some("ABNANL2A"));
+        assert_eq!(info.name.as_deref(), Some("J DOE"));
+        assert_eq!(info.narrative, "Factuur 12");
+        assert_eq!(info.end_to_end_id, None);
+        let info = parse_86("/RTRN/MS03//EREF/X1//REMI/USTD//back/", &[]);
+        assert_eq!(info.return_reason.as_deref(), Some("MS03"));
+        // No remittance: the text itself.
+        let info = parse_86("/PREF/PmtInfId-20151208-987", &[]);
+        assert_eq!(info.narrative, "/PREF/PmtInfId-20151208-987");
+        // Free text, Chinese kept, spaces collapsed.
+        let info = parse_86("拨付  支出户", &["用款计划2024-03  "]);
+        assert_eq!(info.narrative, "拨付 支出户 用款计划2024-03");
+    }
+
+    #[test]
+    fn envelope_dashes_and_line_ends() {
+        let text = "{1:F01BANKCNBJAXXX0000000000}{2:O9401200240321BANKCNBJAXXX00000000002403211200N}{4:\r\n:20:A\r\n:25:ACC\r\n:28C:1\r\n:60F:C240320CNY0,\r\n:61:240321C1,NTRFNONREF\r:86:X\r\n-\r\nY\r\n:62F:C240321CNY1,\r\n-}{5:{CHK:0}}\r\n\x01\r\n:20:B\n:25:ACC\n:60F:C240321CNY1,\n:62M:C240321CNY1,\n-\x03\n\x1a:20:C\n:25:ACC\n:60M:C240321CNY1,\n:62F:C240321CNY1,";
+        let v = parse("t.sta", text.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(v.len(), 3);
+        assert_eq!(v[0].entries[0].narrative, "X - Y");
+        assert_eq!(v[0].location, "line 2");
+        assert_eq!(v[0].entries[0].location, "line 6");
+        assert_eq!(v[2].statement_id.as_deref(), Some("C"));
+        assert_eq!(v[2].closing.as_ref().unwrap().amount.amount, dec!(1));
+        // `{4:` with the first field on the same line.
+        let v = parse("t.sta", b"{1:X}{4::20:A\n:25:B\n:60F:C240320CNY0,\n-}", &Limits::default()).unwrap();
+        assert_eq!(v[0].account, "B");
+    }
+
+    #[test]
+    fn mt942_without_balances() {
+        let s = one(
+            ":20:ST170119CYC/0001\n:25:PL29114010810000267002001002\n:28C:1/1\n:34F:PLN0,\n:13D:1701191815+0100\n:61:1701190119CN0,01NTRFNONREF//MB170119012058\n:86:x\n:90D:0PLN0,00\n:90C:1PLN0,01\n",
+        );
+        assert_eq!((s.opening, s.closing), (None, None));
+        assert_eq!(s.currency.as_str(), "PLN");
+        assert_eq!(s.entries[0].amount.amount, dec!(0.01));
+        assert_eq!(s.entries[0].amount.currency.as_str(), "PLN");
+    }
+
+    #[test]
+    fn error_texts() {
+        let e = err(&format!("{HEAD}:61:2403210321C12a,00NTRFX//Y\n"));
+        assert_eq!(e, r#"bad.sta:5: field :61: amount: "12a,00" is not an amount"#);
+        let e = err(":20:A\n:25:B\n:60F:C160230EUR1,00\n");
+        assert_eq!(e, r#"bad.sta:3: field :60F: date: "160230" is not a date (YYMMDD)"#);
+        let e = err(&format!("{HEAD}:61:1602300301DR6,00N024NONREF\n"));
+        assert_eq!(e, r#"bad.sta:5: field :61: value date: "160230" is not a date (YYMMDD)"#);
+        let e = err(&format!("{HEAD}:61:2403210230C6,00N024NONREF\n"));
+        assert_eq!(e, r#"bad.sta:5: field :61: entry date: "0230" is not a date (MMDD)"#);
+        let e = err(":20:A\n:28C:1\n:60F:C240320CNY1,00\n");
+        assert_eq!(e, "bad.sta:1: field :25: account: statement has no :25: account identification");
+        let e = err(&format!("{HEAD}:61:2403210321X6,00NTRFNONREF\n"));
+        assert_eq!(e, r#"bad.sta:5: field :61: mark: "X6,00NTRFNONREF" does not start with C, D, RC or RD"#);
+        let e = err(&format!("{HEAD}:61:2403210321C70777,78\n"));
+        assert_eq!(
+            e,
+            "bad.sta:5: field :61: transaction type: line ends after the amount: no transaction type or reference"
+        );
+        let e = err(&format!("{HEAD}:61:2403210321C70777,78NTRFNONREF\n:62F:C240321EUR1,00\n"));
+        assert_eq!(
+            e,
+            "bad.sta:6: field :62F: currency: currency EUR differs from the statement currency CNY (:60F: on line 4)"
+        );
+        let e = err(":20:A\n:25:B\n:60F:C240320CNY1234567890123,456\n");
+        assert_eq!(e, r#"bad.sta:3: field :60F: amount: "1234567890123,456" has more than 15 digits"#);
+        let e = err(":20:A\n:25:B\n:60F:D030106EUR000000001000.12\n");
+        assert!(e.contains("not an amount (MT940 amounts have a decimal comma, not a dot)"), "{e}");
+        let e = err(":25:B\n:60F:C240320CNY1,00\n");
+        assert_eq!(e, "bad.sta:1: :25: comes before any :20: (no statement started)");
+        let e = err(":20:A\n:25:B\n:61:240321C1,00NTRFX\n");
+        assert!(e.starts_with("bad.sta:3: field :61: currency: currency unknown"), "{e}");
+        let e = err("hello\n");
+        assert_eq!(e, "bad.sta: no MT940/MT942 statement in the file (no :20: field)");
+        let e = err(&format!("{HEAD}:61:2403210321C1,00NTRFX\n:60F:C240320CNY1,00\n"));
+        assert_eq!(e, "bad.sta:6: field :60F: balance: second opening balance in one statement (first on line 4)");
+        let long = "1".repeat(60);
+        let e = err(&format!("{HEAD}:61:240321C{long}NTRF\n"));
+        assert!(e.contains(&format!("{:?}...", &long[..40])), "{e}");
+    }
+
+    #[test]
+    fn limits() {
+        let text = format!("{HEAD}:61:240321C1,00NTRFX\n:61:240321C1,00NTRFX\n:86:{}\n", "y".repeat(100));
+        let small = Limits { max_line_bytes: 50, ..Limits::default() };
+        let e = parse("l.sta", text.as_bytes(), &small).unwrap_err().to_string();
+        assert_eq!(e, "l.sta:7: line is 104 bytes, over the limit of 50 bytes");
+        let small = Limits { max_entries_per_statement: 1, ..Limits::default() };
+        let e = parse("l.sta", text.as_bytes(), &small).unwrap_err().to_string();
+        assert_eq!(e, "l.sta:6: field :61: entry: more than 1 entries in one statement");
+        let small = Limits { max_text_bytes: 50, ..Limits::default() };
+        let e = parse("l.sta", text.as_bytes(), &small).unwrap_err().to_string();
+        assert_eq!(e, "l.sta:7: field :86: text: field text is over the limit of 50 bytes");
+        let small = Limits { max_statements: 1, ..Limits::default() };
+        let two = format!("{HEAD}{HEAD}");
+        let e = parse("l.sta", two.as_bytes(), &small).unwrap_err().to_string();
+        assert_eq!(e, "l.sta:5: field :20: statement: more than 1 statements in the file");
+    }
+
+    #[test]
+    fn never_panics_on_odd_bytes() {
+        let samples: [&[u8]; 12] = [
+            b"",
+            b":",
+            b":20:",
+            b":20:\n:25:\n",
+            b":20:A\n:25:B\n:60F:",
+            b":20:A\n:25:B\n:60F:C\xff\xfe",
+            b":20:A\n:25:B\n:60F:C240320CNY1,\n:61:24",
+            b":20:A\n:25:B\n:60F:C240320CNY1,\n:61:240321R",
+            b":20:A\n:25:B\n:60F:C240320CNY1,\n:61:2403210321CR",
+            b"{4:{4:{4:",
+            b"-\n-\n-}\n:86:?",
+            b":20:A\n:25:B\n:60F:C240320CNY1,\n:61:240321C1,N\xe6\x8b\xa8\n",
+        ];
+        for s in samples {
+            let _ = parse("f.sta", s, &Limits::default());
+        }
+        // Every prefix of a real statement, cut at every byte.
+        let text = "{1:X}{4:\n:20:GXSB\n:25:4500\n:60F:C240320CNY80000000,00\n:61:2403210321C70777,78NINTNONREF//IN24Q1000001\n:86:活期结息 ?20EREF+X\n:62F:C240321CNY68070777,78\n-}";
+        for i in 0..=text.len() {
+            let _ = parse("f.sta", &text.as_bytes()[..i], &Limits::default());
+        }
+    }
+}

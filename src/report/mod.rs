@@ -1,0 +1,195 @@
+//! Reports of one reconciliation: `matches.csv`, `discrepancies.csv`, `summary.json`.
+//! Column sets and names are a stable interface (README). Rows are sorted by stable keys
+//! so that the same data always gives byte-identical files, and every row names the
+//! entries and records (by reference and voucher) that make its numbers.
+
+use crate::discrepancy::{Discrepancy, Kind};
+use crate::matching::Match;
+use crate::money::canonical;
+use crate::store::{StoredEntry, StoredRecord};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// Everything known about one account after matching.
+#[derive(Clone, Debug)]
+pub struct AccountResult {
+    pub account_no: String,
+    pub name: String,
+    pub currency: String,
+    pub bank: String,
+    pub entries: Vec<StoredEntry>,
+    pub records: Vec<StoredRecord>,
+    pub matches: Vec<Match>,
+    pub discrepancies: Vec<Discrepancy>,
+    /// Latest closing balance from the bank's statements.
+    pub bank_closing: Option<(NaiveDate, Decimal)>,
+    /// Book balance at the bank closing date, when the config gives an opening book balance.
+    pub book_balance: Option<Decimal>,
+}
+
+impl AccountResult {
+    pub fn matched_entries(&self) -> usize {
+        self.matches.iter().filter(|m| !m.records.is_empty()).map(|m| m.entries.len()).sum()
+    }
+    pub fn matched_records(&self) -> usize {
+        self.matches.iter().map(|m| m.records.len()).sum()
+    }
+    pub fn open_by_kind(&self) -> BTreeMap<Kind, usize> {
+        let mut m = BTreeMap::new();
+        for d in &self.discrepancies {
+            *m.entry(d.kind).or_insert(0) += 1;
+        }
+        m
+    }
+}
+
+/// Discrepancy kinds that need a person. `in_transit` is expected to clear by itself and
+/// `interest_credit` goes to the interest check, so neither alone makes a run "dirty".
+pub fn needs_attention(k: Kind) -> bool {
+    !matches!(k, Kind::InTransit | Kind::InterestCredit)
+}
+
+fn opt(s: &Option<String>) -> &str {
+    s.as_deref().unwrap_or("")
+}
+
+pub fn matches_csv(results: &[AccountResult]) -> Vec<u8> {
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    for a in results {
+        let ents: HashMap<i64, &StoredEntry> = a.entries.iter().map(|e| (e.item.id, e)).collect();
+        let recs: HashMap<i64, &StoredRecord> = a.records.iter().map(|r| (r.item.id, r)).collect();
+        for m in &a.matches {
+            let mut vouchers: Vec<&str> =
+                m.records.iter().filter_map(|r| recs.get(r)).map(|r| r.item.voucher_no.as_str()).collect();
+            vouchers.sort();
+            for e in m.entries.iter().filter_map(|e| ents.get(e)) {
+                rows.push([
+                    a.account_no.clone(),
+                    opt(&e.item.bank_ref).to_string(),
+                    e.item.booking_date.to_string(),
+                    canonical(e.item.amount),
+                    vouchers.join(";"),
+                    m.rule.as_str().to_string(),
+                ]);
+            }
+        }
+    }
+    rows.sort();
+    write_csv(&["account_no", "bank_ref", "booking_date", "amount", "voucher_nos", "rule"], rows)
+}
+
+pub fn discrepancies_csv(results: &[AccountResult]) -> Vec<u8> {
+    let mut rows: Vec<[String; 8]> = Vec::new();
+    for a in results {
+        for d in &a.discrepancies {
+            rows.push([
+                d.kind.as_str().to_string(),
+                a.account_no.clone(),
+                opt(&d.bank_ref).to_string(),
+                opt(&d.voucher_no).to_string(),
+                d.date.to_string(),
+                d.amount.map(canonical).unwrap_or_default(),
+                d.expected.map(canonical).unwrap_or_default(),
+                d.detail.clone(),
+            ]);
+        }
+    }
+    rows.sort_by(|x, y| (&x[1], &x[4], &x[0], &x[2], &x[3], &x[7]).cmp(&(&y[1], &y[4], &y[0], &y[2], &y[3], &y[7])));
+    write_csv(&["type", "account_no", "bank_ref", "voucher_no", "date", "amount", "expected_amount", "detail"], rows)
+}
+
+fn write_csv<const N: usize>(header: &[&str; N], rows: Vec<[String; N]>) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    // Writing to a Vec cannot fail.
+    w.write_record(header).expect("write to memory");
+    for r in rows {
+        w.write_record(&r).expect("write to memory");
+    }
+    w.into_inner().expect("flush to memory")
+}
+
+pub fn summary_json(results: &[AccountResult]) -> Value {
+    let accounts: Vec<Value> = results
+        .iter()
+        .map(|a| {
+            let open: serde_json::Map<String, Value> =
+                a.open_by_kind().into_iter().map(|(k, n)| (k.as_str().to_string(), json!(n))).collect();
+            json!({
+                "account_no": a.account_no,
+                "name": a.name,
+                "bank": a.bank,
+                "currency": a.currency,
+                "entries": a.entries.len(),
+                "matched_entries": a.matched_entries(),
+                "book_records": a.records.len(),
+                "matched_records": a.matched_records(),
+                "open": open,
+                "bank_closing": a.bank_closing.map(|(d, x)| json!({"date": d.to_string(), "amount": canonical(x)})),
+                "book_balance": a.book_balance.map(canonical),
+            })
+        })
+        .collect();
+    let mut totals: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in results {
+        for (k, n) in a.open_by_kind() {
+            *totals.entry(k.as_str()).or_insert(0) += n;
+        }
+    }
+    json!({
+        "accounts": accounts,
+        "open_totals": totals,
+        "matches": results.iter().map(|a| a.matches.len()).sum::<usize>(),
+    })
+}
+
+/// Writes the three report files into `dir` (created if needed).
+pub fn write_all(dir: &Path, results: &[AccountResult], extra: Option<Value>) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("matches.csv"), matches_csv(results))?;
+    std::fs::write(dir.join("discrepancies.csv"), discrepancies_csv(results))?;
+    let mut s = summary_json(results);
+    if let Some(Value::Object(m)) = extra {
+        for (k, v) in m {
+            s[k] = v;
+        }
+    }
+    std::fs::write(dir.join("summary.json"), serde_json::to_string_pretty(&s).expect("json") + "\n")?;
+    Ok(())
+}
+
+/// The per-account table printed at the end of a run.
+pub fn summary_text(results: &[AccountResult]) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    for a in results {
+        let _ = writeln!(s, "{} {} ({}, {})", a.account_no, a.name, a.bank, a.currency);
+        let _ = writeln!(
+            s,
+            "  entries read {:>6}   matched {:>6}   book records {:>6}   matched {:>6}",
+            a.entries.len(),
+            a.matched_entries(),
+            a.records.len(),
+            a.matched_records()
+        );
+        let open = a.open_by_kind();
+        if open.is_empty() {
+            let _ = writeln!(s, "  open: none");
+        } else {
+            let parts: Vec<String> = open.iter().map(|(k, n)| format!("{} {n}", k.as_str())).collect();
+            let _ = writeln!(s, "  open: {}", parts.join(", "));
+        }
+        let bank = a
+            .bank_closing
+            .map(|(d, x)| format!("{} on {d}", crate::money::grouped(x)))
+            .unwrap_or_else(|| "no statement".into());
+        let book = a
+            .book_balance
+            .map(crate::money::grouped)
+            .unwrap_or_else(|| "n/a (no opening book balance configured)".into());
+        let _ = writeln!(s, "  bank closing balance {bank}   book balance {book}");
+    }
+    s
+}

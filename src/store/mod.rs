@@ -1,0 +1,730 @@
+//! Storage. SQLite (embedded default) and PostgreSQL (production, shared by workers)
+//! behind one [`Store`]: the same runtime SQL text (`$1..$n` works on both) runs on either
+//! pool, written once through the [`on_pool!`] macro, which type-checks each body for both
+//! backends. Dialect-specific statements go in explicit `match` arms.
+//!
+//! Money is bound and read through [`DbMoney`] (TEXT on SQLite, NUMERIC on PostgreSQL);
+//! dates as chrono types (TEXT / DATE). Every multi-row write is one transaction.
+
+mod money_col;
+
+pub use money_col::DbMoney;
+
+use crate::book::{BookRecord, Direction};
+use crate::discrepancy::{Discrepancy, Kind};
+use crate::matching::{BankItem, BookItem, Match, RULESET};
+use crate::statement::{EntryKind, Statement};
+use crate::validate::StatementFacts;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sqlx::Row;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database holds bad data: {0}")]
+    Data(String),
+}
+
+enum Pool {
+    Sqlite(SqlitePool),
+    Pg(PgPool),
+}
+
+/// Runs `$body` with `$p` bound to whichever pool this store has. The body is compiled
+/// once per backend, so a query that does not suit one of them fails to build.
+macro_rules! on_pool {
+    ($self:expr, $p:ident => $body:expr) => {
+        match &$self.pool {
+            Pool::Sqlite($p) => $body,
+            Pool::Pg($p) => $body,
+        }
+    };
+}
+
+pub struct Store {
+    pool: Pool,
+}
+
+/// Both migration folders, embedded. Versions and descriptions must be identical in both
+/// (a unit test checks it).
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
+const PG_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
+
+fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
+    use sqlx::SqlSafeStr;
+    Migrator::with_migrations(
+        list.iter()
+            .map(|(v, d, sql)| Migration::new(*v, (*d).into(), MigrationType::Simple, sql.into_sql_str(), false))
+            .collect(),
+    )
+}
+
+/// A batch row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunRow {
+    pub id: i64,
+    pub channel: String,
+    pub bank: String,
+    pub business_date: NaiveDate,
+    pub state: String,
+    pub attempts: i64,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub summary: Option<String>,
+}
+
+/// A file of a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunFile {
+    pub sha256: String,
+    pub name: String,
+    pub imported: bool,
+    /// Never imported, and a later delivery under the same name replaced it.
+    pub superseded: bool,
+}
+
+/// A stored statement entry with its ids.
+#[derive(Clone, Debug)]
+pub struct StoredEntry {
+    pub item: BankItem,
+    pub statement_id: i64,
+    pub currency: String,
+    pub value_date: Option<NaiveDate>,
+    pub counterparty_name: Option<String>,
+    pub location: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct StoredRecord {
+    pub item: BookItem,
+    pub direction: Direction,
+    pub currency: String,
+    pub counterparty_name: Option<String>,
+    pub purpose: Option<String>,
+    pub source: String,
+    pub location: String,
+}
+
+/// What one file's import did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportStats {
+    pub statements: u64,
+    pub entries_new: u64,
+    /// Entries already stored from another file (overlapping delivery).
+    pub entries_known: u64,
+    /// True when the file had been imported before and nothing was done.
+    pub already_imported: bool,
+}
+
+/// The entry key: the bank reference (or, lacking one, date|amount|customer ref) plus the
+/// occurrence of that base within its statement. Identical payments stay distinct.
+pub fn entry_keys(stmt: &Statement) -> Vec<String> {
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    stmt.entries
+        .iter()
+        .map(|e| {
+            let base = match e.bank_ref.as_deref().map(str::trim) {
+                Some(r) if !r.is_empty() && r != "NONREF" && r != "NOTPROVIDED" => r.to_string(),
+                _ => format!(
+                    "{}|{}|{}",
+                    e.booking_date,
+                    crate::money::canonical(e.amount.amount),
+                    e.customer_ref.as_deref().unwrap_or("")
+                ),
+            };
+            let n = seen.entry(base.clone()).or_insert(0);
+            *n += 1;
+            format!("{base}#{n}")
+        })
+        .collect()
+}
+
+fn now() -> DateTime<Utc> {
+    // Stored with microsecond precision on both backends; truncate so reads compare equal.
+    let t = Utc::now();
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
+
+impl Store {
+    /// Opens (creating an SQLite file if needed) and migrates.
+    pub async fn open(url: &str) -> Result<Store> {
+        let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(opts)
+                .await?;
+            migrator(PG_MIGRATIONS).run(&pool).await?;
+            Pool::Pg(pool)
+        } else {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30));
+            let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+            migrator(SQLITE_MIGRATIONS).run(&pool).await?;
+            Pool::Sqlite(pool)
+        };
+        Ok(Store { pool })
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Pg(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+
+    // ---- raw files -------------------------------------------------------------------
+
+    /// Records an archived file; returns true if it was not known before.
+    pub async fn record_raw_file(&self, sha: &str, size: u64, name: &str, channel: &str) -> Result<bool> {
+        let n = on_pool!(self, p => sqlx::query(
+            "INSERT INTO raw_files (sha256, size, first_name, channel, archived_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING",
+        )
+        .bind(sha)
+        .bind(size as i64)
+        .bind(name)
+        .bind(channel)
+        .bind(now())
+        .execute(p)
+        .await?
+        .rows_affected());
+        Ok(n == 1)
+    }
+
+    pub async fn is_imported(&self, sha: &str) -> Result<bool> {
+        let row = on_pool!(self, p => sqlx::query("SELECT imported_at IS NOT NULL AS done FROM raw_files WHERE sha256 = $1")
+            .bind(sha)
+            .fetch_optional(p)
+            .await?
+            .map(|r| r.try_get::<bool, _>("done"))
+            .transpose()?);
+        Ok(row.unwrap_or(false))
+    }
+
+    /// Imports one file's statements in one transaction: all statements and entries, and
+    /// the file's `imported_at`, or nothing. `accounts[i]` is the configured account of
+    /// `stmts[i]`. A file already imported is left alone.
+    pub async fn import_statements(
+        &self,
+        sha: &str,
+        format: &str,
+        stmts: &[Statement],
+        accounts: &[String],
+    ) -> Result<ImportStats> {
+        assert_eq!(stmts.len(), accounts.len(), "one account per statement");
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let done: Option<bool> = sqlx::query("SELECT imported_at IS NOT NULL AS done FROM raw_files WHERE sha256 = $1")
+                .bind(sha)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get("done"))
+                .transpose()?;
+            match done {
+                None => return Err(StoreError::Data(format!("file {sha} imported before it was recorded as archived"))),
+                Some(true) => return Ok(ImportStats { already_imported: true, ..Default::default() }),
+                Some(false) => {}
+            }
+            let mut stats = ImportStats::default();
+            for (i, (s, account_no)) in stmts.iter().zip(accounts).enumerate() {
+                let sid: i64 = sqlx::query(
+                    "INSERT INTO statements (sha256, seq_in_file, account_no, raw_account, currency, sequence, statement_id, opening_date, opening, closing_date, closing, entry_count, location) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+                )
+                .bind(sha)
+                .bind(i as i64)
+                .bind(account_no)
+                .bind(&s.account)
+                .bind(s.currency.as_str())
+                .bind(&s.sequence)
+                .bind(&s.statement_id)
+                .bind(s.opening.as_ref().map(|b| b.date))
+                .bind(s.opening.as_ref().map(|b| DbMoney(b.amount.amount)))
+                .bind(s.closing.as_ref().map(|b| b.date))
+                .bind(s.closing.as_ref().map(|b| DbMoney(b.amount.amount)))
+                .bind(s.entries.len() as i64)
+                .bind(&s.location)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("id")?;
+                stats.statements += 1;
+                for (e, key) in s.entries.iter().zip(entry_keys(s)) {
+                    let n = sqlx::query(
+                        "INSERT INTO entries (statement_id, account_no, entry_key, booking_date, value_date, amount, currency, bank_ref, customer_ref, end_to_end_id, \
+                         counterparty_account, counterparty_name, counterparty_bank, narrative, kind, type_code, return_reason, location) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (account_no, entry_key) DO NOTHING",
+                    )
+                    .bind(sid)
+                    .bind(account_no)
+                    .bind(&key)
+                    .bind(e.booking_date)
+                    .bind(e.value_date)
+                    .bind(DbMoney(e.amount.amount))
+                    .bind(e.amount.currency.as_str())
+                    .bind(&e.bank_ref)
+                    .bind(&e.customer_ref)
+                    .bind(&e.end_to_end_id)
+                    .bind(&e.counterparty_account)
+                    .bind(&e.counterparty_name)
+                    .bind(&e.counterparty_bank)
+                    .bind(&e.narrative)
+                    .bind(e.kind.as_str())
+                    .bind(&e.type_code)
+                    .bind(&e.return_reason)
+                    .bind(&e.location)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if n == 1 { stats.entries_new += 1 } else { stats.entries_known += 1 }
+                }
+            }
+            sqlx::query("UPDATE raw_files SET imported_at = $1, format = $2 WHERE sha256 = $3")
+                .bind(now())
+                .bind(format)
+                .bind(sha)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(stats)
+        })
+    }
+
+    /// Imports book records of one source in one transaction. A voucher seen before is
+    /// updated to what the books say now (the book export is the current truth).
+    /// Returns (new, updated-or-unchanged).
+    pub async fn import_books(&self, source: &str, records: &[BookRecord]) -> Result<(u64, u64)> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let (mut new, mut known) = (0u64, 0u64);
+            for r in records {
+                // `xmax = 0` would tell inserts from updates on PostgreSQL only; a pre-check keeps one SQL text.
+                let exists: Option<i64> = sqlx::query("SELECT id FROM book_records WHERE account_no = $1 AND direction = $2 AND voucher_no = $3")
+                    .bind(&r.account_no)
+                    .bind(r.direction.as_str())
+                    .bind(&r.voucher_no)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|row| row.try_get("id"))
+                    .transpose()?;
+                sqlx::query(
+                    "INSERT INTO book_records (voucher_no, account_no, direction, book_date, amount, currency, counterparty_account, counterparty_name, purpose, batch_ref, source, location) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                     ON CONFLICT (account_no, direction, voucher_no) DO UPDATE SET book_date = excluded.book_date, amount = excluded.amount, currency = excluded.currency, \
+                     counterparty_account = excluded.counterparty_account, counterparty_name = excluded.counterparty_name, purpose = excluded.purpose, \
+                     batch_ref = excluded.batch_ref, source = excluded.source, location = excluded.location",
+                )
+                .bind(&r.voucher_no)
+                .bind(&r.account_no)
+                .bind(r.direction.as_str())
+                .bind(r.date)
+                .bind(DbMoney(r.amount.amount))
+                .bind(r.amount.currency.as_str())
+                .bind(&r.counterparty_account)
+                .bind(&r.counterparty_name)
+                .bind(&r.purpose)
+                .bind(&r.batch_ref)
+                .bind(source)
+                .bind(&r.location)
+                .execute(&mut *tx)
+                .await?;
+                if exists.is_some() { known += 1 } else { new += 1 }
+            }
+            tx.commit().await?;
+            Ok((new, known))
+        })
+    }
+
+    // ---- reading for matching and reports ---------------------------------------------
+
+    pub async fn entries(&self, account_no: &str) -> Result<Vec<StoredEntry>> {
+        let rows = on_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT id, statement_id, entry_key, booking_date, value_date, amount, currency, bank_ref, customer_ref, end_to_end_id, \
+                 counterparty_account, counterparty_name, narrative, kind, location FROM entries WHERE account_no = $1 ORDER BY booking_date, entry_key",
+            )
+            .bind(account_no)
+            .fetch_all(p)
+            .await?;
+            let mut v = Vec::with_capacity(rows.len());
+            for r in rows {
+                let kind: String = r.try_get("kind")?;
+                v.push(StoredEntry {
+                    item: BankItem {
+                        id: r.try_get("id")?,
+                        entry_key: r.try_get("entry_key")?,
+                        booking_date: r.try_get("booking_date")?,
+                        amount: r.try_get::<DbMoney, _>("amount")?.0,
+                        bank_ref: r.try_get("bank_ref")?,
+                        customer_ref: r.try_get("customer_ref")?,
+                        end_to_end_id: r.try_get("end_to_end_id")?,
+                        counterparty_account: r.try_get("counterparty_account")?,
+                        narrative: r.try_get("narrative")?,
+                        kind: EntryKind::parse(&kind).ok_or_else(|| StoreError::Data(format!("entry kind {kind:?}")))?,
+                    },
+                    statement_id: r.try_get("statement_id")?,
+                    currency: r.try_get("currency")?,
+                    value_date: r.try_get("value_date")?,
+                    counterparty_name: r.try_get("counterparty_name")?,
+                    location: r.try_get("location")?,
+                });
+            }
+            v
+        });
+        Ok(rows)
+    }
+
+    pub async fn records(&self, account_no: &str) -> Result<Vec<StoredRecord>> {
+        let rows = on_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT id, voucher_no, direction, book_date, amount, currency, counterparty_account, counterparty_name, purpose, batch_ref, source, location \
+                 FROM book_records WHERE account_no = $1 ORDER BY book_date, voucher_no",
+            )
+            .bind(account_no)
+            .fetch_all(p)
+            .await?;
+            let mut v = Vec::with_capacity(rows.len());
+            for r in rows {
+                let dir: String = r.try_get("direction")?;
+                v.push(StoredRecord {
+                    item: BookItem {
+                        id: r.try_get("id")?,
+                        voucher_no: r.try_get("voucher_no")?,
+                        date: r.try_get("book_date")?,
+                        amount: r.try_get::<DbMoney, _>("amount")?.0,
+                        counterparty_account: r.try_get("counterparty_account")?,
+                        batch_ref: r.try_get("batch_ref")?,
+                    },
+                    direction: Direction::parse(&dir).ok_or_else(|| StoreError::Data(format!("direction {dir:?}")))?,
+                    currency: r.try_get("currency")?,
+                    counterparty_name: r.try_get("counterparty_name")?,
+                    purpose: r.try_get("purpose")?,
+                    source: r.try_get("source")?,
+                    location: r.try_get("location")?,
+                });
+            }
+            v
+        });
+        Ok(rows)
+    }
+
+    /// Statement balances and entry sums for validation; the sum counts the entries as the
+    /// statement delivered them (including ones already known from an overlapping file).
+    pub async fn statement_facts(&self, account_no: &str) -> Result<Vec<StatementFacts>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT s.id, s.sequence, s.location, s.opening_date, s.opening, s.closing_date, s.closing, s.entry_count, f.first_name \
+                 FROM statements s JOIN raw_files f ON f.sha256 = s.sha256 WHERE s.account_no = $1 ORDER BY s.id",
+            )
+            .bind(account_no)
+            .fetch_all(p)
+            .await?;
+            let sums = sqlx::query("SELECT statement_id, amount FROM entries WHERE account_no = $1")
+                .bind(account_no)
+                .fetch_all(p)
+                .await?;
+            let mut sum_by: HashMap<i64, Decimal> = HashMap::new();
+            for r in sums {
+                *sum_by.entry(r.try_get("statement_id")?).or_default() += r.try_get::<DbMoney, _>("amount")?.0;
+            }
+            let mut v = Vec::with_capacity(rows.len());
+            for r in rows {
+                let id: i64 = r.try_get("id")?;
+                let od: Option<NaiveDate> = r.try_get("opening_date")?;
+                let oa: Option<DbMoney> = r.try_get("opening")?;
+                let cd: Option<NaiveDate> = r.try_get("closing_date")?;
+                let ca: Option<DbMoney> = r.try_get("closing")?;
+                v.push(StatementFacts {
+                    id,
+                    account_no: account_no.to_string(),
+                    file: r.try_get("first_name")?,
+                    location: r.try_get("location")?,
+                    sequence: r.try_get("sequence")?,
+                    opening: od.zip(oa.map(|m| m.0)),
+                    closing: cd.zip(ca.map(|m| m.0)),
+                    entry_sum: sum_by.get(&id).copied().unwrap_or_default(),
+                    entry_count: r.try_get("entry_count")?,
+                });
+            }
+            Ok(v)
+        })
+    }
+
+    /// Latest closing balance (date, amount) of an account, by closing date.
+    pub async fn closing_balance(&self, account_no: &str) -> Result<Option<(NaiveDate, Decimal)>> {
+        on_pool!(self, p => {
+            let row = sqlx::query("SELECT closing_date, closing FROM statements WHERE account_no = $1 AND closing IS NOT NULL ORDER BY closing_date DESC, id DESC LIMIT 1")
+                .bind(account_no)
+                .fetch_optional(p)
+                .await?;
+            match row {
+                Some(r) => Ok(Some((r.try_get("closing_date")?, r.try_get::<DbMoney, _>("closing")?.0))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// The last date any statement of the account covers (closing date, else latest booking).
+    pub async fn statements_end(&self, account_no: &str) -> Result<Option<NaiveDate>> {
+        on_pool!(self, p => {
+            let a: Option<NaiveDate> = sqlx::query("SELECT MAX(closing_date) AS d FROM statements WHERE account_no = $1")
+                .bind(account_no).fetch_one(p).await?.try_get("d")?;
+            let b: Option<NaiveDate> = sqlx::query("SELECT MAX(booking_date) AS d FROM entries WHERE account_no = $1")
+                .bind(account_no).fetch_one(p).await?.try_get("d")?;
+            Ok(a.max(b))
+        })
+    }
+
+    /// Replaces the automatic results of an account in one transaction.
+    pub async fn replace_results(
+        &self,
+        account_no: &str,
+        matches: &[Match],
+        discrepancies: &[Discrepancy],
+    ) -> Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for sql in [
+                "DELETE FROM match_entries WHERE match_id IN (SELECT id FROM matches WHERE account_no = $1)",
+                "DELETE FROM match_records WHERE match_id IN (SELECT id FROM matches WHERE account_no = $1)",
+                "DELETE FROM matches WHERE account_no = $1",
+                "DELETE FROM discrepancies WHERE account_no = $1",
+            ] {
+                sqlx::query(sql).bind(account_no).execute(&mut *tx).await?;
+            }
+            for m in matches {
+                let mid: i64 = sqlx::query("INSERT INTO matches (account_no, rule, ruleset, detail) VALUES ($1, $2, $3, $4) RETURNING id")
+                    .bind(account_no)
+                    .bind(m.rule.as_str())
+                    .bind(RULESET)
+                    .bind(&m.detail)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("id")?;
+                for e in &m.entries {
+                    sqlx::query("INSERT INTO match_entries (match_id, entry_id) VALUES ($1, $2)").bind(mid).bind(e).execute(&mut *tx).await?;
+                }
+                for r in &m.records {
+                    sqlx::query("INSERT INTO match_records (match_id, record_id) VALUES ($1, $2)").bind(mid).bind(r).execute(&mut *tx).await?;
+                }
+            }
+            for d in discrepancies {
+                sqlx::query(
+                    "INSERT INTO discrepancies (account_no, kind, entry_id, record_id, statement_id, bank_ref, voucher_no, on_date, amount, expected, rule, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(account_no)
+                .bind(d.kind.as_str())
+                .bind(d.entry)
+                .bind(d.record)
+                .bind(d.statement)
+                .bind(&d.bank_ref)
+                .bind(&d.voucher_no)
+                .bind(d.date)
+                .bind(d.amount.map(DbMoney))
+                .bind(d.expected.map(DbMoney))
+                .bind(&d.rule)
+                .bind(&d.detail)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Row counts of every table, for tests and `status`: a rerun must not change them.
+    pub async fn table_counts(&self) -> Result<Vec<(String, i64)>> {
+        const TABLES: [&str; 10] = [
+            "raw_files",
+            "runs",
+            "run_files",
+            "statements",
+            "entries",
+            "book_records",
+            "matches",
+            "match_entries",
+            "match_records",
+            "discrepancies",
+        ];
+        let mut out = Vec::new();
+        for t in TABLES {
+            let sql = format!("SELECT COUNT(*) AS n FROM {t}");
+            let n: i64 =
+                on_pool!(self, p => sqlx::query(sqlx::AssertSqlSafe(sql.clone())).fetch_one(p).await?.try_get("n")?);
+            out.push((t.to_string(), n));
+        }
+        Ok(out)
+    }
+
+    /// Stored discrepancy kinds per account (for summaries).
+    pub async fn open_counts(&self, account_no: &str) -> Result<Vec<(Kind, i64)>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query("SELECT kind, COUNT(*) AS n FROM discrepancies WHERE account_no = $1 GROUP BY kind ORDER BY kind")
+                .bind(account_no)
+                .fetch_all(p)
+                .await?;
+            let mut v = Vec::new();
+            for r in rows {
+                let k: String = r.try_get("kind")?;
+                v.push((Kind::parse(&k).ok_or_else(|| StoreError::Data(format!("discrepancy kind {k:?}")))?, r.try_get("n")?));
+            }
+            Ok(v)
+        })
+    }
+
+    // ---- runs --------------------------------------------------------------------------
+
+    /// The batch row for (channel, date), created `queued` if missing.
+    pub async fn ensure_run(&self, channel: &str, bank: &str, date: NaiveDate) -> Result<RunRow> {
+        on_pool!(self, p => {
+            sqlx::query("INSERT INTO runs (channel, bank, business_date, state, attempts, created_at) VALUES ($1, $2, $3, 'queued', 0, $4) ON CONFLICT (channel, business_date) DO NOTHING")
+                .bind(channel)
+                .bind(bank)
+                .bind(date)
+                .bind(now())
+                .execute(p)
+                .await?;
+        });
+        let id: i64 = on_pool!(self, p => sqlx::query("SELECT id FROM runs WHERE channel = $1 AND business_date = $2")
+            .bind(channel).bind(date).fetch_one(p).await?.try_get("id")?);
+        self.run(id).await?.ok_or_else(|| StoreError::Data(format!("run {id} vanished")))
+    }
+
+    pub async fn start_run(&self, id: i64) -> Result<()> {
+        on_pool!(self, p => sqlx::query("UPDATE runs SET state = 'running', attempts = attempts + 1, started_at = $1, finished_at = NULL, error = NULL WHERE id = $2")
+            .bind(now()).bind(id).execute(p).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn finish_run(&self, id: i64, state: &str, error: Option<&str>, summary: &str) -> Result<()> {
+        assert!(matches!(state, "done" | "failed"), "final state {state}");
+        on_pool!(self, p => sqlx::query("UPDATE runs SET state = $1, error = $2, summary = $3, finished_at = $4 WHERE id = $5")
+            .bind(state).bind(error).bind(summary).bind(now()).bind(id).execute(p).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn add_run_file(&self, run_id: i64, sha: &str, name: &str) -> Result<()> {
+        on_pool!(self, p => sqlx::query("INSERT INTO run_files (run_id, sha256, name, added_at) VALUES ($1, $2, $3, $4) ON CONFLICT (run_id, sha256) DO NOTHING")
+            .bind(run_id).bind(sha).bind(name).bind(now()).execute(p).await?.rows_affected());
+        Ok(())
+    }
+
+    /// The files a batch fetched, in name order, then in the order they arrived.
+    pub async fn run_files(&self, run_id: i64) -> Result<Vec<RunFile>> {
+        let rows: Vec<(String, String, bool)> = on_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT rf.sha256, rf.name, f.imported_at IS NOT NULL AS imported FROM run_files rf JOIN raw_files f ON f.sha256 = rf.sha256 \
+                 WHERE rf.run_id = $1 ORDER BY rf.name, rf.added_at, rf.sha256",
+            )
+            .bind(run_id)
+            .fetch_all(p)
+            .await?;
+            rows.iter().map(|r| Ok((r.try_get("sha256")?, r.try_get("name")?, r.try_get("imported")?))).collect::<Result<_>>()?
+        });
+        // An unimported file is superseded when a later file of the same name arrived.
+        let mut out: Vec<RunFile> = Vec::with_capacity(rows.len());
+        for (i, (sha, name, imported)) in rows.iter().enumerate() {
+            let later = rows[i + 1..].iter().any(|(_, n, _)| n == name);
+            out.push(RunFile {
+                sha256: sha.clone(),
+                name: name.clone(),
+                imported: *imported,
+                superseded: !imported && later,
+            });
+        }
+        Ok(out)
+    }
+
+    pub async fn run(&self, id: i64) -> Result<Option<RunRow>> {
+        let mut v = self.runs_where("WHERE id = $1", Some(id), None).await?;
+        Ok(v.pop())
+    }
+
+    /// Every batch of one business date, by id.
+    pub async fn runs_on(&self, date: NaiveDate) -> Result<Vec<RunRow>> {
+        self.runs_where("WHERE business_date = $1 ORDER BY id", None, Some(date)).await
+    }
+
+    pub async fn runs(&self, failed_only: bool) -> Result<Vec<RunRow>> {
+        if failed_only {
+            self.runs_where("WHERE state = 'failed' ORDER BY id", None, None).await
+        } else {
+            self.runs_where("ORDER BY id", None, None).await
+        }
+    }
+
+    /// `clause` takes at most one parameter, `$1`: the id or the date given.
+    async fn runs_where(&self, clause: &'static str, id: Option<i64>, date: Option<NaiveDate>) -> Result<Vec<RunRow>> {
+        let sql = format!(
+            "SELECT id, channel, bank, business_date, state, attempts, error, created_at, started_at, finished_at, summary FROM runs {clause}"
+        );
+        on_pool!(self, p => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            if let Some(id) = id {
+                q = q.bind(id);
+            }
+            if let Some(d) = date {
+                q = q.bind(d);
+            }
+            let rows = q.fetch_all(p).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(RunRow {
+                        id: r.try_get("id")?,
+                        channel: r.try_get("channel")?,
+                        bank: r.try_get("bank")?,
+                        business_date: r.try_get("business_date")?,
+                        state: r.try_get("state")?,
+                        attempts: r.try_get("attempts")?,
+                        error: r.try_get("error")?,
+                        created_at: r.try_get("created_at")?,
+                        started_at: r.try_get("started_at")?,
+                        finished_at: r.try_get("finished_at")?,
+                        summary: r.try_get("summary")?,
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_folders_agree() {
+        let a: Vec<(i64, &str)> = SQLITE_MIGRATIONS.iter().map(|m| (m.0, m.1)).collect();
+        let b: Vec<(i64, &str)> = PG_MIGRATIONS.iter().map(|m| (m.0, m.1)).collect();
+        assert_eq!(a, b);
+        // Every file in the folders is embedded.
+        for (dir, list) in [("sqlite", SQLITE_MIGRATIONS), ("postgres", PG_MIGRATIONS)] {
+            let n = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/").to_string() + dir)
+                .unwrap()
+                .count();
+            assert_eq!(n, list.len(), "{dir}: files on disk vs embedded");
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The daily job end to end on the demo data, on every backend: golden reports, rerun
+//! idempotence, a file delivered twice, a broken file that fails only its bank's batch.
+
+mod common;
+
+use chrono::NaiveDate;
+use common::*;
+use fundrecon::config::Config;
+use fundrecon::job::daily::{self, Options};
+use fundrecon::store::Store;
+
+fn date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2024, 3, 22).unwrap()
+}
+
+async fn run(cfg: &Config, store: &Store, rerun: Option<i64>) -> daily::Outcome {
+    daily::run(cfg, store, &Options { date: date(), rerun, progress: false }).await.expect("daily run")
+}
+
+fn reports(out: &daily::Outcome) -> (String, String, String) {
+    (
+        read(&out.report_dir.join("matches.csv")),
+        read(&out.report_dir.join("discrepancies.csv")),
+        read(&out.report_dir.join("summary.json")),
+    )
+}
+
+#[tokio::test]
+async fn demo_matches_golden_and_rerun_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    for b in backends(tmp.path(), "demo").await {
+        let dir = tmp.path().join(b.name);
+        let cfg = Config::load(&demo_copy(&dir, &b.url)).unwrap();
+        let store = Store::open(&cfg.database_url()).await.unwrap();
+        assert_eq!(store.backend(), b.name);
+        let first = run(&cfg, &store, None).await;
+        assert!(first.runs.iter().all(|r| r.state == "done"), "{}: {:?}", b.name, first.runs);
+        assert_eq!(first.exit_code, 1, "the demo has discrepancies");
+        let (m, d, s) = reports(&first);
+        golden("fixtures/demo/expected/matches.csv", &m);
+        golden("fixtures/demo/expected/discrepancies.csv", &d);
+        golden("fixtures/demo/expected/summary.json", &s);
+        golden("fixtures/demo/expected/summary.txt", &fundrecon::report::summary_text(&first.results));
+        let counts = store.table_counts().await.unwrap();
+
+        // Run again for the same date, then rerun each batch by id: same reports, same rows.
+        let again = run(&cfg, &store, None).await;
+        assert_eq!(reports(&again), (m.clone(), d.clone(), s.clone()), "{}", b.name);
+        for r in &first.runs {
+            let re = run(&cfg, &store, Some(r.id)).await;
+            assert_eq!(re.runs.len(), 1);
+            assert_eq!(re.runs[0].id, r.id);
+            assert_eq!(re.runs[0].attempts, 3, "{}: attempts count every execution", b.name);
+            assert_eq!(reports(&re), (m.clone(), d.clone(), s.clone()), "{}", b.name);
+        }
+        assert_eq!(store.table_counts().await.unwrap(), counts, "{}: a rerun added or removed rows", b.name);
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn same_file_twice_is_imported_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    for b in backends(tmp.path(), "twice").await {
+        let dir = tmp.path().join(b.name);
+        let cfg = Config::load(&demo_copy(&dir, &b.url)).unwrap();
+        // The bank delivers the same statement again under another name.
+        std::fs::copy(dir.join("demo/boc/BOC_MT940_20240321.sta"), dir.join("demo/boc/BOC_MT940_20240321_resend.sta"))
+            .unwrap();
+        let store = Store::open(&cfg.database_url()).await.unwrap();
+        let out = run(&cfg, &store, None).await;
+        let boc = out.runs.iter().find(|r| r.channel == "boc-drop").unwrap();
+        assert_eq!(boc.state, "done");
+        let summary: serde_json::Value = serde_json::from_str(boc.summary.as_deref().unwrap()).unwrap();
+        assert_eq!(summary["files_fetched"], 3, "{}", b.name);
+        assert_eq!(summary["files_in_batch"], 2, "{}: same content is one file", b.name);
+        // Reports equal the golden ones: nothing counted twice.
+        let (m, d, _) = reports(&out);
+        assert_eq!(m, read(&std::path::Path::new(ROOT).join("fixtures/demo/expected/matches.csv")));
+        assert_eq!(d, read(&std::path::Path::new(ROOT).join("fixtures/demo/expected/discrepancies.csv")));
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn broken_file_fails_only_its_bank() {
+    let tmp = tempfile::tempdir().unwrap();
+    for b in backends(tmp.path(), "broken").await {
+        let dir = tmp.path().join(b.name);
+        let cfg = Config::load(&demo_copy(&dir, &b.url)).unwrap();
+        let good = read(&dir.join("demo/boc/BOC_MT940_20240322.sta"));
+        let broken = good.replace(":61:2403220322D3000000,00NTRF", ":61:2403220322D3000x00,00NTRF");
+        assert_ne!(good, broken);
+        std::fs::write(dir.join("demo/boc/BOC_MT940_20240322.sta"), &broken).unwrap();
+        let store = Store::open(&cfg.database_url()).await.unwrap();
+        let out = run(&cfg, &store, None).await;
+        assert_eq!(out.exit_code, 2);
+        let boc = out.runs.iter().find(|r| r.channel == "boc-drop").unwrap();
+        let icbc = out.runs.iter().find(|r| r.channel == "icbc-drop").unwrap();
+        assert_eq!(icbc.state, "done", "{}: the other bank goes on", b.name);
+        assert_eq!(boc.state, "failed");
+        let err = boc.error.as_deref().unwrap();
+        assert!(err.starts_with("BOC_MT940_20240322.sta:"), "{}: error names the file: {err}", b.name);
+        assert!(err.contains(":61:"), "{}: error names the field: {err}", b.name);
+        // The broken file is archived byte for byte.
+        let sha = fundrecon::archive::sha256_hex(broken.as_bytes());
+        let archived = std::fs::read(dir.join("data/archive").join(&sha[0..2]).join(&sha[2..4]).join(&sha)).unwrap();
+        assert_eq!(archived, broken.as_bytes());
+        // The good BOC file of the same batch was imported; the ICBC account fully matched.
+        let icbc_acct = out.results.iter().find(|a| a.account_no == "1202020209000012345").unwrap();
+        assert_eq!(icbc_acct.entries.len(), 7);
+        let boc_acct = out.results.iter().find(|a| a.account_no == "450012345678901234").unwrap();
+        assert_eq!(boc_acct.entries.len(), 4, "{}: only the good BOC file's entries", b.name);
+
+        // The operator fixes the file; the rerun of that batch completes it.
+        std::fs::write(dir.join("demo/boc/BOC_MT940_20240322.sta"), &good).unwrap();
+        let re = run(&cfg, &store, Some(boc.id)).await;
+        assert_eq!(re.runs[0].state, "done", "{}: {:?}", b.name, re.runs[0].error);
+        let (m, d, _) = reports(&re);
+        assert_eq!(m, read(&std::path::Path::new(ROOT).join("fixtures/demo/expected/matches.csv")));
+        assert_eq!(d, read(&std::path::Path::new(ROOT).join("fixtures/demo/expected/discrepancies.csv")));
+        store.close().await;
+    }
+}
