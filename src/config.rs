@@ -385,7 +385,9 @@ impl Config {
     }
 
     fn bank_list(&self) -> String {
-        self.banks.iter().map(|b| b.id.as_str()).collect::<Vec<_>>().join(", ")
+        let mut ids: Vec<&str> = self.banks.iter().map(|b| b.id.as_str()).collect();
+        ids.dedup();
+        ids.join(", ")
     }
 }
 

@@ -11,6 +11,7 @@ pub mod discrepancy;
 pub mod fetch;
 pub mod job;
 pub mod matching;
+pub mod interest;
 pub mod money;
 pub mod parse;
 pub mod report;

@@ -159,86 +159,15 @@ macro_rules! tags {
     };
 }
 
-tags!(
-    Document,
-    Stmt,
-    Rpt,
-    Ntfctn,
-    Id,
-    ElctrncSeqNb,
-    LglSeqNb,
-    Acct,
-    IBAN,
-    Othr,
-    PrtryAcct,
-    BBAN,
-    UPIC,
-    Ccy,
-    Bal,
-    Tp,
-    CdOrPrtry,
-    Cd,
-    Prtry,
-    Amt,
-    CdtDbtInd,
-    Dt,
-    DtTm,
-    TxsSummry,
-    TtlNtries,
-    NbOfNtries,
-    Sum,
-    TtlNetNtry,
-    TtlNetNtryAmt,
-    TtlCdtNtries,
-    TtlDbtNtries,
-    Ntry,
-    NtryRef,
-    RvslInd,
-    Sts,
-    BookgDt,
-    ValDt,
-    AcctSvcrRef,
-    BkTxCd,
-    Domn,
-    Fmly,
-    SubFmlyCd,
-    AddtlNtryInf,
-    NtryDtls,
-    Btch,
-    NbOfTxs,
-    TtlAmt,
-    PmtInfId,
-    TxDtls,
-    Refs,
-    EndToEndId,
-    InstrId,
-    AmtDtls,
-    TxAmt,
-    CntrValAmt,
-    RltdPties,
-    Dbtr,
-    Cdtr,
-    Pty,
-    Nm,
-    DbtrAcct,
-    CdtrAcct,
-    RltdAgts,
-    DbtrAgt,
-    CdtrAgt,
-    FinInstnId,
-    BIC,
-    BICFI,
-    ClrSysMmbId,
-    MmbId,
-    Agt,
-    RmtInf,
-    Ustrd,
-    Strd,
-    AdrLine,
-    AddtlTxInf,
-    RtrInf,
-    Rsn,
-);
+tags! {
+    Document, Stmt, Rpt, Ntfctn, Id, ElctrncSeqNb, LglSeqNb, Acct, IBAN, Othr, PrtryAcct, BBAN,
+    UPIC, Ccy, Bal, Tp, CdOrPrtry, Cd, Prtry, Amt, CdtDbtInd, Dt, DtTm, TxsSummry, TtlNtries,
+    NbOfNtries, Sum, TtlNetNtry, TtlNetNtryAmt, TtlCdtNtries, TtlDbtNtries, Ntry, NtryRef, RvslInd,
+    Sts, BookgDt, ValDt, AcctSvcrRef, BkTxCd, Domn, Fmly, SubFmlyCd, AddtlNtryInf, NtryDtls, Btch,
+    NbOfTxs, TtlAmt, PmtInfId, TxDtls, Refs, EndToEndId, InstrId, AmtDtls, TxAmt, CntrValAmt,
+    RltdPties, Dbtr, Cdtr, Pty, Nm, DbtrAcct, CdtrAcct, RltdAgts, DbtrAgt, CdtrAgt, FinInstnId,
+    BIC, BICFI, ClrSysMmbId, MmbId, Agt, RmtInf, Ustrd, Strd, AdrLine, AddtlTxInf, RtrInf, Rsn,
+}
 
 /// Elements that repeat among their siblings get a 1-based index in paths (`Ntry[3]`).
 const REPEATED: usize = 10;
@@ -1542,6 +1471,459 @@ fn finish_statement(file: &str, s: StmtB) -> Res<Statement> {
         entries: s.entries,
         location: s.location,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::dec;
+
+    const BAL_OPEN: &str = r#"<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp>
+        <Amt Ccy="CNY">100.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2024-03-01</Dt></Dt></Bal>"#;
+
+    fn bal(code: &str, amt: &str, cdi: &str, dt: &str) -> String {
+        format!(
+            r#"<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy="CNY">{amt}</Amt>
+            <CdtDbtInd>{cdi}</CdtDbtInd><Dt>{dt}</Dt></Bal>"#
+        )
+    }
+
+    /// An entry: amount, CdtDbtInd, then any further children.
+    fn ntry(amt: &str, cdi: &str, rest: &str) -> String {
+        format!(r#"<Ntry><Amt Ccy="CNY">{amt}</Amt><CdtDbtInd>{cdi}</CdtDbtInd>{rest}</Ntry>"#)
+    }
+
+    const BOOKED: &str = "<Sts>BOOK</Sts><BookgDt><Dt>2024-03-01</Dt></BookgDt>";
+
+    fn stmt(body: &str) -> String {
+        format!("<Stmt><Id>S1</Id><Acct><Id><Othr><Id>6222001</Id></Othr></Id><Ccy>CNY</Ccy></Acct>{body}</Stmt>")
+    }
+
+    fn doc(stmts: &str) -> String {
+        format!(
+            r#"<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt><GrpHdr><MsgId>M</MsgId></GrpHdr>{stmts}</BkToCstmrStmt></Document>"#
+        )
+    }
+
+    fn ok(xml: &str) -> Vec<Statement> {
+        parse("t.xml", xml.as_bytes(), &Limits::default()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn err(xml: &str) -> String {
+        match parse("t.xml", xml.as_bytes(), &Limits::default()) {
+            Ok(s) => panic!("parsed {} statements, expected an error", s.len()),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn status_forms_and_pending_entries() {
+        let x = doc(&stmt(
+            &[
+                ntry("1.00", "CRDT", "<Sts>BOOK</Sts><BookgDt><Dt>2024-03-01</Dt></BookgDt>"),
+                ntry("2.00", "CRDT", "<Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2024-03-01</Dt></BookgDt>"),
+                ntry("4.00", "CRDT", "<Sts><Cd>PDNG</Cd></Sts>"),
+                ntry("8.00", "DBIT", "<Sts>INFO</Sts>"),
+                ntry("16.00", "CRDT", "<Sts><Prtry>BOOK</Prtry></Sts><ValDt><Dt>2024-03-02</Dt></ValDt>"),
+            ]
+            .concat(),
+        ));
+        let s = ok(&x);
+        let amounts: Vec<Decimal> = s[0].entries.iter().map(|e| e.amount.amount).collect();
+        assert_eq!(amounts, [dec!(1), dec!(2), dec!(16)]);
+        // No BookgDt: the value date stands in.
+        assert_eq!(s[0].entries[2].booking_date.to_string(), "2024-03-02");
+        // Sibling indexes count pending entries too: the third booked one is Ntry[5].
+        assert_eq!(s[0].entries[2].location, "/Document/BkToCstmrStmt/Stmt[1]/Ntry[5]");
+        let e = err(&doc(&stmt(&ntry("1.00", "CRDT", "<Sts>DONE</Sts>"))));
+        assert!(
+            e.ends_with("Ntry[1]/Sts: field Sts: unknown entry status \"DONE\" (expected BOOK, PDNG, INFO or FUTR)"),
+            "{e}"
+        );
+        let e = err(&doc(&stmt(&ntry("1.00", "CRDT", ""))));
+        assert!(e.ends_with("Ntry[1]: field Sts: entry has no Sts"), "{e}");
+        let e = err(&doc(&stmt(&ntry("1.00", "CRDT", "<Sts>BOOK</Sts>"))));
+        assert!(e.ends_with("field BookgDt: booked entry has neither BookgDt nor ValDt"), "{e}");
+    }
+
+    #[test]
+    fn date_times_give_their_date_part() {
+        let x = doc(&stmt(&format!(
+            "{}{}",
+            bal("OPBD", "5", "CRDT", "<DtTm>2024-03-01T00:00:00.000000000</DtTm>"),
+            ntry(
+                "1",
+                "DBIT",
+                "<Sts>BOOK</Sts><BookgDt><DtTm>2024-03-01T23:59:59+08:00</DtTm></BookgDt><ValDt><DtTm>2024-03-02T08:00:00Z</DtTm></ValDt>"
+            )
+        )));
+        let s = ok(&x);
+        assert_eq!(s[0].opening.as_ref().unwrap().date.to_string(), "2024-03-01");
+        let e = &s[0].entries[0];
+        assert_eq!(
+            (e.booking_date.to_string(), e.value_date.unwrap().to_string()),
+            ("2024-03-01".into(), "2024-03-02".into())
+        );
+        assert_eq!(parse_date("2024-03-01+08:00", false).unwrap().to_string(), "2024-03-01");
+        for bad in ["2024-3-01", "2024-03-01T10:00", "2024-02-30", "２０２４-03-01", "2024-03-01 "] {
+            assert_eq!(parse_date(bad, false), None, "{bad}");
+        }
+        for bad in ["2024-03-01", "2024-03-01T1:00:00", "2024-03-01T10:00:00+8", "2024-03-01T10:00:00."] {
+            assert_eq!(parse_date(bad, true), None, "{bad}");
+        }
+        let e = err(&doc(&stmt(&ntry("1", "CRDT", "<Sts>BOOK</Sts><BookgDt><Dt>2024-03-01T10:00:00</Dt></BookgDt>"))));
+        assert!(e.ends_with("Ntry[1]/BookgDt/Dt: field Dt: \"2024-03-01T10:00:00\" is not a date (YYYY-MM-DD)"), "{e}");
+    }
+
+    #[test]
+    fn reversal_keeps_the_booked_sign() {
+        let x = doc(&stmt(&[
+            ntry("500.00", "DBIT", BOOKED),
+            ntry("500.00", "CRDT", &format!("<RvslInd>true</RvslInd>{BOOKED}<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>CHRG</SubFmlyCd></Fmly></Domn></BkTxCd>")),
+            ntry("1.00", "CRDT", &format!("<RvslInd>false</RvslInd>{BOOKED}")),
+        ]
+        .concat()));
+        let s = ok(&x);
+        let e = &s[0].entries;
+        assert_eq!((e[0].amount.amount, e[0].kind), (dec!(-500.00), EntryKind::Transfer));
+        // RvslInd wins over the charge code, and the CRDT sign is kept.
+        assert_eq!((e[1].amount.amount, e[1].kind), (dec!(500.00), EntryKind::Reversal));
+        assert_eq!(e[2].kind, EntryKind::Transfer);
+        assert_eq!(s[0].entry_sum(), Some(dec!(1.00)));
+        let e = err(&doc(&stmt(&ntry("1", "CRDT", "<RvslInd>yes</RvslInd>"))));
+        assert!(e.contains("field RvslInd: \"yes\" is not a boolean"), "{e}");
+    }
+
+    #[test]
+    fn opening_and_closing_choice() {
+        let d1 = "<Dt>2024-03-01</Dt>";
+        let d2 = "<Dt>2024-03-02</Dt>";
+        let pick = |bals: &[String]| {
+            let s = ok(&doc(&stmt(&bals.concat())));
+            let f = |b: &Option<Balance>| b.as_ref().map(|b| canonical(b.amount.amount));
+            (f(&s[0].opening), f(&s[0].closing))
+        };
+        let some = |a: &str, b: &str| (Some(a.to_string()), Some(b.to_string()));
+        // PRCD stands in for a missing OPBD; OPBD wins when both are there.
+        assert_eq!(pick(&[bal("PRCD", "7", "CRDT", d1), bal("CLBD", "9", "CRDT", d2)]), some("7.00", "9.00"));
+        assert_eq!(
+            pick(&[bal("PRCD", "7", "CRDT", d1), bal("OPBD", "8", "DBIT", d2), bal("CLBD", "9", "CRDT", d2)]),
+            some("-8.00", "9.00")
+        );
+        // A single ITBD is the booked balance at report time: a closing.
+        assert_eq!(pick(&[bal("ITBD", "5", "CRDT", d2)]), (None, Some("5.00".into())));
+        assert_eq!(pick(&[bal("PRCD", "4", "CRDT", d1), bal("ITBD", "5", "CRDT", d2)]), some("4.00", "5.00"));
+        // Two ITBD and nothing else: first and last.
+        assert_eq!(pick(&[bal("ITBD", "4", "CRDT", d1), bal("ITBD", "5", "CRDT", d2)]), some("4.00", "5.00"));
+        // Available balances are never used; their currency does not matter.
+        assert_eq!(pick(&[bal("OPAV", "1", "CRDT", d1), bal("CLAV", "2", "CRDT", d2)]), (None, None));
+        // A zero balance may go without CdtDbtInd.
+        let zero = r#"<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="CNY">0.00</Amt><Dt><Dt>2024-03-01</Dt></Dt></Bal>"#;
+        assert_eq!(pick(&[zero.to_string()]), (None, Some("0.00".into())));
+        let e = err(&doc(&stmt(&bal("CLBD", "1", "CRDT", "").replace("<Dt></Dt>", ""))));
+        assert!(e.ends_with("Stmt[1]/Bal[1]: field Dt: balance has no Dt/Dt or Dt/DtTm"), "{e}");
+    }
+
+    #[test]
+    fn currencies_must_agree() {
+        let x =
+            doc(&stmt(&format!("{BAL_OPEN}{}", bal("CLBD", "1", "CRDT", "<Dt>2024-03-01</Dt>").replace("CNY", "USD"))));
+        let e = err(&x);
+        assert!(
+            e.ends_with("Stmt[1]/Bal[2]/Amt: field Amt: balance currency USD differs from the statement currency CNY"),
+            "{e}"
+        );
+        let x = doc(&stmt(&ntry("1", "CRDT", BOOKED).replace("Ccy=\"CNY\"", "Ccy=\"cn\"")));
+        assert!(err(&x).ends_with("field Amt: currency \"cn\" (attribute Ccy) is not three letters"));
+        let x = doc(&stmt(&ntry("1", "CRDT", BOOKED).replace(" Ccy=\"CNY\"", "")));
+        assert!(err(&x).ends_with("Ntry[1]/Amt: field Amt: amount has no Ccy attribute"));
+        // Acct/Ccy is the statement currency even before any balance or entry.
+        let x = doc(&format!(
+            "<Stmt><Acct><Id><IBAN>CN00X</IBAN></Id><Ccy>USD</Ccy></Acct>{}</Stmt>",
+            ntry("1", "CRDT", BOOKED)
+        ));
+        assert!(err(&x).ends_with("entry currency CNY differs from the statement currency USD"));
+    }
+
+    #[test]
+    fn amounts_are_strict() {
+        for (amt, msg) in [
+            ("12,50", "\"12,50\" is not an amount"),
+            ("-5.00", "\"-5.00\" is not an amount (camt amounts are unsigned: the sign is CdtDbtInd)"),
+            ("1e5", "\"1e5\" is not an amount"),
+            ("", "\"\" is not an amount"),
+            ("1234567890123456789", "\"1234567890123456789\" is not an amount"),
+        ] {
+            let e = err(&doc(&stmt(&ntry(amt, "CRDT", BOOKED))));
+            assert!(e.ends_with(&format!("Ntry[1]/Amt: field Amt: {msg}")), "{e}");
+        }
+        assert_eq!(parse_amount("0.12345"), Some(dec!(0.12345)));
+        assert_eq!(parse_amount(" 1"), None);
+    }
+
+    #[test]
+    fn control_totals_are_checked() {
+        let entries = [ntry("10.00", "CRDT", BOOKED), ntry("3.00", "DBIT", BOOKED)].concat();
+        let with = |summary: &str| doc(&stmt(&format!("<TxsSummry>{summary}</TxsSummry>{entries}")));
+        ok(&with(
+            "<TtlNtries><NbOfNtries>2</NbOfNtries><Sum>13.00</Sum><TtlNetNtry><Amt>7</Amt><CdtDbtInd>CRDT</CdtDbtInd></TtlNetNtry></TtlNtries><TtlCdtNtries><NbOfNtries>1</NbOfNtries><Sum>10</Sum></TtlCdtNtries><TtlDbtNtries><NbOfNtries>1</NbOfNtries><Sum>3</Sum></TtlDbtNtries>",
+        ));
+        ok(&with("<TtlNtries><TtlNetNtryAmt>7.00</TtlNetNtryAmt><CdtDbtInd>CRDT</CdtDbtInd></TtlNtries>"));
+        let e = err(&with("<TtlNtries><NbOfNtries>3</NbOfNtries></TtlNtries>"));
+        assert_eq!(
+            e,
+            "t.xml at /Document/BkToCstmrStmt/Stmt[1]/TxsSummry/TtlNtries/NbOfNtries: field NbOfNtries: control total says 3 entries, the statement has 2"
+        );
+        let e = err(&with("<TtlNtries><TtlNetNtry><Amt>7</Amt><CdtDbtInd>DBIT</CdtDbtInd></TtlNetNtry></TtlNtries>"));
+        assert!(e.ends_with("TtlNetNtry/Amt: field Amt: control total says net -7.00, the entries net 7.00"), "{e}");
+        let e = err(&with("<TtlDbtNtries><NbOfNtries>1</NbOfNtries><Sum>30</Sum></TtlDbtNtries>"));
+        assert!(
+            e.ends_with("TtlDbtNtries/Sum: field Sum: control total says debits of 30.00, the entries add up to 3.00"),
+            "{e}"
+        );
+        // A bank may count its pending entries in the summary: that basis is accepted too.
+        let pending = ntry("5.00", "DBIT", "<Sts>PDNG</Sts>");
+        ok(&doc(&stmt(&format!(
+            "<TxsSummry><TtlNtries><NbOfNtries>3</NbOfNtries><Sum>18</Sum></TtlNtries></TxsSummry>{entries}{pending}"
+        ))));
+        ok(&doc(&stmt(&format!(
+            "<TxsSummry><TtlNtries><NbOfNtries>2</NbOfNtries><Sum>13</Sum></TtlNtries></TxsSummry>{entries}{pending}"
+        ))));
+    }
+
+    #[test]
+    fn doctype_and_entities_are_refused() {
+        let lol = r#"<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><Document>&b;</Document>"#;
+        assert_eq!(
+            err(lol),
+            "t.xml: DOCTYPE declarations are not allowed (no DTD, no entity definitions, no external entities)"
+        );
+        let xxe = r#"<!DOCTYPE Document SYSTEM "http://example.invalid/x.dtd"><Document/>"#;
+        assert!(err(xxe).contains("DOCTYPE declarations are not allowed"));
+        let e = err(&doc(&stmt(&ntry("1", "CRDT", "<Sts>BOOK</Sts><AddtlNtryInf>&xxe;</AddtlNtryInf>"))));
+        assert!(e.contains("Ntry[1]/AddtlNtryInf: entity &xxe; is not allowed"), "{e}");
+        // The predefined entities and character references are fine.
+        let s = ok(&doc(&stmt(&ntry(
+            "1",
+            "CRDT",
+            &format!("{BOOKED}<AddtlNtryInf>A&amp;B &lt;&#x4E2D;&#22269;&gt;&#10;  &quot;x&apos;</AddtlNtryInf>"),
+        ))));
+        assert_eq!(s[0].entries[0].narrative, "A&B <中国> \"x'");
+    }
+
+    #[test]
+    fn depth_and_size_limits() {
+        let deep = format!("{}{}", "<a>".repeat(100), "</a>".repeat(100));
+        let e = err(&format!("<Foo>{deep}</Foo>"));
+        assert!(e.contains("elements nest deeper than the limit of 64 levels"), "{e}");
+        let limits = Limits { max_xml_depth: 7, ..Limits::default() };
+        let x = doc(&stmt(&ntry("1", "CRDT", BOOKED)));
+        assert!(parse("t.xml", x.as_bytes(), &limits).is_ok());
+        let x = doc(&stmt(&ntry(
+            "1",
+            "CRDT",
+            "<Sts>BOOK</Sts><BookgDt><Dt>2024-03-01</Dt></BookgDt><NtryDtls><TxDtls><Refs><EndToEndId>E</EndToEndId></Refs></TxDtls></NtryDtls>",
+        )));
+        let e = parse("t.xml", x.as_bytes(), &limits).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "t.xml at /Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/NtryDtls[1]/TxDtls[1]/Refs/EndToEndId: elements nest deeper than the limit of 7 levels"
+        );
+        // Long text is an error where it is used, not where it is ignored.
+        let limits = Limits { max_text_bytes: 10, ..Limits::default() };
+        let long = "很长的附言文字很长的附言文字";
+        let x = doc(&stmt(&ntry("1", "CRDT", &format!("{BOOKED}<AddtlNtryInf>{long}</AddtlNtryInf>"))));
+        let e = parse("t.xml", x.as_bytes(), &limits).unwrap_err().to_string();
+        assert!(e.ends_with("AddtlNtryInf: field AddtlNtryInf: text is longer than the limit of 10 bytes"), "{e}");
+        let x = doc(&stmt(&ntry("1", "CRDT", &format!("{BOOKED}<Unknown>{long}</Unknown>"))));
+        assert!(parse("t.xml", x.as_bytes(), &limits).is_ok());
+        let limits = Limits { max_entries_per_statement: 1, ..Limits::default() };
+        let x = doc(&stmt(&[ntry("1", "CRDT", BOOKED), ntry("1", "CRDT", BOOKED)].concat()));
+        let e = parse("t.xml", x.as_bytes(), &limits).unwrap_err().to_string();
+        assert!(e.ends_with("Stmt[1]/Ntry[2]: more than 1 entries in one statement"), "{e}");
+        let limits = Limits { max_statements: 1, ..Limits::default() };
+        let x = doc(&[stmt(""), stmt("")].concat());
+        let e = parse("t.xml", x.as_bytes(), &limits).unwrap_err().to_string();
+        assert!(e.ends_with("Stmt[2]: more than 1 statements in one file"), "{e}");
+    }
+
+    #[test]
+    fn errors_name_the_xpath() {
+        let x = doc(&[
+            stmt(&ntry("1", "CRDT", BOOKED)),
+            stmt(&[ntry("1", "CRDT", BOOKED), ntry("1", "CRDT", BOOKED), ntry("1", "", BOOKED)].concat()),
+        ]
+        .concat());
+        assert_eq!(
+            err(&x),
+            "t.xml at /Document/BkToCstmrStmt/Stmt[2]/Ntry[3]/CdtDbtInd: field CdtDbtInd: unknown CdtDbtInd value \"\" (expected CRDT or DBIT)"
+        );
+        let x = doc(&stmt(&ntry("1", "CRDT", BOOKED).replace("<CdtDbtInd>CRDT</CdtDbtInd>", "")));
+        assert_eq!(
+            err(&x),
+            "t.xml at /Document/BkToCstmrStmt/Stmt[1]/Ntry[1]: field CdtDbtInd: entry has no CdtDbtInd"
+        );
+        let s = ok(&doc(&[stmt(""), stmt(&ntry("1", "CRDT", BOOKED))].concat()));
+        assert_eq!(s[1].location, "/Document/BkToCstmrStmt/Stmt[2]");
+        assert_eq!(s[1].entries[0].location, "/Document/BkToCstmrStmt/Stmt[2]/Ntry[1]");
+        // Malformed XML: quick-xml's complaint, with line, column and the open path.
+        let x = doc(&stmt(&ntry("1", "CRDT", "<Sts>BOOK</Stz>")));
+        let e = err(&x);
+        assert!(
+            e.starts_with("t.xml at /Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/Sts: malformed XML (line 1, column"),
+            "{e}"
+        );
+        let good = doc(&stmt(&ntry("1", "CRDT", BOOKED)));
+        let e = err(&good[..good.find("</Stmt>").unwrap()]);
+        assert!(e.ends_with("Stmt[1]: unexpected end of file: element Stmt is not closed (truncated file?)"), "{e}");
+        assert_eq!(err(""), "t.xml: not a camt.052/053/054 document (no root element)");
+        assert_eq!(err("<Foo><Bar/></Foo>"), "t.xml: not a camt.052/053/054 document (root element Foo)");
+        assert!(err(&format!("{}<x/>", doc(&stmt("")))).contains("after the end of the root element"));
+        let e = err(&doc(""));
+        assert_eq!(e, "t.xml at /Document/BkToCstmrStmt: field Stmt: the message holds no Stmt");
+        let e = err(&doc("<Stmt><Acct><Ccy>CNY</Ccy></Acct></Stmt>"));
+        assert!(e.ends_with("Stmt[1]: field Acct: statement has no account (Acct/Id/IBAN or Acct/Id/Othr/Id)"), "{e}");
+        let e = err(&doc("<Stmt><Acct><Id><IBAN>X</IBAN></Id></Acct></Stmt>"));
+        assert!(
+            e.ends_with("Stmt[1]: field Ccy: statement has no currency (no Acct/Ccy, no balance, no entry)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn reports_notifications_envelopes_and_v01() {
+        let body = format!("<Acct><Id><IBAN>CH2801234000123456789</IBAN></Id></Acct>{}", ntry("2", "DBIT", BOOKED));
+        let rpt =
+            format!("<Document><BkToCstmrAcctRpt><Rpt>{body}</Rpt><Rpt>{body}</Rpt></BkToCstmrAcctRpt></Document>");
+        let s = ok(&rpt);
+        assert_eq!((s.len(), s[1].location.as_str()), (2, "/Document/BkToCstmrAcctRpt/Rpt[2]"));
+        let ntf = format!(
+            "<n:Document xmlns:n=\"x\"><n:BkToCstmrDbtCdtNtfctn><n:Ntfctn><n:Acct><n:Id><n:IBAN>CH28</n:IBAN></n:Id></n:Acct><n:Ntry><n:Amt Ccy=\"SEK\">2</n:Amt><n:CdtDbtInd>DBIT</n:CdtDbtInd><n:Sts><n:Cd>BOOK</n:Cd></n:Sts><n:ValDt><n:Dt>2024-03-01</n:Dt></n:ValDt></n:Ntry></n:Ntfctn></n:BkToCstmrDbtCdtNtfctn></n:Document>"
+        );
+        let s = ok(&ntf);
+        assert_eq!(
+            (s[0].account.as_str(), s[0].currency.as_str(), s[0].entries[0].amount.amount),
+            ("CH28", "SEK", dec!(-2))
+        );
+        let env = format!(
+            "<message><AppHdr><Fr/></AppHdr>{}</message>",
+            doc(&stmt("")).replace("<?xml version=\"1.0\"?>", "")
+        );
+        assert_eq!(ok(&env)[0].location, "/message/Document/BkToCstmrStmt/Stmt[1]");
+        let v01 = "<Document><BkToCstmrAcctRptV01><Rpt><Acct><Id><PrtryAcct><Id>A1</Id></PrtryAcct></Id><Ccy>SEK</Ccy></Acct></Rpt></BkToCstmrAcctRptV01></Document>";
+        assert_eq!(ok(v01)[0].account, "A1");
+        assert_eq!(
+            err("<Document><BkToCstmrStmtV1X/></Document>"),
+            "t.xml: not a camt.052/053/054 document (root element Document holds BkToCstmrStmtV1X)"
+        );
+    }
+
+    #[test]
+    fn details_batches_and_counterparties() {
+        let tx = |e2e: &str, amt: &str, name: &str| {
+            format!(
+                "<TxDtls><Refs><EndToEndId>{e2e}</EndToEndId></Refs><Amt Ccy=\"CNY\">{amt}</Amt><RltdPties><Dbtr><Pty><Nm>付款人</Nm></Pty></Dbtr><DbtrAcct><Id><Othr><Id>6222001</Id></Othr></Id></DbtrAcct><Cdtr><Pty><Nm>{name}</Nm></Pty></Cdtr></RltdPties><RmtInf><Ustrd> 养老金\n\t 3月 </Ustrd><Ustrd>补发</Ustrd></RmtInf></TxDtls>"
+            )
+        };
+        // A batch of one with its TxDtls reads like a single transfer.
+        let one = ntry(
+            "5",
+            "DBIT",
+            &format!(
+                "{BOOKED}<NtryDtls><Btch><NbOfTxs>1</NbOfTxs></Btch>{}</NtryDtls><AddtlNtryInf>代发</AddtlNtryInf>",
+                tx("NOTPROVIDED", "5", "张三")
+            ),
+        );
+        let two = ntry(
+            "5",
+            "DBIT",
+            &format!(
+                "{BOOKED}<NtryDtls>{}{}</NtryDtls><AddtlNtryInf>代发</AddtlNtryInf>",
+                tx("E1", "2", "张三"),
+                tx("E2", "3", "李四")
+            ),
+        );
+        let s = ok(&doc(&stmt(&[one, two].concat())));
+        let (a, b) = (&s[0].entries[0], &s[0].entries[1]);
+        assert_eq!((a.kind, a.end_to_end_id.as_deref(), a.batch.is_none()), (EntryKind::Transfer, None, true));
+        // Money out: the creditor; the debtor is our own account anyway.
+        assert_eq!(a.counterparty_name.as_deref(), Some("张三"));
+        assert_eq!(a.narrative, "代发 养老金 3月 补发");
+        assert_eq!(b.kind, EntryKind::Batch);
+        let batch = b.batch.as_ref().unwrap();
+        assert_eq!((batch.count, batch.total), (Some(2), None));
+        assert_eq!(batch.items[1].amount, Some(dec!(3)));
+        assert_eq!(batch.items[1].counterparty_name.as_deref(), Some("李四"));
+        assert_eq!(b.narrative, "代发");
+        // Fee and interest codes, return information, and text refinement.
+        let coded = |sub: &str| {
+            ntry(
+                "1",
+                "DBIT",
+                &format!(
+                    "{BOOKED}<BkTxCd><Domn><Cd>ACMT</Cd><Fmly><Cd>MDOP</Cd><SubFmlyCd>{sub}</SubFmlyCd></Fmly></Domn></BkTxCd>"
+                ),
+            )
+        };
+        let rtr = ntry(
+            "1",
+            "CRDT",
+            &format!("{BOOKED}<NtryDtls><TxDtls><RtrInf><Rsn><Prtry>R01</Prtry></Rsn></RtrInf></TxDtls></NtryDtls>"),
+        );
+        let text = ntry("1", "DBIT", &format!("{BOOKED}<AddtlNtryInf>跨行汇款手续费</AddtlNtryInf>"));
+        let s = ok(&doc(&stmt(&[coded("FEES"), coded("INTR"), rtr, text].concat())));
+        let kinds: Vec<_> = s[0].entries.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [EntryKind::Fee, EntryKind::Interest, EntryKind::Return, EntryKind::Fee]);
+        assert_eq!(s[0].entries[0].type_code.as_deref(), Some("ACMT/MDOP/FEES"));
+        assert_eq!(s[0].entries[2].return_reason.as_deref(), Some("R01"));
+    }
+
+    #[test]
+    fn encodings() {
+        let x = doc(&stmt(&ntry("1", "CRDT", &format!("{BOOKED}<AddtlNtryInf>拨付</AddtlNtryInf>"))));
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(x.as_bytes());
+        assert_eq!(parse("t.xml", &bom, &Limits::default()).unwrap()[0].entries[0].narrative, "拨付");
+        let gbk = x.replace("<?xml version=\"1.0\"?>", "<?xml version=\"1.0\" encoding=\"GB18030\"?>");
+        let (bytes, _, _) = encoding_rs::GB18030.encode(&gbk);
+        assert_eq!(parse("t.xml", &bytes, &Limits::default()).unwrap()[0].entries[0].narrative, "拨付");
+        // GBK bytes without a declaration are not UTF-8.
+        let plain = x.replace("<?xml version=\"1.0\"?>", "");
+        let (bytes, _, _) = encoding_rs::GBK.encode(&plain);
+        let e = parse("t.xml", &bytes, &Limits::default()).unwrap_err().to_string();
+        assert!(e.starts_with("t.xml: invalid UTF-8 at byte") && e.ends_with("so the file must be UTF-8"), "{e}");
+        // Declared GBK but broken: a lone lead byte.
+        let mut bad = b"<?xml version='1.0' encoding='gbk'?><Document>".to_vec();
+        bad.extend_from_slice(b"\x81</Document>");
+        let e = parse("t.xml", &bad, &Limits::default()).unwrap_err().to_string();
+        assert_eq!(e, "t.xml: the file is not valid GBK although its XML declaration says encoding \"gbk\"");
+        let e = parse("t.xml", b"<?xml version=\"1.0\" encoding=\"EBCDIC-X\"?><Document/>", &Limits::default())
+            .unwrap_err();
+        assert_eq!(e.message, "unsupported encoding \"EBCDIC-X\" in the XML declaration");
+        let e = parse("t.xml", b"\xFF\xFE<\0D\0", &Limits::default()).unwrap_err();
+        assert!(e.message.starts_with("UTF-16 encoded XML is not supported"));
+    }
+
+    #[test]
+    fn never_panics_on_damaged_input() {
+        let good = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/parse/camt/tc15-v2.xml")).unwrap();
+        let limits = Limits::default();
+        for end in (0..good.len()).step_by(7) {
+            let _ = parse("t.xml", &good[..end], &limits);
+        }
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..3000 {
+            let mut b = good.clone();
+            for _ in 0..4 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let i = (seed as usize) % b.len();
+                b[i] = [b'<', b'>', b'/', b'&', b'9', b'-', b'"', 0xE4, b' '][(seed >> 32) as usize % 9];
+            }
+            let _ = parse("t.xml", &b, &limits);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -82,25 +82,27 @@ fn is_wrapper(c: char) -> bool {
     matches!(c, '\u{1}' | '\u{3}' | '\u{1a}')
 }
 
-/// The tag at the start of a line: `:20:`, `:28C:`, `:NS:` → (`20`/`28C`/`NS`, rest).
+/// The tag at the start of a line: `:28C:xyz` → (`:28C:`, `xyz`); also the German `:NS:`.
 fn tag_of(line: &str) -> Option<(&str, &str)> {
     let b = line.as_bytes();
     if b.len() < 4 || b[0] != b':' {
         return None;
     }
-    if b[1].is_ascii_digit() && b[2].is_ascii_digit() {
+    let len = if b[1].is_ascii_digit() && b[2].is_ascii_digit() {
         if b[3] == b':' {
-            return Some((&line[1..3], &line[4..]));
+            4
+        } else if b[3].is_ascii_uppercase() && b.get(4) == Some(&b':') {
+            5
+        } else {
+            return None;
         }
-        if b[3].is_ascii_uppercase() && b.get(4) == Some(&b':') {
-            return Some((&line[1..4], &line[5..]));
-        }
+    } else if b.starts_with(b":NS:") {
+        4
+    } else {
         return None;
-    }
-    if b.starts_with(b":NS:") {
-        return Some((&line[1..3], &line[4..]));
-    }
-    None
+    };
+    // All ASCII up to `len`: both slices start at char boundaries.
+    Some((line.get(..len)?, line.get(len..)?))
 }
 
 /// What follows a pending `-` line.
@@ -132,8 +134,8 @@ enum Tag {
     Unknown,
 }
 
-fn tag_kind(name: &str) -> Tag {
-    match name {
+fn tag_kind(tag: &str) -> Tag {
+    match tag.get(1..tag.len() - 1).unwrap_or("") {
         "20" => Tag::Ref20,
         "21" => Tag::Related21,
         "25" | "25P" => Tag::Account25,
@@ -522,6 +524,7 @@ fn parse_dutch(raw: &str) -> Info {
 /// A field being collected: its tag, where it starts, its first line and continuation lines.
 struct Field<'a> {
     tag: Tag,
+    /// The tag as written, colons included: `:60F:`.
     name: &'a str,
     line: u64,
     first: &'a str,
@@ -654,7 +657,7 @@ impl<'a, 'l> Parser<'a, 'l> {
         };
         f.bytes += line.len();
         if f.bytes > self.limits.max_text_bytes {
-            let (name, at) = (format!(":{}: text", f.name), f.line);
+            let (name, at) = (format!("{} text", f.name), f.line);
             return Err(self.err(
                 at,
                 Some(&name),
@@ -697,7 +700,7 @@ impl<'a, 'l> Parser<'a, 'l> {
     }
 
     fn field_done(&mut self, f: &Field<'a>, more: &[&'a str]) -> Result<(), ParseError> {
-        let tagname = format!(":{}:", f.name);
+        let tagname = f.name;
         if f.bytes > self.limits.max_text_bytes {
             return Err(self.err(
                 f.line,
@@ -750,19 +753,19 @@ impl<'a, 'l> Parser<'a, 'l> {
                 }
                 Ok(())
             }
-            Tag::Opening60 | Tag::Closing62 => self.balance(f, more, &tagname),
+            Tag::Opening60 | Tag::Closing62 => self.balance(f, more, tagname),
             Tag::Available6x => {
                 // Checked, then ignored, and so is any text after it (`:86 :` typos).
-                self.balance_value(f.first, f.line, &tagname).map(|_| ())
+                self.balance_value(f.first, f.line, tagname).map(|_| ())
             }
             Tag::Line61 => self.line61(f, more),
             Tag::Info86 => {
                 self.info86(f, more);
                 Ok(())
             }
-            Tag::Floor34 => self.floor34(f, more, &tagname),
-            Tag::DateTime13 => self.datetime13(f, more, &tagname),
-            Tag::Total90 => self.total90(f, more, &tagname),
+            Tag::Floor34 => self.floor34(f, more, tagname),
+            Tag::DateTime13 => self.datetime13(f, more, tagname),
+            Tag::Total90 => self.total90(f, more, tagname),
         }
     }
 
@@ -1318,14 +1321,17 @@ mod tests {
     fn gvc_subfields() {
         let info = parse_86(
             "166?00SEPA-GUTSCHRIFT?109075/611?20EREF+E2E-1 SVWZ+VERTR",
-            &["AG NR 4711?21 APRIL?30DEUTDEDB237?31DE9323070700", "0621787100?32STADTWERKE MUSTERSTADT GMB?33H"],
+            &[
+                "AG NR 4711?21 APRIL?30DEUTDEDB237?31DE9323070700",
+                "0621787100?32STADTWERKE MUSTERSTADT ENER?33GIE GMBH",
+            ],
         );
         assert_eq!(info.end_to_end_id.as_deref(), Some("E2E-1"));
         assert_eq!(info.narrative, "VERTRAG NR 4711 APRIL");
         assert_eq!(info.bank.as_deref(), Some("DEUTDEDB237"));
         assert_eq!(info.account.as_deref(), Some("DE93230707000621787100"));
         // A full 27-character subfield continues in the next one without a blank.
-        assert_eq!(info.name.as_deref(), Some("STADTWERKE MUSTERSTADT GMBH"));
+        assert_eq!(info.name.as_deref(), Some("STADTWERKE MUSTERSTADT ENERGIE GMBH"));
         // A shorter one ended at a word.
         let info = parse_86("835?00X?20STORNO RECHNUNGSABSCHLUSS?21PER 01.02.2020?32KARL?33KAUFMANN", &[]);
         assert_eq!(info.narrative, "STORNO RECHNUNGSABSCHLUSS PER 01.02.2020");

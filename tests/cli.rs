@@ -1,0 +1,152 @@
+//! The binary's stable interfaces: `parse --json`, `reconcile`, `config check`, exit codes.
+//! Outputs are compared with golden files (`FUNDRECON_BLESS=1` rewrites them).
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn fundrecon(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fundrecon"))
+        .args(args)
+        .env_remove("FUNDRECON_CONFIG")
+        .env_remove("FUNDRECON_DATABASE_URL")
+        .current_dir(ROOT)
+        .output()
+        .expect("binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8(b.to_vec()).expect("utf-8 output")
+}
+
+#[test]
+fn parse_json_of_demo_files() {
+    for f in [
+        "fixtures/demo/boc/BOC_MT940_20240321.sta",
+        "fixtures/demo/boc/BOC_MT940_20240322.sta",
+        "fixtures/demo/icbc/ICBC_camt053_20240321.xml",
+        "fixtures/demo/icbc/ICBC_camt053_20240322.xml",
+    ] {
+        let out = fundrecon(&["parse", f, "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{f}: {}", text(&out.stderr));
+        let name = Path::new(f).file_name().unwrap().to_string_lossy().to_string();
+        golden(&format!("fixtures/demo/expected/parse/{name}.json"), &text(&out.stdout));
+    }
+}
+
+#[test]
+fn parse_errors_name_file_line_and_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("bad.sta");
+    std::fs::write(&p, ":20:X\r\n:25:450012345678901234\r\n:28C:1\r\n:60F:C240320CNY1,00\r\n:61:2403210321D1x,00NTRFNONREF\r\n:62F:C240321CNY1,00\r\n").unwrap();
+    let out = fundrecon(&["parse", p.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.starts_with(&format!("error: {}:5: field :61:", p.display())), "{err}");
+    assert!(out.stdout.is_empty());
+    let out = fundrecon(&["parse", "Cargo.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("Cargo.toml: unknown format"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn reconcile_writes_golden_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let out = fundrecon(&[
+        "reconcile",
+        "--statements",
+        "fixtures/demo/boc",
+        "fixtures/demo/icbc",
+        "--disbursements",
+        "fixtures/demo/books/disbursements.csv",
+        "--receipts",
+        "fixtures/demo/books/receipts.csv",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "discrepancies found: {}", text(&out.stderr));
+    for f in ["matches.csv", "discrepancies.csv", "summary.json"] {
+        golden(&format!("fixtures/demo/expected/reconcile/{f}"), &read(&out_dir.join(f)));
+    }
+    // The one-shot form and the daily job agree on matches and discrepancies.
+    for f in ["matches.csv", "discrepancies.csv"] {
+        assert_eq!(read(&out_dir.join(f)), read(&Path::new(ROOT).join("fixtures/demo/expected").join(f)), "{f}");
+    }
+}
+
+#[test]
+fn reconcile_refuses_a_statement_for_an_unknown_account() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = fundrecon(&[
+        "reconcile",
+        "--statements",
+        "fixtures/demo/boc",
+        "--disbursements",
+        "fixtures/demo/books/receipts.csv",
+        "--out",
+        tmp.path().join("o").to_str().unwrap(),
+    ]);
+    // receipts.csv used as disbursements names both accounts, so use a book file with one:
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let books = tmp.path().join("books.csv");
+    std::fs::write(&books, "voucher_no,account_no,pay_date,amount,currency\nV1,1202020209000012345,2024-03-21,1.00,CNY\n").unwrap();
+    let out = fundrecon(&[
+        "reconcile",
+        "--statements",
+        "fixtures/demo/boc",
+        "--disbursements",
+        books.to_str().unwrap(),
+        "--out",
+        tmp.path().join("o2").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("BOC_MT940_20240321.sta"), "{err}");
+    assert!(err.contains("\"BKCHCNBJ/450012345678901234\" matches no known account"), "{err}");
+}
+
+#[test]
+fn config_check_reports_every_problem() {
+    let out = fundrecon(&["config", "check", "--config", "fixtures/config/bad.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    golden("fixtures/config/bad.toml.err", &text(&out.stderr));
+    let out = fundrecon(&["config", "check", "--config", "ops/demo.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "ops/demo.toml: ok (2 banks, 2 accounts, 2 channels, 2 book sources)\n");
+}
+
+#[test]
+fn daily_run_on_the_demo_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = demo_copy(tmp.path(), "");
+    let out = fundrecon(&["run", "--config", cfg.to_str().unwrap(), "--date", "2024-03-22"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let want = read(&Path::new(ROOT).join("fixtures/demo/expected/summary.txt"));
+    assert!(stdout.contains(&want), "{stdout}");
+    assert!(stdout.contains("batch 1 boc-drop 2024-03-22 done\nbatch 2 icbc-drop 2024-03-22 done\n"), "{stdout}");
+    assert!(stdout.ends_with(&format!("reports: {}/reports/2024-03-22\n", tmp.path().display())), "{stdout}");
+    // Not a terminal: no progress noise, no log lines at the default level.
+    assert_eq!(text(&out.stderr), "");
+
+    let out = fundrecon(&["runs", "list", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let list = text(&out.stdout);
+    assert_eq!(list.lines().count(), 3, "{list}");
+    assert!(list.lines().nth(1).unwrap().contains("boc-drop"), "{list}");
+    let out = fundrecon(&["runs", "list", "--failed", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(text(&out.stdout).lines().count(), 1, "header only");
+    let out = fundrecon(&["runs", "show", "2", "--config", cfg.to_str().unwrap()]);
+    let show = text(&out.stdout);
+    assert!(show.starts_with("batch 2: icbc-drop (icbc) for 2024-03-22\nstate done, attempts 1\n"), "{show}");
+    assert!(show.contains("imported      ICBC_camt053_20240321.xml"), "{show}");
+    let out = fundrecon(&["rerun", "2", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).starts_with("batch 2 icbc-drop 2024-03-22 done\n"));
+    let out = fundrecon(&["runs", "show", "99", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr), "error: no batch with id 99\n");
+}
