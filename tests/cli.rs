@@ -92,7 +92,11 @@ fn reconcile_refuses_a_statement_for_an_unknown_account() {
     // receipts.csv used as disbursements names both accounts, so use a book file with one:
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let books = tmp.path().join("books.csv");
-    std::fs::write(&books, "voucher_no,account_no,pay_date,amount,currency\nV1,1202020209000012345,2024-03-21,1.00,CNY\n").unwrap();
+    std::fs::write(
+        &books,
+        "voucher_no,account_no,pay_date,amount,currency\nV1,1202020209000012345,2024-03-21,1.00,CNY\n",
+    )
+    .unwrap();
     let out = fundrecon(&[
         "reconcile",
         "--statements",

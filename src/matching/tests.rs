@@ -6,7 +6,15 @@ fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-fn entry(id: i64, date: &str, amount: Decimal, bank_ref: &str, cp: Option<&str>, text: &str, kind: EntryKind) -> BankItem {
+fn entry(
+    id: i64,
+    date: &str,
+    amount: Decimal,
+    bank_ref: &str,
+    cp: Option<&str>,
+    text: &str,
+    kind: EntryKind,
+) -> BankItem {
     BankItem {
         id,
         entry_key: format!("{bank_ref}#1"),
@@ -64,7 +72,10 @@ fn reference_then_amount_counterparty_date() {
     ];
     let out = match_account("A", &es, &rs, &params("2024-03-22"));
     assert_eq!(out.matches.len(), 2);
-    assert_eq!((out.matches[0].rule, out.matches[0].entries.as_slice(), out.matches[0].records.as_slice()), (Rule::Reference, &[1][..], &[10][..]));
+    assert_eq!(
+        (out.matches[0].rule, out.matches[0].entries.as_slice(), out.matches[0].records.as_slice()),
+        (Rule::Reference, &[1][..], &[10][..])
+    );
     assert_eq!(out.matches[1].rule, Rule::AmountCounterpartyDate);
     assert!(out.discrepancies.is_empty(), "{:?}", out.discrepancies);
     assert_partition(&out, &es, &rs);
@@ -85,7 +96,10 @@ fn two_identical_payments_stay_two() {
     let mut e2 = entry(2, "2024-03-21", dec!(-500), "B1", Some("9"), "same", EntryKind::Transfer);
     e2.entry_key = "B1#2".into();
     let es = [entry(1, "2024-03-21", dec!(-500), "B1", Some("9"), "same", EntryKind::Transfer), e2];
-    let rs = [record(10, "X1", "2024-03-21", dec!(-500), Some("9"), None), record(11, "X2", "2024-03-21", dec!(-500), Some("9"), None)];
+    let rs = [
+        record(10, "X1", "2024-03-21", dec!(-500), Some("9"), None),
+        record(11, "X2", "2024-03-21", dec!(-500), Some("9"), None),
+    ];
     let out = match_account("A", &es, &rs, &params("2024-03-22"));
     assert_eq!(out.matches.len(), 2);
     assert!(out.discrepancies.is_empty());
@@ -133,7 +147,8 @@ fn batch_reversal_and_classification() {
     let rules: Vec<Rule> = out.matches.iter().map(|m| m.rule).collect();
     assert_eq!(rules, [Rule::Reversal, Rule::Batch]);
     assert_eq!(out.matches[1].records, [10, 11, 12]);
-    let mut kinds: Vec<(Kind, Option<i64>, Option<i64>)> = out.discrepancies.iter().map(|x| (x.kind, x.entry, x.record)).collect();
+    let mut kinds: Vec<(Kind, Option<i64>, Option<i64>)> =
+        out.discrepancies.iter().map(|x| (x.kind, x.entry, x.record)).collect();
     kinds.sort();
     assert_eq!(
         kinds,
@@ -164,10 +179,29 @@ fn full_width_and_case_in_narrative() {
 #[test]
 fn outcome_does_not_depend_on_input_order() {
     let mut es: Vec<BankItem> = (0..40)
-        .map(|i| entry(i, &format!("2024-03-{:02}", 1 + i % 20), Decimal::from(-(100 + i % 7)), &format!("B{i}"), Some("9"), &format!("pay V{:04}", i % 13), EntryKind::Transfer))
+        .map(|i| {
+            entry(
+                i,
+                &format!("2024-03-{:02}", 1 + i % 20),
+                Decimal::from(-(100 + i % 7)),
+                &format!("B{i}"),
+                Some("9"),
+                &format!("pay V{:04}", i % 13),
+                EntryKind::Transfer,
+            )
+        })
         .collect();
     let mut rs: Vec<BookItem> = (0..30)
-        .map(|i| record(100 + i, &format!("V{:04}", i % 17), &format!("2024-03-{:02}", 1 + i % 18), Decimal::from(-(100 + i % 5)), Some("9"), None))
+        .map(|i| {
+            record(
+                100 + i,
+                &format!("V{:04}", i % 17),
+                &format!("2024-03-{:02}", 1 + i % 18),
+                Decimal::from(-(100 + i % 5)),
+                Some("9"),
+                None,
+            )
+        })
         .collect();
     let base = match_account("A", &es, &rs, &params("2024-03-25"));
     assert_partition(&base, &es, &rs);

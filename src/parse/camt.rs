@@ -2039,3 +2039,25 @@ mod dump_tmp {
         }
     }
 }
+#[cfg(test)]
+mod perf_tmp {
+    #[test]
+    #[ignore]
+    fn perf() {
+        let one = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/parse/camt/tc15-v8.xml")).unwrap();
+        let a = one.find("<camt:Ntry>").unwrap();
+        let b = one.find("</camt:Stmt>").unwrap();
+        let entries = &one[a..b];
+        let n = 100_000_000 / entries.len();
+        let mut big = String::with_capacity(110_000_000);
+        big.push_str(&one[..a]);
+        for _ in 0..n { big.push_str(entries); }
+        big.push_str(&one[b..]);
+        let big = big.replace("<camt:TxsSummry>", "<camt:X>").replace("</camt:TxsSummry>", "</camt:X>");
+        let t = std::time::Instant::now();
+        let r = super::parse("big.xml", big.as_bytes(), &crate::parse::Limits::default());
+        let dt = t.elapsed().as_secs_f64();
+        match r { Ok(s) => println!("entries {}", s.iter().map(|s| s.entries.len()).sum::<usize>()), Err(e) => println!("ERR {e}") }
+        println!("{} MB in {dt:.3}s = {:.0} MB/s", big.len() / 1_000_000, big.len() as f64 / dt / 1e6);
+    }
+}

@@ -165,13 +165,40 @@ fn quote(s: &str) -> String {
     }
 }
 
+/// Byte length of the whitespace character at `i` (Unicode `White_Space`, as
+/// `char::is_whitespace`), or 0. Bytes are looked at one by one so that ASCII and CJK text,
+/// which have no multi-byte blanks, cost no decoding.
+fn blank_at(s: &str, i: usize) -> usize {
+    match s.as_bytes()[i] {
+        b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => 1,
+        // U+0085, U+00A0, U+1680, U+2000…U+205F, U+3000: lead bytes C2, E1, E2, E3.
+        0xC2 | 0xE1 | 0xE2 | 0xE3 => match s.get(i..).and_then(|r| r.chars().next()) {
+            Some(c) if c.is_whitespace() => c.len_utf8(),
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
 /// Appends the whitespace-separated words of `s` to `out`, single spaces between words.
 fn push_words(out: &mut String, s: &str) {
-    for w in s.split_whitespace() {
+    let n = s.len();
+    let mut i = 0;
+    while i < n {
+        let w = blank_at(s, i);
+        if w > 0 {
+            i += w;
+            continue;
+        }
+        let start = i;
+        while i < n && blank_at(s, i) == 0 {
+            i += 1;
+        }
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(w);
+        // `start` and `i` are at char boundaries: a word ends where a blank starts.
+        out.push_str(s.get(start..i).unwrap_or(""));
     }
 }
 
@@ -1008,7 +1035,11 @@ impl<'a, 'l> Parser<'a, 'l> {
         let Some(open) = b.open.as_mut() else { return };
         let info = parse_86(f.first, more);
         let e = &mut open.entry;
-        push_words(&mut e.narrative, &info.narrative);
+        if e.narrative.is_empty() {
+            e.narrative = info.narrative;
+        } else {
+            push_words(&mut e.narrative, &info.narrative);
+        }
         e.end_to_end_id = e.end_to_end_id.take().or(info.end_to_end_id);
         e.counterparty_name = e.counterparty_name.take().or(info.name);
         e.counterparty_account = e.counterparty_account.take().or(info.account);
@@ -1022,7 +1053,8 @@ impl<'a, 'l> Parser<'a, 'l> {
         let Some(open) = b.open.take() else { return };
         let mut e = open.entry;
         push_words(&mut e.narrative, &open.supplementary);
-        if open.refine_kind {
+        // The words `kind_from_text` looks for are Chinese: ASCII text cannot hold them.
+        if open.refine_kind && !e.narrative.is_ascii() {
             e.kind = kind_from_text(&e.narrative).unwrap_or(EntryKind::Transfer);
         }
         b.entries.push(e);

@@ -1,0 +1,132 @@
+//! Store behaviour that both backends must share: exact money round trips, import
+//! idempotence, overlapping deliveries, entry identity, run rows.
+
+mod common;
+
+use chrono::NaiveDate;
+use common::*;
+use fundrecon::money::{Currency, Money};
+use fundrecon::statement::{Balance, Entry, EntryKind, Statement};
+use fundrecon::store::{Store, entry_keys};
+use rust_decimal::{Decimal, dec};
+
+fn day(n: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2024, 3, n).unwrap()
+}
+
+fn entry(amount: Decimal, bank_ref: Option<&str>) -> Entry {
+    Entry {
+        booking_date: day(21),
+        value_date: Some(day(20)),
+        amount: Money::new(amount, Currency::CNY),
+        bank_ref: bank_ref.map(str::to_string),
+        customer_ref: None,
+        end_to_end_id: Some("E2E-1".into()),
+        counterparty_account: Some("6222".into()),
+        counterparty_name: Some("张三".into()),
+        counterparty_bank: None,
+        narrative: "拨付 'quoted' \"text\"; DROP TABLE entries".into(),
+        kind: EntryKind::Transfer,
+        type_code: None,
+        return_reason: None,
+        batch: None,
+        location: "line 5".into(),
+    }
+}
+
+fn statement(entries: Vec<Entry>) -> Statement {
+    let sum: Decimal = entries.iter().map(|e| e.amount.amount).sum();
+    Statement {
+        account: "BKCHCNBJ/4500".into(),
+        currency: Currency::CNY,
+        sequence: Some("1".into()),
+        statement_id: None,
+        opening: Some(Balance { date: day(20), amount: Money::new(dec!(1000000000000.125), Currency::CNY) }),
+        closing: Some(Balance { date: day(21), amount: Money::new(dec!(1000000000000.125) + sum, Currency::CNY) }),
+        entries,
+        location: "line 1".into(),
+    }
+}
+
+#[test]
+fn entry_keys_number_repeats() {
+    let s = statement(vec![
+        entry(dec!(-1), Some("R1")),
+        entry(dec!(-1), Some("R1")),
+        entry(dec!(-2), None),
+        entry(dec!(-2), Some("NONREF")),
+    ]);
+    assert_eq!(entry_keys(&s), ["R1#1", "R1#2", "2024-03-21|-2.00|#1", "2024-03-21|-2.00|#2"]);
+}
+
+#[tokio::test]
+async fn money_and_imports_behave_the_same_on_every_backend() {
+    let tmp = tempfile::tempdir().unwrap();
+    for b in backends(tmp.path(), "store").await {
+        let store = Store::open(&b.url).await.unwrap();
+        let amounts = [dec!(-0.01), dec!(1000), dec!(-5.5), dec!(0.125), dec!(-123456789012345.67), dec!(7.000)];
+        let s = statement(amounts.iter().enumerate().map(|(i, a)| entry(*a, Some(&format!("R{i}")))).collect());
+        let sha = "a".repeat(64);
+        assert!(store.record_raw_file(&sha, 10, "f.sta", "test").await.unwrap());
+        assert!(
+            !store.record_raw_file(&sha, 10, "f.sta", "test").await.unwrap(),
+            "{}: second record is a no-op",
+            b.name
+        );
+        let st = store.import_statements(&sha, "mt940", std::slice::from_ref(&s), &["4500".to_string()]).await.unwrap();
+        assert_eq!(
+            (st.statements, st.entries_new, st.entries_known, st.already_imported),
+            (1, 6, 0, false),
+            "{}",
+            b.name
+        );
+        let again =
+            store.import_statements(&sha, "mt940", std::slice::from_ref(&s), &["4500".to_string()]).await.unwrap();
+        assert!(again.already_imported, "{}", b.name);
+
+        // Another file repeating the same statement plus one new entry.
+        let mut s2 = s.clone();
+        s2.entries.push(entry(dec!(3), Some("R-NEW")));
+        let sha2 = "b".repeat(64);
+        store.record_raw_file(&sha2, 11, "g.sta", "test").await.unwrap();
+        let st2 = store.import_statements(&sha2, "mt940", &[s2], &["4500".to_string()]).await.unwrap();
+        assert_eq!((st2.entries_new, st2.entries_known), (1, 6), "{}", b.name);
+
+        let got = store.entries("4500").await.unwrap();
+        assert_eq!(got.len(), 7);
+        let mut back: Vec<Decimal> = got.iter().map(|e| e.item.amount).collect();
+        back.sort();
+        let mut want: Vec<Decimal> = amounts.to_vec();
+        want.push(dec!(3));
+        want.sort();
+        assert_eq!(back, want, "{}: amounts survive exactly", b.name);
+        assert!(got.iter().all(|e| e.item.narrative == "拨付 'quoted' \"text\"; DROP TABLE entries"));
+        assert_eq!(got[0].value_date, Some(day(20)));
+        let facts = store.statement_facts("4500").await.unwrap();
+        assert_eq!(facts.len(), 2);
+        assert_eq!(facts[0].opening, Some((day(20), dec!(1000000000000.125))), "{}", b.name);
+        assert_eq!(store.closing_balance("4500").await.unwrap().map(|c| c.0), Some(day(21)));
+
+        // An import for a file never archived is refused and writes nothing.
+        let err = store
+            .import_statements(&"c".repeat(64), "mt940", std::slice::from_ref(&s), &["4500".to_string()])
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("imported before it was recorded"), "{err}");
+        assert_eq!(store.entries("4500").await.unwrap().len(), 7);
+
+        // Runs: one row per (channel, date); attempts count executions.
+        let r = store.ensure_run("ch", "bank", day(22)).await.unwrap();
+        let r2 = store.ensure_run("ch", "bank", day(22)).await.unwrap();
+        assert_eq!(r.id, r2.id);
+        store.start_run(r.id).await.unwrap();
+        store.finish_run(r.id, "failed", Some("f.sta:3: bad"), "{}").await.unwrap();
+        store.start_run(r.id).await.unwrap();
+        store.finish_run(r.id, "done", None, "{}").await.unwrap();
+        let row = store.run(r.id).await.unwrap().unwrap();
+        assert_eq!((row.state.as_str(), row.attempts, row.error.as_deref()), ("done", 2, None), "{}", b.name);
+        assert!(row.finished_at >= row.started_at);
+        assert!(store.runs(true).await.unwrap().is_empty());
+        store.close().await;
+    }
+}
