@@ -51,12 +51,31 @@ pub enum Command {
     /// Parse one statement file and print what it holds.
     Parse {
         file: PathBuf,
-        /// Force a format (mt940, camt) instead of detecting it.
+        /// Force a format (mt940, camt, bai2) instead of detecting it.
         #[arg(long)]
         format: Option<String>,
         /// Print the stable JSON form.
         #[arg(long)]
         json: bool,
+    },
+    /// Parser throughput and memory on generated files (build with --release).
+    Bench {
+        /// Size of each generated file, in MiB.
+        #[arg(long, default_value_t = 100)]
+        size_mb: u64,
+        /// Formats to measure (mt940, camt); default all.
+        #[arg(long, value_delimiter = ',')]
+        formats: Vec<String>,
+        /// Keep the generated files here (reused when big enough).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// (internal) parse one file for `bench` and print bytes, entries, seconds, peak RSS.
+    #[command(hide = true)]
+    BenchParse {
+        file: PathBuf,
+        #[arg(long)]
+        format: String,
     },
     /// Parse + match in one shot on a throwaway database; writes matches.csv,
     /// discrepancies.csv and summary.json to --out.
@@ -162,7 +181,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let fmt = match format.as_deref() {
                 None => None,
                 Some(f) => {
-                    Some(Format::from_name(f).with_context(|| format!("unknown format {f:?} (known: mt940, camt)"))?)
+                    Some(Format::from_name(f).with_context(|| format!("unknown format {f:?} (known: mt940, camt, bai2)"))?)
                 }
             };
             let bytes = std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
@@ -188,6 +207,33 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     );
                 }
             }
+            Ok(EXIT_CLEAN)
+        }
+        Command::Bench { size_mb, formats, dir } => {
+            let fmts: Vec<Format> = if formats.is_empty() {
+                vec![Format::Mt940, Format::Camt]
+            } else {
+                formats.iter().map(|f| Format::from_name(f).with_context(|| format!("unknown format {f:?}"))).collect::<anyhow::Result<_>>()?
+            };
+            println!("{:<8} {:>9} {:>10} {:>12} {:>12} {:>14} {:>13}", "format", "MiB", "entries", "read MiB/s", "parse MiB/s", "entries/s", "peak RSS MiB");
+            for f in job::bench::run(size_mb, &fmts, dir)? {
+                println!(
+                    "{:<8} {:>9.1} {:>10} {:>12.0} {:>12.1} {:>14.0} {:>13.1}",
+                    f.format,
+                    f.bytes as f64 / 1048576.0,
+                    f.entries,
+                    f.read_mb_s,
+                    f.parse_mb_s,
+                    f.entries_per_s,
+                    f.peak_rss_mib
+                );
+            }
+            Ok(EXIT_CLEAN)
+        }
+        Command::BenchParse { file, format } => {
+            let f = Format::from_name(&format).with_context(|| format!("unknown format {format:?}"))?;
+            let (bytes, entries, secs) = job::bench::parse_file(&file, f)?;
+            println!("bytes={bytes} entries={entries} secs={secs} rss_kib={}", job::bench::peak_rss_kib());
             Ok(EXIT_CLEAN)
         }
         Command::Reconcile { statements, disbursements, receipts, out, window_days } => {

@@ -354,7 +354,7 @@ impl Config {
             if c.format != "auto" && crate::parse::Format::from_name(&c.format).is_none() {
                 add(
                     format!("channels[{i}].format"),
-                    format!("unknown format {:?} (known: auto, mt940, camt)", c.format),
+                    format!("unknown format {:?} (known: auto, mt940, camt, bai2)", c.format),
                 );
             }
             if glob::Pattern::new(&c.pattern).is_err() {

@@ -15,6 +15,7 @@ pub mod interest;
 pub mod money;
 pub mod parse;
 pub mod report;
+pub mod generate;
 pub mod statement;
 pub mod store;
 pub mod validate;

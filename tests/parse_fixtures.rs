@@ -71,3 +71,8 @@ fn mt940_fixtures() {
 fn camt_fixtures() {
     check_format(Format::Camt);
 }
+
+#[test]
+fn bai2_fixtures() {
+    check_format(Format::Bai2);
+}

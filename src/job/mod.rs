@@ -2,6 +2,7 @@
 //! `daily` is the scheduled reconciliation over a config; `reconcile` the one-shot form
 //! over files on a throwaway database. Both share the steps in this module.
 
+pub mod bench;
 pub mod daily;
 pub mod progress;
 pub mod reconcile;

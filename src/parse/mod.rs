@@ -4,6 +4,7 @@
 //! ParseError>`, registered by name in [`Format`]. A parser never panics on any input
 //! (fuzzed), never guesses over a broken field, and names the place of every error.
 
+pub mod bai2;
 pub mod camt;
 pub mod json;
 pub mod mt940;
@@ -86,15 +87,17 @@ impl std::error::Error for ParseError {}
 pub enum Format {
     Mt940,
     Camt,
+    Bai2,
 }
 
 impl Format {
-    pub const ALL: [Format; 2] = [Format::Mt940, Format::Camt];
+    pub const ALL: [Format; 3] = [Format::Mt940, Format::Camt, Format::Bai2];
 
     pub fn name(&self) -> &'static str {
         match self {
             Format::Mt940 => "mt940",
             Format::Camt => "camt",
+            Format::Bai2 => "bai2",
         }
     }
 
@@ -102,6 +105,7 @@ impl Format {
         match s.to_ascii_lowercase().as_str() {
             "mt940" | "mt942" => Some(Format::Mt940),
             "camt" | "camt052" | "camt053" | "camt054" | "camt.052" | "camt.053" | "camt.054" => Some(Format::Camt),
+            "bai2" | "bai" => Some(Format::Bai2),
             _ => None,
         }
     }
@@ -121,6 +125,10 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
             return Some(Format::Camt);
         }
         return None;
+    }
+    // BAI2: the file header record `01,`.
+    if trimmed.starts_with(b"01,") {
+        return Some(Format::Bai2);
     }
     // MT940: a SWIFT block header or a `:20:` tag near the top.
     if trimmed.starts_with(b"{1:") || trimmed.starts_with(b":20:") {
@@ -157,6 +165,7 @@ pub fn parse(file: &str, bytes: &[u8], format: Option<Format>, limits: &Limits) 
     match format {
         Format::Mt940 => mt940::parse(file, bytes, limits),
         Format::Camt => camt::parse(file, bytes, limits),
+        Format::Bai2 => bai2::parse(file, bytes, limits),
     }
 }
 
@@ -175,6 +184,7 @@ mod tests {
         assert_eq!(detect(b"<html></html>"), None);
         assert_eq!(detect(b"voucher_no,amount\n"), None);
         assert_eq!(detect(b""), None);
+        assert_eq!(detect(b"01,SENDR1,RECVR1,240321,1630,1,,,2/\n"), Some(Format::Bai2));
     }
 
     #[test]

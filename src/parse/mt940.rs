@@ -82,6 +82,18 @@ fn is_wrapper(c: char) -> bool {
     matches!(c, '\u{1}' | '\u{3}' | '\u{1a}')
 }
 
+fn strip_wrappers(s: &str) -> &str {
+    let b = s.as_bytes();
+    let wrapper = |c: &u8| matches!(c, 0x01 | 0x03 | 0x1a);
+    if b.first().is_some_and(wrapper) || b.last().is_some_and(wrapper) { s.trim_matches(is_wrapper) } else { s }
+}
+
+/// `{1:`, `{4:`, `{5:`, `{S:`: a SWIFT envelope block (a `{` in text is text).
+fn is_block_start(line: &str) -> bool {
+    let b = line.as_bytes();
+    b.len() >= 3 && b[0] == b'{' && b[1].is_ascii_alphanumeric() && b[2] == b':'
+}
+
 /// The tag at the start of a line: `:28C:xyz` → (`:28C:`, `xyz`); also the German `:NS:`.
 fn tag_of(line: &str) -> Option<(&str, &str)> {
     let b = line.as_bytes();
@@ -165,41 +177,85 @@ fn quote(s: &str) -> String {
     }
 }
 
-/// Byte length of the whitespace character at `i` (Unicode `White_Space`, as
-/// `char::is_whitespace`), or 0. Bytes are looked at one by one so that ASCII and CJK text,
-/// which have no multi-byte blanks, cost no decoding.
+/// Bytes that may start a whitespace character: ASCII blanks, and the lead bytes of the
+/// multi-byte Unicode blanks (U+0085, U+00A0: C2; U+1680: E1; U+2000…U+205F: E2; U+3000: E3).
+const MAY_BE_BLANK: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = matches!(i, 0x09..=0x0d | 0x20 | 0xC2 | 0xE1 | 0xE2 | 0xE3);
+        i += 1;
+    }
+    t
+};
+
+/// Byte length of the whitespace character at `i` (as `char::is_whitespace`), or 0.
+#[inline]
 fn blank_at(s: &str, i: usize) -> usize {
-    match s.as_bytes()[i] {
-        b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => 1,
-        // U+0085, U+00A0, U+1680, U+2000…U+205F, U+3000: lead bytes C2, E1, E2, E3.
-        0xC2 | 0xE1 | 0xE2 | 0xE3 => match s.get(i..).and_then(|r| r.chars().next()) {
-            Some(c) if c.is_whitespace() => c.len_utf8(),
-            _ => 0,
-        },
+    match s.as_bytes().get(i) {
+        Some(&c) if MAY_BE_BLANK[usize::from(c)] => {
+            if c < 0x80 {
+                return 1;
+            }
+            match s.get(i..).and_then(|r| r.chars().next()) {
+                Some(ch) if ch.is_whitespace() => ch.len_utf8(),
+                _ => 0,
+            }
+        }
         _ => 0,
     }
 }
 
 /// Appends the whitespace-separated words of `s` to `out`, single spaces between words.
+/// Same words as `str::split_whitespace`, without decoding ASCII or CJK text.
 fn push_words(out: &mut String, s: &str) {
-    let n = s.len();
+    let b = s.as_bytes();
     let mut i = 0;
-    while i < n {
-        let w = blank_at(s, i);
-        if w > 0 {
-            i += w;
+    let mut word: Option<usize> = None;
+    while i < b.len() {
+        let w = if MAY_BE_BLANK[usize::from(b[i])] { blank_at(s, i) } else { 0 };
+        if w == 0 {
+            word.get_or_insert(i);
+            i += 1;
             continue;
         }
-        let start = i;
-        while i < n && blank_at(s, i) == 0 {
-            i += 1;
+        if let Some(start) = word.take() {
+            push_word(out, s, start, i);
         }
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        // `start` and `i` are at char boundaries: a word ends where a blank starts.
-        out.push_str(s.get(start..i).unwrap_or(""));
+        i += w;
     }
+    if let Some(start) = word {
+        push_word(out, s, start, b.len());
+    }
+}
+
+fn push_word(out: &mut String, s: &str, start: usize, end: usize) {
+    if !out.is_empty() {
+        out.push(' ');
+    }
+    // A word starts after a blank and ends where one starts: char boundaries both.
+    out.push_str(s.get(start..end).unwrap_or(""));
+}
+
+/// `line 17`, without the formatting machinery (one per entry).
+fn location(n: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut k = digits.len();
+    let mut v = n;
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let mut s = String::with_capacity(5 + digits.len() - k);
+    s.push_str("line ");
+    for &d in &digits[k..] {
+        s.push(char::from(d));
+    }
+    s
 }
 
 fn words(s: &str) -> String {
@@ -610,12 +666,12 @@ impl<'a, 'l> Parser<'a, 'l> {
                 format!("line is {} bytes, over the limit of {} bytes", raw.len(), self.limits.max_line_bytes),
             ));
         }
-        let mut line = raw.trim_matches(is_wrapper);
+        let mut line = strip_wrappers(raw);
         if line.trim().is_empty() {
             return Ok(());
         }
         // SWIFT envelope: `{1:…}{2:…}{3:…}{4:` possibly followed by the first field.
-        while line.starts_with('{') {
+        while is_block_start(line) {
             self.resolve_dash(Next::Boundary)?;
             if line.starts_with("{1:") {
                 self.end_message()?;
@@ -782,8 +838,12 @@ impl<'a, 'l> Parser<'a, 'l> {
             }
             Tag::Opening60 | Tag::Closing62 => self.balance(f, more, tagname),
             Tag::Available6x => {
-                // Checked, then ignored, and so is any text after it (`:86 :` typos).
-                self.balance_value(f.first, f.line, tagname).map(|_| ())
+                // Available / forward balances are not used anywhere (matching, validation and
+                // interest work from booked balances), so their content is not checked: real
+                // bank software writes `:65F:Dnullnull7414,3`, and refusing the whole
+                // statement over a field we ignore would stop a bank's reconciliation for
+                // nothing.
+                Ok(())
             }
             Tag::Line61 => self.line61(f, more),
             Tag::Info86 => {
@@ -1008,7 +1068,7 @@ impl<'a, 'l> Parser<'a, 'l> {
             type_code: parsed.type_code.map(|t| t.trim().to_string()),
             return_reason: None,
             batch: None,
-            location: format!("line {line}"),
+            location: location(line),
         };
         if let Some(b) = self.cur.as_mut() {
             if let Some((_, at)) = &b.closing {
@@ -1094,7 +1154,7 @@ impl<'a, 'l> Parser<'a, 'l> {
             opening: b.opening.map(|o| o.0),
             closing: b.closing.map(|c| c.0),
             entries,
-            location: format!("line {}", b.line),
+            location: location(b.line),
         });
         Ok(())
     }
@@ -1417,6 +1477,13 @@ mod tests {
         assert_eq!(v[0].entries[0].location, "line 6");
         assert_eq!(v[2].statement_id.as_deref(), Some("C"));
         assert_eq!(v[2].closing.as_ref().unwrap().amount.amount, dec!(1));
+        // A bank header after `-` ends the message; a `{` in text is text.
+        let text = ":20:A\n:25:ACC\n:60F:C240320CNY0,\n:61:240321C1,NTRFNONREF\n:86:{x}\n{y}\n:62F:C240321CNY1,\n-\nABNANL2A\n940\nABNANL2A\n:20:B\n:25:ACC\n:60F:C240321CNY1,\n:61:240321C1,NTRFNONREF\n:86:end -\n-\n:62F:C240321CNY2,\n";
+        let v = parse("t.sta", text.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].entries[0].narrative, "{x} {y}");
+        assert_eq!(v[1].entries[0].narrative, "end - -");
+        assert_eq!(v[1].closing.as_ref().unwrap().amount.amount, dec!(2));
         // `{4:` with the first field on the same line.
         let v = parse("t.sta", b"{1:X}{4::20:A\n:25:B\n:60F:C240320CNY0,\n-}", &Limits::default()).unwrap();
         assert_eq!(v[0].account, "B");
