@@ -4,8 +4,10 @@
 //! one [`Statement`].
 //!
 //! How it reads:
-//! - Streaming (quick-xml pull reader over the decoded text): no DOM, only the statement being
-//!   read is kept. Names are matched by local name, so any namespace or prefix is accepted.
+//! - Streaming (quick-xml pull reader over the bytes; UTF-8 is validated by quick-xml event by
+//!   event): no DOM, only the statement being read is kept. Names are matched by local name, so
+//!   any namespace or prefix is accepted. Text is trimmed and every whitespace run (U+3000
+//!   included) becomes one space; text is only collected for elements whose value we use.
 //! - Security: any `<!DOCTYPE` is refused outright (no DTD, no entity definitions, no external
 //!   entities: billion-laughs and XXE files fail at the DOCTYPE); in text only the five predefined
 //!   entities and character references are resolved. Nesting is bounded by
@@ -48,11 +50,10 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::reader::Reader;
 use rust_decimal::Decimal;
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 /// Parses one camt.052/053/054 file into statements (see the module documentation).
 pub fn parse(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Statement>, ParseError> {
-    let text = decode(file, bytes)?;
+    let doc = decode(file, bytes)?;
     let mut p = Parser {
         cur: Cursor {
             file,
@@ -60,11 +61,14 @@ pub fn parse(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Statement>
             max_text: limits.max_text_bytes,
             tags: Vec::with_capacity(32),
             frames: Vec::with_capacity(32),
+            serial: 0,
+            siblings: [(u64::MAX, 0); REPEATED],
             path: String::with_capacity(256),
             text: String::with_capacity(256),
             pending_ws: false,
             overflow: false,
             ccy: CcyAttr::Missing,
+            wants_text: false,
         },
         build: Build {
             file,
@@ -72,15 +76,30 @@ pub fn parse(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Statement>
             max_entries: limits.max_entries_per_statement,
             ..Build::default()
         },
+        encoding_error: false,
     };
-    p.run(&text)?;
-    Ok(p.build.out)
+    match p.run(&doc.bytes) {
+        Ok(()) => Ok(p.build.out),
+        // Text that is not UTF-8 where UTF-8 is required: say where, and why.
+        Err(e) => Err(match doc.utf8_why.and_then(|why| utf8_error(file, &doc.bytes, doc.bom, why)) {
+            Some(u) if p.encoding_error => u,
+            _ => e,
+        }),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Bytes to text.
 
-fn decode<'b>(file: &str, bytes: &'b [u8]) -> Result<Cow<'b, str>, ParseError> {
+/// The document as UTF-8 bytes. Input that is UTF-8 already is passed on unchecked: quick-xml
+/// validates every event; `utf8_why` says why it had to be UTF-8, for the error.
+struct Decoded<'b> {
+    bytes: Cow<'b, [u8]>,
+    utf8_why: Option<&'static str>,
+    bom: usize,
+}
+
+fn decode<'b>(file: &str, bytes: &'b [u8]) -> Result<Decoded<'b>, ParseError> {
     let err = |msg: String| ParseError::new(file, Location::File, None, msg);
     let (body, bom) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
         Some(b) => (b, 3),
@@ -93,15 +112,8 @@ fn decode<'b>(file: &str, bytes: &'b [u8]) -> Result<Cow<'b, str>, ParseError> {
     {
         return Err(err("UTF-16 encoded XML is not supported: convert the file to UTF-8".into()));
     }
+    let utf8 = |why| Ok(Decoded { bytes: Cow::Borrowed(body), utf8_why: Some(why), bom });
     let label = if bom == 0 { declared_encoding(body) } else { None };
-    let utf8 = |why: &str| match std::str::from_utf8(body) {
-        Ok(s) => Ok(Cow::Borrowed(s)),
-        Err(e) => {
-            let at = e.valid_up_to();
-            let line = 1 + body[..at].iter().filter(|&&b| b == b'\n').count();
-            Err(err(format!("invalid UTF-8 at byte {} (line {line}); {why}", at + bom)))
-        }
-    };
     let Some(label) = label else {
         return utf8(if bom == 3 {
             "the file starts with a UTF-8 byte order mark"
@@ -119,12 +131,25 @@ fn decode<'b>(file: &str, bytes: &'b [u8]) -> Result<Cow<'b, str>, ParseError> {
         return Err(err(format!("unsupported encoding {label:?} in the XML declaration (use UTF-8 or GB18030)")));
     }
     match enc.decode_without_bom_handling_and_without_replacement(body) {
-        Some(s) => Ok(s),
+        Some(s) => Ok(Decoded { bytes: Cow::Owned(s.into_owned().into_bytes()), utf8_why: None, bom }),
         None => Err(err(format!(
             "the file is not valid {} although its XML declaration says encoding {label:?}",
             enc.name()
         ))),
     }
+}
+
+/// The error for UTF-8 input that is not UTF-8, with the place of the first bad byte.
+fn utf8_error(file: &str, body: &[u8], bom: usize, why: &str) -> Option<ParseError> {
+    let e = std::str::from_utf8(body).err()?;
+    let at = e.valid_up_to();
+    let line = 1 + body[..at].iter().filter(|&&b| b == b'\n').count();
+    Some(ParseError::new(
+        file,
+        Location::File,
+        None,
+        format!("invalid UTF-8 at byte {} (line {line}); {why}", at + bom),
+    ))
 }
 
 /// The `encoding` pseudo-attribute of a leading `<?xml …?>` declaration, if any.
@@ -153,6 +178,8 @@ macro_rules! tags {
         #[allow(clippy::upper_case_acronyms)]
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         enum T { Other, $($t),* }
+        #[cfg(test)]
+        const TAGS: &[(&str, T)] = &[$((stringify!($t), T::$t)),*];
         fn tag(name: &str) -> T {
             match name { $(stringify!($t) => T::$t,)* _ => T::Other }
         }
@@ -160,13 +187,52 @@ macro_rules! tags {
 }
 
 tags! {
-    Document, Stmt, Rpt, Ntfctn, Id, ElctrncSeqNb, LglSeqNb, Acct, IBAN, Othr, PrtryAcct, BBAN,
-    UPIC, Ccy, Bal, Tp, CdOrPrtry, Cd, Prtry, Amt, CdtDbtInd, Dt, DtTm, TxsSummry, TtlNtries,
-    NbOfNtries, Sum, TtlNetNtry, TtlNetNtryAmt, TtlCdtNtries, TtlDbtNtries, Ntry, NtryRef, RvslInd,
-    Sts, BookgDt, ValDt, AcctSvcrRef, BkTxCd, Domn, Fmly, SubFmlyCd, AddtlNtryInf, NtryDtls, Btch,
-    NbOfTxs, TtlAmt, PmtInfId, TxDtls, Refs, EndToEndId, InstrId, AmtDtls, TxAmt, CntrValAmt,
-    RltdPties, Dbtr, Cdtr, Pty, Nm, DbtrAcct, CdtrAcct, RltdAgts, DbtrAgt, CdtrAgt, FinInstnId,
-    BIC, BICFI, ClrSysMmbId, MmbId, Agt, RmtInf, Ustrd, Strd, AdrLine, AddtlTxInf, RtrInf, Rsn,
+    Acct, AcctSvcrRef, AddtlNtryInf, AddtlTxInf, AdrLine, Agt, Amt, AmtDtls, BBAN, BIC, BICFI, Bal, BkTxCd, BookgDt,
+    Btch, Ccy, Cd, CdOrPrtry, CdtDbtInd, Cdtr, CdtrAcct, CdtrAgt, ClrSysMmbId, CntrValAmt, Dbtr, DbtrAcct, DbtrAgt,
+    Document, Domn, Dt, DtTm, ElctrncSeqNb, EndToEndId, FinInstnId, Fmly, IBAN, Id, InstrId, LglSeqNb, MmbId,
+    NbOfNtries, NbOfTxs, Nm, Ntfctn, Ntry, NtryDtls, NtryRef, Othr, PmtInfId, Prtry, PrtryAcct, Pty, Refs, RltdAgts,
+    RltdPties, RmtInf, Rpt, Rsn, RtrInf, RvslInd, Stmt, Strd, Sts, SubFmlyCd, Sum, Tp, TtlAmt, TtlCdtNtries,
+    TtlDbtNtries, TtlNetNtry, TtlNetNtryAmt, TtlNtries, TxAmt, TxDtls, TxsSummry, UPIC, Ustrd, ValDt,
+}
+
+/// Elements whose text we read (somewhere in a statement).
+fn has_value(t: T) -> bool {
+    use T::*;
+    matches!(
+        t,
+        Id | ElctrncSeqNb
+            | LglSeqNb
+            | IBAN
+            | BBAN
+            | UPIC
+            | Ccy
+            | Cd
+            | Prtry
+            | Amt
+            | CdtDbtInd
+            | Dt
+            | DtTm
+            | NbOfNtries
+            | Sum
+            | TtlNetNtryAmt
+            | NtryRef
+            | RvslInd
+            | Sts
+            | AcctSvcrRef
+            | SubFmlyCd
+            | AddtlNtryInf
+            | NbOfTxs
+            | TtlAmt
+            | PmtInfId
+            | EndToEndId
+            | InstrId
+            | Nm
+            | BIC
+            | BICFI
+            | MmbId
+            | Ustrd
+            | AddtlTxInf
+    )
 }
 
 /// Elements that repeat among their siblings get a 1-based index in paths (`Ntry[3]`).
@@ -197,8 +263,10 @@ enum Msg {
 impl Msg {
     fn from_container(name: &str) -> Option<Msg> {
         // .001.01 messages carry a version suffix on the container: `BkToCstmrStmtV01`.
-        let base = match name.len().checked_sub(3).map(|i| name.split_at(i)) {
-            Some((b, v)) if v.as_bytes()[0] == b'V' && v.as_bytes()[1..].iter().all(u8::is_ascii_digit) => b,
+        // (Byte test first: the three bytes are ASCII, so the cut is on a char boundary.)
+        let b = name.as_bytes();
+        let base = match b.len().checked_sub(3) {
+            Some(i) if b[i] == b'V' && b[i + 1..].iter().all(u8::is_ascii_digit) => &name[..i],
             _ => name,
         };
         match base {
@@ -232,7 +300,8 @@ impl Msg {
 struct Frame {
     /// Length of `path` before this element was pushed.
     path_start: usize,
-    counts: [u32; REPEATED],
+    /// Which element this is (numbered in document order from 1).
+    serial: u64,
 }
 
 enum CcyAttr {
@@ -247,6 +316,10 @@ struct Cursor<'l> {
     max_text: usize,
     tags: Vec<T>,
     frames: Vec<Frame>,
+    serial: u64,
+    /// Per repeated name: the serial of the parent of the last one seen, and its 1-based index.
+    /// (Exact because in camt none of these names occurs inside a sibling of its own kind.)
+    siblings: [(u64, u32); REPEATED],
     /// The XPath of the open element, `/Document/BkToCstmrStmt/Stmt[1]/Ntry[3]/Amt`.
     path: String,
     /// Text of the current element, trimmed and whitespace-collapsed as it arrives.
@@ -256,6 +329,8 @@ struct Cursor<'l> {
     overflow: bool,
     /// `Ccy` attribute of the current `Amt`/`TtlAmt` element.
     ccy: CcyAttr,
+    /// The open element is one whose text we may use: other text is not even looked at.
+    wants_text: bool,
 }
 
 impl Cursor<'_> {
@@ -265,30 +340,49 @@ impl Cursor<'_> {
         self.overflow = false;
     }
 
+    /// Appends text, trimmed, with every run of whitespace (Unicode, incl. U+3000) made one space.
     fn push_text(&mut self, s: &str) {
-        if self.overflow {
+        if self.overflow || !self.wants_text {
             return;
         }
-        let mut first = true;
-        for piece in s.split(char::is_whitespace) {
-            if !first {
-                self.pending_ws = true;
-            }
-            first = false;
-            if piece.is_empty() {
-                continue;
-            }
-            let space = self.pending_ws && !self.text.is_empty();
-            if self.text.len() + piece.len() + usize::from(space) > self.max_text {
-                self.overflow = true;
-                return;
-            }
-            if space {
-                self.text.push(' ');
-            }
-            self.pending_ws = false;
-            self.text.push_str(piece);
+        let b = s.as_bytes();
+        // Most text events are the indentation between elements.
+        let Some(first) = b.iter().position(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r')) else {
+            self.pending_ws |= !b.is_empty();
+            return;
+        };
+        if first > 0 {
+            self.pending_ws = true;
         }
+        let (mut i, mut start) = (first, first);
+        while i < b.len() {
+            let (ws, len) = classify(s, i);
+            if ws {
+                if start < i && !self.push_piece(s.get(start..i).unwrap_or("")) {
+                    return;
+                }
+                self.pending_ws = true;
+                start = i + len;
+            }
+            i += len;
+        }
+        if start < b.len() {
+            self.push_piece(s.get(start..).unwrap_or(""));
+        }
+    }
+
+    fn push_piece(&mut self, piece: &str) -> bool {
+        let space = self.pending_ws && !self.text.is_empty();
+        if self.text.len() + piece.len() + usize::from(space) > self.max_text {
+            self.overflow = true;
+            return false;
+        }
+        if space {
+            self.text.push(' ');
+        }
+        self.pending_ws = false;
+        self.text.push_str(piece);
+        true
     }
 
     fn here(&self) -> Here<'_> {
@@ -307,14 +401,51 @@ impl Cursor<'_> {
         ParseError::new(self.file, loc, None, msg)
     }
 
-    fn xml_err(&self, text: &str, pos: u64, e: &quick_xml::Error) -> ParseError {
+    fn xml_err(&self, text: &[u8], pos: u64, e: &quick_xml::Error) -> ParseError {
         let (line, col) = line_col(text, pos);
         self.err(format!("malformed XML (line {line}, column {col}): {e}"))
     }
 }
 
-fn line_col(text: &str, pos: u64) -> (usize, usize) {
-    let b = text.as_bytes();
+/// Appends `[idx]`.
+fn push_index(path: &mut String, idx: u32) {
+    let mut digits = [0u8; 10];
+    let mut n = idx;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    path.push('[');
+    for &d in &digits[at..] {
+        path.push(char::from(d));
+    }
+    path.push(']');
+}
+
+/// Is the char at byte `i` of `s` whitespace, and how long is it. Only a few lead bytes can start
+/// a non-ASCII whitespace char (U+0085, U+00A0, U+1680, U+2000…U+205F, U+3000): CJK text is
+/// skipped without decoding.
+#[inline]
+fn classify(s: &str, i: usize) -> (bool, usize) {
+    match s.as_bytes()[i] {
+        b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C => (true, 1),
+        0..0x80 => (false, 1),
+        0xC2 | 0xE1 | 0xE2 | 0xE3 => match s.get(i..).and_then(|t| t.chars().next()) {
+            Some(c) => (c.is_whitespace(), c.len_utf8()),
+            None => (false, 1),
+        },
+        0xF0.. => (false, 4),
+        0xE0.. => (false, 3),
+        _ => (false, 2),
+    }
+}
+
+fn line_col(b: &[u8], pos: u64) -> (usize, usize) {
     let pos = usize::try_from(pos).unwrap_or(usize::MAX).min(b.len());
     let before = &b[..pos];
     let line = 1 + before.iter().filter(|&&c| c == b'\n').count();
@@ -703,15 +834,19 @@ impl Party {
         self.name.is_none() && self.account.is_none()
     }
 
-    fn bank(&self) -> Option<String> {
-        self.bic.clone().or_else(|| self.clearing.clone()).or_else(|| self.bank_name.clone())
+    /// Moves out (account, name, bank).
+    fn take(&mut self) -> (Option<String>, Option<String>, Option<String>) {
+        let bank = self.bic.take().or_else(|| self.clearing.take()).or_else(|| self.bank_name.take());
+        (self.account.take(), self.name.take(), bank)
     }
 }
 
-/// Picks the counterparty: `pref` unless it is empty or is our own account.
-fn pick<'x>(pref: &'x Party, other: &'x Party, own: &str) -> &'x Party {
+/// The counterparty of a transaction: the debtor side for money in, else the creditor side;
+/// the other side instead when that one is empty or is our own account. Moves its fields out.
+fn counterparty(t: &mut TxInfo, debtor_side: bool, own: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let (pref, other) = if debtor_side { (&mut t.dbtr, &mut t.cdtr) } else { (&mut t.cdtr, &mut t.dbtr) };
     let is_own = |p: &Party| p.account.as_deref() == Some(own);
-    if (pref.is_empty() || is_own(pref)) && !other.is_empty() && !is_own(other) { other } else { pref }
+    if (pref.is_empty() || is_own(pref)) && !other.is_empty() && !is_own(other) { other.take() } else { pref.take() }
 }
 
 #[derive(Default)]
@@ -793,15 +928,20 @@ fn set<X>(slot: &mut Option<X>, v: Option<X>) {
 struct Parser<'l> {
     cur: Cursor<'l>,
     build: Build<'l>,
+    /// quick-xml stopped on bytes that are not UTF-8.
+    encoding_error: bool,
 }
 
 impl Parser<'_> {
-    fn run(&mut self, text: &str) -> Res<()> {
-        let mut reader = Reader::from_str(text);
+    fn run(&mut self, text: &[u8]) -> Res<()> {
+        let mut reader = Reader::from_reader(text);
         loop {
             let ev = match reader.read_event() {
                 Ok(ev) => ev,
-                Err(e) => return Err(self.cur.xml_err(text, reader.error_position(), &e)),
+                Err(e) => {
+                    self.encoding_error = matches!(e, quick_xml::Error::Encoding(_));
+                    return Err(self.cur.xml_err(text, reader.error_position(), &e));
+                }
             };
             match ev {
                 Event::Start(e) => self.open(&e, text, &reader)?,
@@ -843,7 +983,7 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn reference(&mut self, r: &BytesRef, text: &str, reader: &Reader<&[u8]>) -> Res<()> {
+    fn reference(&mut self, r: &BytesRef, text: &[u8], reader: &Reader<&[u8]>) -> Res<()> {
         match r.resolve_char_ref() {
             Ok(Some(c)) => {
                 let mut b = [0u8; 4];
@@ -871,34 +1011,45 @@ impl Parser<'_> {
         }
     }
 
-    fn open(&mut self, e: &BytesStart, text: &str, reader: &Reader<&[u8]>) -> Res<()> {
-        let qname = e.name();
-        let name = qname.local_name().into_inner();
+    fn open(&mut self, e: &BytesStart, text: &[u8], reader: &Reader<&[u8]>) -> Res<()> {
+        // The local name (namespace prefixes are ignored); `:` is ASCII, so the cut is safe.
+        let qname = e.name().into_inner();
+        let name = match qname.bytes().position(|b| b == b':') {
+            Some(i) => &qname[i + 1..],
+            None => qname,
+        };
         let t = tag(name);
         let cur = &mut self.cur;
         let depth = cur.tags.len();
         if depth == 0 && self.build.root_done {
             return Err(cur.err(format!("malformed XML: element {name} after the end of the root element")));
         }
-        let idx = match (repeated_slot(t), cur.frames.last_mut()) {
-            (Some(s), Some(f)) => {
-                f.counts[s] = f.counts[s].saturating_add(1);
-                f.counts[s]
+        let parent = cur.frames.last().map_or(0, |f| f.serial);
+        let idx = match repeated_slot(t) {
+            Some(s) => {
+                let (p, n) = &mut cur.siblings[s];
+                *n = if *p == parent { n.saturating_add(1) } else { 1 };
+                *p = parent;
+                *n
             }
-            _ => 0,
+            None => 0,
         };
+        cur.serial += 1;
         let path_start = cur.path.len();
         cur.path.push('/');
         cur.path.push_str(name);
         if idx > 0 {
-            let _ = write!(cur.path, "[{idx}]");
+            push_index(&mut cur.path, idx);
         }
         cur.tags.push(t);
-        cur.frames.push(Frame { path_start, counts: [0; REPEATED] });
+        cur.frames.push(Frame { path_start, serial: cur.serial });
         if cur.tags.len() > cur.max_depth {
             return Err(cur.err(format!("elements nest deeper than the limit of {} levels", cur.max_depth)));
         }
         cur.clear_text();
+        // Text is read in statements only, and only for elements that carry a value we use
+        // (camt has no mixed content: text after a child element is indentation).
+        cur.wants_text = self.build.stmt.is_some() && has_value(t);
         if matches!(t, T::Amt | T::TtlAmt) {
             cur.ccy = CcyAttr::Missing;
             for a in e.attributes() {
@@ -919,13 +1070,16 @@ impl Parser<'_> {
     }
 
     fn close(&mut self) -> Res<()> {
-        let depth = self.cur.tags.len() - 1;
+        let Some(depth) = self.cur.tags.len().checked_sub(1) else {
+            return Err(self.cur.err("malformed XML: end tag without a start tag"));
+        };
         let r = self.build.close(&self.cur.here(), &self.cur.tags, depth);
         if let Some(f) = self.cur.frames.pop() {
             self.cur.path.truncate(f.path_start);
         }
         self.cur.tags.pop();
         self.cur.clear_text();
+        self.cur.wants_text = false;
         r
     }
 }
@@ -994,7 +1148,9 @@ impl Build<'_> {
             return Ok(());
         }
         if let Some(n) = &self.ntry {
-            if t == T::TxDtls && cur.tags[n.depth + 1..] == [T::NtryDtls, T::TxDtls] {
+            // `NtryDtls/TxDtls`; .001.01 messages have `TxDtls` right in the entry.
+            let rel = &cur.tags[n.depth + 1..];
+            if t == T::TxDtls && (rel == [T::NtryDtls, T::TxDtls] || rel == [T::TxDtls]) {
                 self.tx = Some(TxB { depth, info: TxInfo::default() });
             }
             return Ok(());
@@ -1286,13 +1442,19 @@ fn tx_leaf(t: &mut TxInfo, rel: &[T], h: &Here) -> Res<()> {
 
 /// Joins text pieces with one space, leaving out a piece equal to an earlier one.
 fn join_unique<'x>(pieces: impl IntoIterator<Item = &'x str>) -> String {
+    let mut out = String::new();
     let mut seen: Vec<&str> = Vec::new();
     for p in pieces {
-        if !p.is_empty() && !seen.contains(&p) {
-            seen.push(p);
+        if p.is_empty() || seen.contains(&p) {
+            continue;
         }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(p);
+        seen.push(p);
     }
-    seen.join(" ")
+    out
 }
 
 fn finish_entry(s: &mut StmtB, n: NtryB, h: &Here) -> Res<()> {
@@ -1309,25 +1471,25 @@ fn finish_entry(s: &mut StmtB, n: NtryB, h: &Here) -> Res<()> {
         n.booking.or(n.value).ok_or_else(|| h.err_field("BookgDt", "booked entry has neither BookgDt nor ValDt"))?;
     s.booked.add(amount, credit).ok_or_else(overflow)?;
 
+    let NtryB {
+        location, ntry_ref, svcr_ref, reversal, value, codes, addtl, btch_n, btch_total, btch_pmtinf, txs, ..
+    } = n;
+    let mut txs = txs;
     let own = s.iban.as_deref().or(s.other_id.as_deref()).unwrap_or("");
-    // Money in (a credit, or the reversal of a debit... i.e. CdtDbtInd XOR RvslInd): the debtor.
-    let debtor_side = credit != n.reversal;
-    let side = |t: &TxInfo| -> (Option<String>, Option<String>, Option<String>) {
-        let (pref, other) = if debtor_side { (&t.dbtr, &t.cdtr) } else { (&t.cdtr, &t.dbtr) };
-        let p = pick(pref, other, own);
-        (p.account.clone(), p.name.clone(), p.bank())
-    };
-    let is_batch = n.txs.len() > 1 || n.btch_n.is_some_and(|c| c > 1);
-    let codes = if n.codes.is_empty() && n.txs.len() == 1 { &n.txs[0].codes } else { &n.codes };
-    let returned = n.txs.iter().any(|t| t.returned) || codes.has(&["RRTN"]);
-    let return_reason = n.txs.iter().find_map(|t| t.return_reason.clone());
-    let type_code = codes.type_code();
+    // Money in (a credit, or the reversal of a debit: CdtDbtInd XOR RvslInd): the debtor side.
+    let debtor_side = credit != reversal;
+    let is_batch = txs.len() > 1 || btch_n.is_some_and(|c| c > 1);
+    let codes = if codes.is_empty() && txs.len() == 1 { std::mem::take(&mut txs[0].codes) } else { codes };
+    let returned = txs.iter().any(|t| t.returned) || codes.has(&["RRTN"]);
+    let fee = codes.has(&["CHRG", "FEES", "COMM"]);
+    let interest = codes.has(&["INTR"]);
+    let return_reason = txs.iter_mut().find_map(|t| t.return_reason.take());
 
     let mut entry = Entry {
         booking_date,
-        value_date: n.value,
+        value_date: value,
         amount: Money::new(if credit { amount } else { -amount }, ccy),
-        bank_ref: n.svcr_ref.clone().or_else(|| n.ntry_ref.clone()),
+        bank_ref: svcr_ref.or(ntry_ref),
         customer_ref: None,
         end_to_end_id: None,
         counterparty_account: None,
@@ -1335,74 +1497,63 @@ fn finish_entry(s: &mut StmtB, n: NtryB, h: &Here) -> Res<()> {
         counterparty_bank: None,
         narrative: String::new(),
         kind: EntryKind::Transfer,
-        type_code,
+        type_code: codes.type_code(),
         return_reason,
         batch: None,
-        location: n.location.clone(),
+        location,
     };
     if is_batch {
-        entry.narrative = join_unique(n.addtl.iter().map(String::as_str));
-        let common_pmtinf = n
-            .txs
+        entry.narrative = join_unique(addtl.iter().map(String::as_str));
+        let common_pmtinf = txs
             .first()
             .and_then(|f| f.pmtinf.clone())
-            .filter(|p| n.txs.iter().all(|t| t.pmtinf.as_deref() == Some(p.as_str())));
-        entry.customer_ref = n.btch_pmtinf.clone().or(common_pmtinf);
-        let items = n
-            .txs
-            .iter()
-            .map(|t| {
-                let (acct, name, _) = side(t);
+            .filter(|p| txs.iter().all(|t| t.pmtinf.as_deref() == Some(p.as_str())));
+        entry.customer_ref = btch_pmtinf.or(common_pmtinf);
+        let count = match btch_n {
+            Some(c) => {
+                Some(u32::try_from(c).map_err(|_| h.err_field("NbOfTxs", format!("{c} transactions in one batch")))?)
+            }
+            None => u32::try_from(txs.len()).ok(),
+        };
+        let items = txs
+            .into_iter()
+            .map(|mut t| {
+                let (acct, name, _) = counterparty(&mut t, debtor_side, own);
                 let text = join_unique(t.ustrd.iter().map(String::as_str).chain(t.addtl.as_deref()));
                 BatchItem {
                     amount: t.amount_in(ccy),
-                    end_to_end_id: t.e2e.clone(),
+                    end_to_end_id: t.e2e,
                     counterparty_account: acct,
                     counterparty_name: name,
                     narrative: (!text.is_empty()).then_some(text),
                 }
             })
             .collect();
-        entry.batch = Some(BatchDetails {
-            count: match n.btch_n {
-                Some(c) => Some(
-                    u32::try_from(c).map_err(|_| h.err_field("NbOfTxs", format!("{c} transactions in one batch")))?,
-                ),
-                None => u32::try_from(n.txs.len()).ok(),
-            },
-            total: n.btch_total,
-            items,
-        });
-    } else {
-        let tx = n.txs.first();
+        entry.batch = Some(BatchDetails { count, total: btch_total, items });
+    } else if let Some(mut t) = txs.pop() {
         entry.narrative = join_unique(
-            n.addtl
-                .iter()
-                .map(String::as_str)
-                .chain(tx.into_iter().flat_map(|t| t.ustrd.iter().map(String::as_str)))
-                .chain(tx.and_then(|t| t.addtl.as_deref())),
+            addtl.iter().map(String::as_str).chain(t.ustrd.iter().map(String::as_str)).chain(t.addtl.as_deref()),
         );
-        if let Some(t) = tx {
-            entry.end_to_end_id = t.e2e.clone();
-            entry.customer_ref = t.instr.clone().or_else(|| t.pmtinf.clone()).or_else(|| n.btch_pmtinf.clone());
-            if entry.bank_ref.is_none() {
-                entry.bank_ref = t.svcr_ref.clone();
-            }
-            let (acct, name, bank) = side(t);
-            entry.counterparty_account = acct;
-            entry.counterparty_name = name;
-            entry.counterparty_bank = bank;
-        } else {
-            entry.customer_ref = n.btch_pmtinf.clone();
+        entry.customer_ref = t.instr.take().or(t.pmtinf.take()).or(btch_pmtinf);
+        if entry.bank_ref.is_none() {
+            entry.bank_ref = t.svcr_ref.take();
         }
+        let (acct, name, bank) = counterparty(&mut t, debtor_side, own);
+        entry.end_to_end_id = t.e2e;
+        entry.counterparty_account = acct;
+        entry.counterparty_name = name;
+        entry.counterparty_bank = bank;
+    } else {
+        entry.narrative = join_unique(addtl.iter().map(String::as_str));
+        entry.customer_ref = btch_pmtinf;
     }
-    entry.kind = if n.reversal {
+    entry.kind = if reversal {
         EntryKind::Reversal
     } else if returned {
         EntryKind::Return
-    } else if codes.has(&["CHRG", "FEES", "COMM"]) {
+    } else if fee {
         EntryKind::Fee
-    } else if codes.has(&["INTR"]) {
+    } else if interest {
         EntryKind::Interest
     } else if is_batch {
         EntryKind::Batch
@@ -1514,6 +1665,17 @@ mod tests {
             Ok(s) => panic!("parsed {} statements, expected an error", s.len()),
             Err(e) => e.to_string(),
         }
+    }
+
+    #[test]
+    fn tag_table_is_sorted() {
+        assert!(TAGS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!((tag("Ntry"), tag("BICFI"), tag("Ntryx"), tag("")), (T::Ntry, T::BICFI, T::Other, T::Other));
+        let mut p = String::new();
+        for i in [1, 9, 10, 4_294_967_295] {
+            push_index(&mut p, i);
+        }
+        assert_eq!(p, "[1][9][10][4294967295]");
     }
 
     #[test]
@@ -1797,10 +1959,8 @@ mod tests {
             format!("<Document><BkToCstmrAcctRpt><Rpt>{body}</Rpt><Rpt>{body}</Rpt></BkToCstmrAcctRpt></Document>");
         let s = ok(&rpt);
         assert_eq!((s.len(), s[1].location.as_str()), (2, "/Document/BkToCstmrAcctRpt/Rpt[2]"));
-        let ntf = format!(
-            "<n:Document xmlns:n=\"x\"><n:BkToCstmrDbtCdtNtfctn><n:Ntfctn><n:Acct><n:Id><n:IBAN>CH28</n:IBAN></n:Id></n:Acct><n:Ntry><n:Amt Ccy=\"SEK\">2</n:Amt><n:CdtDbtInd>DBIT</n:CdtDbtInd><n:Sts><n:Cd>BOOK</n:Cd></n:Sts><n:ValDt><n:Dt>2024-03-01</n:Dt></n:ValDt></n:Ntry></n:Ntfctn></n:BkToCstmrDbtCdtNtfctn></n:Document>"
-        );
-        let s = ok(&ntf);
+        let ntf = "<n:Document xmlns:n=\"x\"><n:BkToCstmrDbtCdtNtfctn><n:Ntfctn><n:Acct><n:Id><n:IBAN>CH28</n:IBAN></n:Id></n:Acct><n:Ntry><n:Amt Ccy=\"SEK\">2</n:Amt><n:CdtDbtInd>DBIT</n:CdtDbtInd><n:Sts><n:Cd>BOOK</n:Cd></n:Sts><n:ValDt><n:Dt>2024-03-01</n:Dt></n:ValDt></n:Ntry></n:Ntfctn></n:BkToCstmrDbtCdtNtfctn></n:Document>";
+        let s = ok(ntf);
         assert_eq!(
             (s[0].account.as_str(), s[0].currency.as_str(), s[0].entries[0].amount.amount),
             ("CH28", "SEK", dec!(-2))
@@ -1816,6 +1976,17 @@ mod tests {
             err("<Document><BkToCstmrStmtV1X/></Document>"),
             "t.xml: not a camt.052/053/054 document (root element Document holds BkToCstmrStmtV1X)"
         );
+    }
+
+    #[test]
+    fn odd_names_and_v01_transaction_details() {
+        let e = err("<Document><BkToCstmrStmt中V1></BkToCstmrStmt中V1></Document>");
+        assert!(e.contains("Document holds BkToCstmrStmt中V1"), "{e}");
+        let x = format!(
+            "<Document><BkToCstmrStmtV01><Stmt><Acct><Id><IBAN>CH28</IBAN></Id></Acct>{}</Stmt></BkToCstmrStmtV01></Document>",
+            ntry("7", "DBIT", &format!("{BOOKED}<TxDtls><Refs><EndToEndId>E7</EndToEndId></Refs></TxDtls>"))
+        );
+        assert_eq!(ok(&x)[0].entries[0].end_to_end_id.as_deref(), Some("E7"));
     }
 
     #[test]
@@ -1923,141 +2094,5 @@ mod tests {
             }
             let _ = parse("t.xml", &b, &limits);
         }
-    }
-}
-
-#[cfg(test)]
-mod corpus_tmp {
-    // TEMPORARY: corpus agreement check, deleted before finishing.
-    use super::*;
-    use rust_decimal::Decimal;
-    use std::str::FromStr;
-
-    fn bal(v: &serde_json::Value) -> Option<(String, String)> {
-        if v.is_null() {
-            return None;
-        }
-        let mut a = Decimal::from_str(v["amount"].as_str()?).ok()?;
-        if v["mark"].as_str() == Some("D") {
-            a = -a;
-        }
-        Some((canonical(a), v["date"].as_str()?.chars().take(10).collect()))
-    }
-
-    #[test]
-    #[ignore]
-    fn corpus() {
-        let root = std::path::Path::new("/work/shared/corpus");
-        let exp = std::fs::read_to_string(root.join("expected.jsonl")).unwrap();
-        let (mut agree, mut total) = (0, 0);
-        for line in exp.lines() {
-            let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            if v["format"] != "camt" {
-                continue;
-            }
-            let path = v["path"].as_str().unwrap();
-            if path.ends_with(".zip") {
-                continue;
-            }
-            total += 1;
-            let bytes = std::fs::read(root.join(path)).unwrap();
-            let name = path.rsplit('/').next().unwrap();
-            let got = parse(name, &bytes, &Limits::default());
-            let mut diffs = Vec::new();
-            match (&got, v["peer_status"].as_str()) {
-                (Err(e), Some("error-expected")) => {
-                    println!("OK   {path}: rejected as expected: {e}");
-                    agree += 1;
-                    continue;
-                }
-                (Err(e), _) => diffs.push(format!("ERROR {e}")),
-                (Ok(s), Some("error-expected")) => diffs.push(format!("accepted {} stmts, expected reject", s.len())),
-                (Ok(stmts), _) => {
-                    let es = v["statements"].as_array().unwrap();
-                    if v["expected_outcome"].is_string() {
-                        diffs.push(format!("expected_outcome {}", v["expected_outcome"]));
-                    }
-                    if stmts.len() != es.len() {
-                        diffs.push(format!("count {} vs {}", stmts.len(), es.len()));
-                    }
-                    for (i, (s, e)) in stmts.iter().zip(es).enumerate() {
-                        if s.account != e["account_id"].as_str().unwrap_or("") {
-                            diffs.push(format!("[{i}] account {} vs {}", s.account, e["account_id"]));
-                        }
-                        let o = s.opening.as_ref().map(|b| (canonical(b.amount.amount), b.date.to_string()));
-                        let c = s.closing.as_ref().map(|b| (canonical(b.amount.amount), b.date.to_string()));
-                        if o != bal(&e["opening_balance"]) {
-                            diffs.push(format!(
-                                "[{i}] opening {o:?} vs {:?} ({})",
-                                bal(&e["opening_balance"]),
-                                e["opening_balance"]["type"]
-                            ));
-                        }
-                        if c != bal(&e["closing_balance"]) {
-                            diffs.push(format!(
-                                "[{i}] closing {c:?} vs {:?} ({})",
-                                bal(&e["closing_balance"]),
-                                e["closing_balance"]["type"]
-                            ));
-                        }
-                        let n = e["transaction_count"].as_u64().unwrap_or(0) as usize;
-                        if s.entries.len() != n {
-                            diffs.push(format!(
-                                "[{i}] entries {} vs {n} (statuses {})",
-                                s.entries.len(),
-                                e["entry_statuses"]
-                            ));
-                        }
-                        let sum = canonical(s.entry_sum().unwrap());
-                        let esum = canonical(Decimal::from_str(e["transaction_sum"].as_str().unwrap_or("0")).unwrap());
-                        if sum != esum {
-                            diffs.push(format!("[{i}] sum {sum} vs {esum}"));
-                        }
-                    }
-                }
-            }
-            if diffs.is_empty() {
-                agree += 1;
-                println!("OK   {path}");
-            } else {
-                println!("DIFF {path}: {}", diffs.join("; "));
-            }
-        }
-        println!("agreement {agree} of {total}");
-    }
-}
-#[cfg(test)]
-mod dump_tmp {
-    #[test]
-    #[ignore]
-    fn dump() {
-        let p = std::env::var("CAMT_DUMP").unwrap();
-        let b = std::fs::read(&p).unwrap();
-        match super::parse("x.xml", &b, &crate::parse::Limits::default()) {
-            Ok(s) => println!("{}", serde_json::to_string_pretty(&crate::parse::json::statements(&s)).unwrap()),
-            Err(e) => println!("ERR {e}"),
-        }
-    }
-}
-#[cfg(test)]
-mod perf_tmp {
-    #[test]
-    #[ignore]
-    fn perf() {
-        let one = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/parse/camt/tc15-v8.xml")).unwrap();
-        let a = one.find("<camt:Ntry>").unwrap();
-        let b = one.find("</camt:Stmt>").unwrap();
-        let entries = &one[a..b];
-        let n = 100_000_000 / entries.len();
-        let mut big = String::with_capacity(110_000_000);
-        big.push_str(&one[..a]);
-        for _ in 0..n { big.push_str(entries); }
-        big.push_str(&one[b..]);
-        let big = big.replace("<camt:TxsSummry>", "<camt:X>").replace("</camt:TxsSummry>", "</camt:X>");
-        let t = std::time::Instant::now();
-        let r = super::parse("big.xml", big.as_bytes(), &crate::parse::Limits::default());
-        let dt = t.elapsed().as_secs_f64();
-        match r { Ok(s) => println!("entries {}", s.iter().map(|s| s.entries.len()).sum::<usize>()), Err(e) => println!("ERR {e}") }
-        println!("{} MB in {dt:.3}s = {:.0} MB/s", big.len() / 1_000_000, big.len() as f64 / dt / 1e6);
     }
 }
