@@ -58,6 +58,28 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Interest under the deposit agreement: per settlement window the 积数 per leg and
+    /// segment, the expected interest, what the bank credited, the difference and the gain
+    /// over the demand rate. Either from the database (--account) or, needing no database,
+    /// from a balances CSV and an agreement TOML (--balances, --terms).
+    Interest {
+        /// A configured account: balances come from its stored statements.
+        #[arg(long, conflicts_with_all = ["balances", "terms"])]
+        account: Option<String>,
+        /// `date,balance` end-of-day balances (every day of the period).
+        #[arg(long, requires = "terms")]
+        balances: Option<PathBuf>,
+        /// One agreement in TOML (the shape of `[[agreements]]` in the config).
+        #[arg(long, requires = "balances")]
+        terms: Option<PathBuf>,
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long)]
+        to: NaiveDate,
+        /// Print JSON (amounts as decimal strings).
+        #[arg(long)]
+        json: bool,
+    },
     /// Parser throughput and memory on generated files (build with --release).
     Bench {
         /// Size of each generated file, in MiB.
@@ -180,9 +202,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Parse { file, format, json } => {
             let fmt = match format.as_deref() {
                 None => None,
-                Some(f) => {
-                    Some(Format::from_name(f).with_context(|| format!("unknown format {f:?} (known: mt940, camt, bai2)"))?)
-                }
+                Some(f) => Some(
+                    Format::from_name(f).with_context(|| format!("unknown format {f:?} (known: mt940, camt, bai2)"))?,
+                ),
             };
             let bytes = std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
             let stmts = parse::parse(&file.display().to_string(), &bytes, fmt, &Limits::default())?;
@@ -209,13 +231,49 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(EXIT_CLEAN)
         }
+        Command::Interest { account, balances, terms, from, to, json } => {
+            let report = match (account, balances, terms) {
+                (None, Some(b), Some(t)) => {
+                    let csv = std::fs::read(&b).with_context(|| b.display().to_string())?;
+                    let toml = std::fs::read_to_string(&t).with_context(|| t.display().to_string())?;
+                    crate::interest::auditor_json(&csv, &toml, from, to).map_err(|e| {
+                        use crate::interest::InterestError as E;
+                        match e {
+                            E::Csv(_) | E::MissingBalances(_) => anyhow::anyhow!("{}: {e}", b.display()),
+                            E::Terms(_) => anyhow::anyhow!("{}: {e}", t.display()),
+                            _ => anyhow::anyhow!("{e}"),
+                        }
+                    })?
+                }
+                (Some(acct), None, None) => {
+                    let cfg = load(&cli.config)?;
+                    let store = open_store(&cfg).await?;
+                    let r = job::interest::account_report(&cfg, &store, &acct, from, to).await;
+                    store.close().await;
+                    r?
+                }
+                _ => anyhow::bail!("give either --account, or --balances and --terms"),
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", job::interest::report_text(&report));
+            }
+            Ok(EXIT_CLEAN)
+        }
         Command::Bench { size_mb, formats, dir } => {
             let fmts: Vec<Format> = if formats.is_empty() {
                 vec![Format::Mt940, Format::Camt]
             } else {
-                formats.iter().map(|f| Format::from_name(f).with_context(|| format!("unknown format {f:?}"))).collect::<anyhow::Result<_>>()?
+                formats
+                    .iter()
+                    .map(|f| Format::from_name(f).with_context(|| format!("unknown format {f:?}")))
+                    .collect::<anyhow::Result<_>>()?
             };
-            println!("{:<8} {:>9} {:>10} {:>12} {:>12} {:>14} {:>13}", "format", "MiB", "entries", "read MiB/s", "parse MiB/s", "entries/s", "peak RSS MiB");
+            println!(
+                "{:<8} {:>9} {:>10} {:>12} {:>12} {:>14} {:>13}",
+                "format", "MiB", "entries", "read MiB/s", "parse MiB/s", "entries/s", "peak RSS MiB"
+            );
             for f in job::bench::run(size_mb, &fmts, dir)? {
                 println!(
                     "{:<8} {:>9.1} {:>10} {:>12.0} {:>12.1} {:>14.0} {:>13.1}",
@@ -334,5 +392,8 @@ fn print_daily(out: &job::daily::Outcome) {
         println!("books: {e}");
     }
     print!("{}", crate::report::summary_text(&out.results));
+    for w in &out.warnings {
+        println!("warning: {w}");
+    }
     println!("reports: {}", out.report_dir.display());
 }

@@ -25,6 +25,9 @@ pub struct Config {
     pub channels: Vec<Channel>,
     #[serde(default)]
     pub books: Vec<BookSource>,
+    /// Deposit agreements (存款优惠协议), each naming its `account`; see `interest::terms`.
+    #[serde(default)]
+    pub agreements: Vec<crate::interest::Agreement>,
     /// Folder of the config file; set by [`Config::load`], used to resolve relative paths.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -371,6 +374,16 @@ impl Config {
                     }
                     Some(_) => {}
                 }
+            }
+        }
+        for p2 in crate::interest::terms::check_set(&self.agreements) {
+            add(p2.path.clone(), p2.message.clone());
+        }
+        for (i, a) in self.agreements.iter().enumerate() {
+            if let Some(acct) = &a.account
+                && self.account(acct).is_none()
+            {
+                add(format!("agreements[{i}].account"), format!("{acct:?} is not a configured account"));
             }
         }
         for (i, b) in self.books.iter().enumerate() {

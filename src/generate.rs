@@ -13,7 +13,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -22,11 +22,12 @@ impl Rng {
     }
     /// Uniform in `0..n` (n > 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
 }
 
-const PAYEES: [&str; 6] = ["社会保险基金支出户", "市第一人民医院", "张三", "李四", "省社会保险事业管理局", "县人力资源和社会保障局"];
+const PAYEES: [&str; 6] =
+    ["社会保险基金支出户", "市第一人民医院", "张三", "李四", "省社会保险事业管理局", "县人力资源和社会保障局"];
 const PURPOSES: [&str; 5] = ["拨付 用款计划", "代发养老金", "医保结算", "失业保险金", "收入户归集"];
 
 /// One synthetic entry: signed amount in fen, reference, counterparty, text.
@@ -61,7 +62,7 @@ fn money(fen: i64, comma: bool) -> String {
 pub fn mt940<W: Write>(w: &mut W, target_bytes: u64, per_statement: usize, seed: u64) -> io::Result<(u64, u64, u64)> {
     let mut rng = Rng::new(seed);
     let (mut written, mut stmts, mut entries) = (0u64, 0u64, 0u64);
-    let mut balance: i64 = 80_000_000_00;
+    let mut balance: i64 = 8_000_000_000;
     let mut day = 0u32;
     let mut buf = String::with_capacity(1 << 20);
     while written < target_bytes {
@@ -76,7 +77,14 @@ pub fn mt940<W: Write>(w: &mut W, target_bytes: u64, per_statement: usize, seed:
             let g = entry(&mut rng, day, n as u64);
             balance += g.amount_fen;
             let mark = if g.amount_fen < 0 { "D" } else { "C" };
-            let _ = write!(buf, ":61:{ymd}{md}{mark}{}NTRFV{:06}-{:04}//{}\r\n", money(g.amount_fen, true), day, n % 10_000, g.reference);
+            let _ = write!(
+                buf,
+                ":61:{ymd}{md}{mark}{}NTRFV{:06}-{:04}//{}\r\n",
+                money(g.amount_fen, true),
+                day,
+                n % 10_000,
+                g.reference
+            );
             let _ = write!(buf, ":86:/NAME/{}/ACCW/{}/REMI/{}\r\n", g.counterparty, g.cp_account, g.text);
             entries += 1;
         }
@@ -95,7 +103,7 @@ pub fn camt053<W: Write>(w: &mut W, target_bytes: u64, per_statement: usize, see
     let head = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.08\"><BkToCstmrStmt><GrpHdr><MsgId>GEN</MsgId><CreDtTm>2024-01-01T00:00:00</CreDtTm></GrpHdr>\n";
     w.write_all(head.as_bytes())?;
     written += head.len() as u64;
-    let mut balance: i64 = 80_000_000_00;
+    let mut balance: i64 = 8_000_000_000;
     let mut day = 0u32;
     let mut buf = String::with_capacity(1 << 20);
     let bal = |code: &str, fen: i64, date: &str| {
@@ -107,18 +115,22 @@ pub fn camt053<W: Write>(w: &mut W, target_bytes: u64, per_statement: usize, see
     };
     while written < target_bytes {
         day += 1;
-        let date = (chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(u64::from(day % 3000))).to_string();
+        let date = (chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(u64::from(day % 3000)))
+            .to_string();
         buf.clear();
-        let _ = write!(buf, "<Stmt><Id>GEN{day:08}</Id><ElctrncSeqNb>{day}</ElctrncSeqNb><Acct><Id><Othr><Id>1202020209000012345</Id></Othr></Id><Ccy>CNY</Ccy></Acct>\n");
+        let _ = writeln!(
+            buf,
+            "<Stmt><Id>GEN{day:08}</Id><ElctrncSeqNb>{day}</ElctrncSeqNb><Acct><Id><Othr><Id>1202020209000012345</Id></Othr></Id><Ccy>CNY</Ccy></Acct>"
+        );
         buf.push_str(&bal("OPBD", balance, &date));
         let mut body = String::with_capacity(per_statement * 600);
         for n in 0..per_statement {
             let g = entry(&mut rng, day, n as u64);
             balance += g.amount_fen;
             let (cd, side) = if g.amount_fen < 0 { ("DBIT", "Cdtr") } else { ("CRDT", "Dbtr") };
-            let _ = write!(
+            let _ = writeln!(
                 body,
-                "<Ntry><NtryRef>{n}</NtryRef><Amt Ccy=\"CNY\">{}</Amt><CdtDbtInd>{cd}</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>{date}</Dt></BookgDt><ValDt><Dt>{date}</Dt></ValDt><AcctSvcrRef>{}</AcctSvcrRef><BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>DMCT</SubFmlyCd></Fmly></Domn></BkTxCd><NtryDtls><TxDtls><Refs><EndToEndId>E2E{day}-{n}</EndToEndId></Refs><RltdPties><{side}><Pty><Nm>{}</Nm></Pty></{side}><{side}Acct><Id><Othr><Id>{}</Id></Othr></Id></{side}Acct></RltdPties><RmtInf><Ustrd>{}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>\n",
+                "<Ntry><NtryRef>{n}</NtryRef><Amt Ccy=\"CNY\">{}</Amt><CdtDbtInd>{cd}</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>{date}</Dt></BookgDt><ValDt><Dt>{date}</Dt></ValDt><AcctSvcrRef>{}</AcctSvcrRef><BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>DMCT</SubFmlyCd></Fmly></Domn></BkTxCd><NtryDtls><TxDtls><Refs><EndToEndId>E2E{day}-{n}</EndToEndId></Refs><RltdPties><{side}><Pty><Nm>{}</Nm></Pty></{side}><{side}Acct><Id><Othr><Id>{}</Id></Othr></Id></{side}Acct></RltdPties><RmtInf><Ustrd>{}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>",
                 money(g.amount_fen, false),
                 g.reference,
                 g.counterparty,

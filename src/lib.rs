@@ -1,5 +1,6 @@
 //! fundrecon: pulls bank statements, matches them against the fund's books, reports what
-//! differs. See ARCHITECTURE.md for the map; modules are listed in pipeline order.
+//! differs. See ARCHITECTURE.md for the map (the pipeline order: fetch → archive → parse →
+//! validate → match (with interest beside it) → report, driven by `job`).
 
 pub mod account;
 pub mod archive;
@@ -9,13 +10,13 @@ pub mod cli;
 pub mod config;
 pub mod discrepancy;
 pub mod fetch;
+pub mod generate;
+pub mod interest;
 pub mod job;
 pub mod matching;
-pub mod interest;
 pub mod money;
 pub mod parse;
 pub mod report;
-pub mod generate;
 pub mod statement;
 pub mod store;
 pub mod validate;

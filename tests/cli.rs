@@ -71,10 +71,15 @@ fn reconcile_writes_golden_reports() {
     for f in ["matches.csv", "discrepancies.csv", "summary.json"] {
         golden(&format!("fixtures/demo/expected/reconcile/{f}"), &read(&out_dir.join(f)));
     }
-    // The one-shot form and the daily job agree on matches and discrepancies.
-    for f in ["matches.csv", "discrepancies.csv"] {
-        assert_eq!(read(&out_dir.join(f)), read(&Path::new(ROOT).join("fixtures/demo/expected").join(f)), "{f}");
-    }
+    // The one-shot form and the daily job agree on matches and discrepancies (details
+    // may differ: the daily job knows the deposit agreement, `reconcile` does not).
+    let no_detail =
+        |s: String| s.lines().map(|l| l.rsplit_once(',').map_or(l, |x| x.0).to_string()).collect::<Vec<_>>();
+    assert_eq!(read(&out_dir.join("matches.csv")), read(&Path::new(ROOT).join("fixtures/demo/expected/matches.csv")));
+    assert_eq!(
+        no_detail(read(&out_dir.join("discrepancies.csv"))),
+        no_detail(read(&Path::new(ROOT).join("fixtures/demo/expected/discrepancies.csv")))
+    );
 }
 
 #[test]

@@ -86,7 +86,9 @@ fn compare(ours: &Value, exp: &Value) -> BTreeMap<String, String> {
             let want_b = expected_balance(&w[wkey]);
             let same = match (&ours_b, &want_b) {
                 (None, None) => true,
-                (Some(a), Some((b, ccy))) => a == b && ccy.as_deref().is_none_or(|c| c == s["currency"].as_str().unwrap_or("")),
+                (Some(a), Some((b, ccy))) => {
+                    a == b && ccy.as_deref().is_none_or(|c| c == s["currency"].as_str().unwrap_or(""))
+                }
                 _ => false,
             };
             if !same {
@@ -115,7 +117,9 @@ fn corpus_matches_expectations() {
         eprintln!("corpus test skipped: no ../shared/corpus (set FUNDRECON_CORPUS)");
         return;
     };
-    let devs: Deviations = toml::from_str(&std::fs::read_to_string(Path::new(ROOT).join("tests/corpus-deviations.toml")).unwrap()).unwrap();
+    let devs: Deviations =
+        toml::from_str(&std::fs::read_to_string(Path::new(ROOT).join("tests/corpus-deviations.toml")).unwrap())
+            .unwrap();
     let mut devs: BTreeMap<String, Deviation> = devs.deviation.into_iter().map(|d| (d.path.clone(), d)).collect();
     for d in devs.values() {
         assert!(!d.reason.trim().is_empty(), "{}: a deviation needs its reason", d.path);
@@ -130,7 +134,11 @@ fn corpus_matches_expectations() {
             continue;
         }
         checked += 1;
-        let out = Command::new(env!("CARGO_BIN_EXE_fundrecon")).args(["parse", "--json"]).arg(dir.join(&path)).output().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_fundrecon"))
+            .args(["parse", "--json"])
+            .arg(dir.join(&path))
+            .output()
+            .unwrap();
         assert!(out.status.code().is_some(), "{path}: killed by a signal (panic/abort?)");
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
         assert!(!stderr.contains("panicked"), "{path}: {stderr}");
@@ -145,20 +153,32 @@ fn corpus_matches_expectations() {
             (Some(0), false) => {
                 let ours: Value = serde_json::from_slice(&out.stdout).unwrap();
                 let d = compare(&ours, &exp);
-                if d.is_empty() { Ok(()) } else { Err(format!("differs:{}", d.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; "))) }
+                if d.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "differs:{}",
+                        d.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; ")
+                    ))
+                }
             }
             (c, _) => Err(format!("error:exit code {c:?}: {stderr}")),
         };
         match (verdict, dev) {
             (Ok(()), None) => agreed += 1,
-            (Ok(()), Some(d)) => failures.push(format!("{path}: listed as a deviation ({}) but now agrees: remove it", d.reason)),
+            (Ok(()), Some(d)) => {
+                failures.push(format!("{path}: listed as a deviation ({}) but now agrees: remove it", d.reason))
+            }
             (Err(e), None) => failures.push(format!("{path}: {e}")),
             (Err(e), Some(d)) => {
                 let (kind, detail) = e.split_once(':').unwrap();
                 if kind != d.outcome {
                     failures.push(format!("{path}: deviation says {} but got {kind}: {detail}", d.outcome));
                 } else if kind == "error" && !d.error_contains.as_deref().is_some_and(|c| detail.contains(c)) {
-                    failures.push(format!("{path}: error text changed: {detail} (deviation expects {:?})", d.error_contains));
+                    failures.push(format!(
+                        "{path}: error text changed: {detail} (deviation expects {:?})",
+                        d.error_contains
+                    ));
                 } else if kind == "differs" {
                     let keys: Vec<&str> = detail.split("; ").map(|p| p.split(':').next().unwrap()).collect();
                     if keys != d.fields.iter().map(String::as_str).collect::<Vec<_>>() {

@@ -73,6 +73,14 @@ pub fn auditor_json_with(
     opts: &AuditOptions,
 ) -> Result<Value, InterestError> {
     let agreement = Agreement::from_toml(terms_toml)?;
+    check_range(from, to)?;
+    let windowed = agreement.product.is_windowed();
+    let empty = balances_csv.iter().all(|b| b.is_ascii_whitespace());
+    let balances = if windowed || !empty { read_balances_csv(balances_csv)? } else { Default::default() };
+    agreement_json(&agreement, &balances, from, to, opts)
+}
+
+fn check_range(from: NaiveDate, to: NaiveDate) -> Result<(), InterestError> {
     if from > to {
         return Err(InterestError::Input(format!("`from` {from} is after `to` {to}")));
     }
@@ -82,10 +90,21 @@ pub fn auditor_json_with(
     if (to - from).num_days() + 1 > MAX_DAYS {
         return Err(InterestError::Limit(format!("{from}…{to} is longer than {MAX_DAYS} days; split the period")));
     }
-    let windowed = agreement.product.is_windowed();
-    let empty = balances_csv.iter().all(|b| b.is_ascii_whitespace());
-    let balances = if windowed || !empty { read_balances_csv(balances_csv)? } else { Default::default() };
+    Ok(())
+}
 
+/// The same report for an agreement already loaded and validated, over end-of-day
+/// balances from anywhere (the daily job passes the ones computed from statements).
+pub fn agreement_json(
+    agreement: &Agreement,
+    balances: &std::collections::BTreeMap<NaiveDate, Decimal>,
+    from: NaiveDate,
+    to: NaiveDate,
+    opts: &AuditOptions,
+) -> Result<Value, InterestError> {
+    check_range(from, to)?;
+    let agreement = agreement.clone();
+    let windowed = agreement.product.is_windowed();
     let mut warnings: Vec<Warning> = Vec::new();
     warnings.extend(warnings::expiry(&agreement, from, to, opts.expiry_warning_days));
     let gaps = warnings::not_in_force(&agreement, from, to);
@@ -118,7 +137,7 @@ pub fn auditor_json_with(
         "terms": terms,
     });
     let body = if windowed {
-        let daily = balances_for(&balances, from, to)?;
+        let daily = balances_for(balances, from, to)?;
         warnings.extend(warnings::negative_balances(from, &daily));
         windows_json(&agreement, from, to, &daily, &mut warnings)?
     } else {

@@ -35,7 +35,7 @@ pub mod time_deposit;
 pub mod warnings;
 
 pub use accrual::{Accrual, AccrualSpec, DayBalances, Period, Variant, accrue, aggregate};
-pub use auditor::{AuditOptions, auditor_json, auditor_json_with};
+pub use auditor::{AuditOptions, agreement_json, auditor_json, auditor_json_with};
 pub use balances::{DailyBalances, Posting, daily_balances, read_balances_csv};
 pub use compare::{CreditCheck, check_credit};
 pub use error::{CsvProblem, DateRange, InterestError, TermsProblem};

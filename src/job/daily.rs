@@ -34,6 +34,8 @@ pub struct Outcome {
     pub results: Vec<AccountResult>,
     pub report_dir: PathBuf,
     pub book_errors: Vec<String>,
+    /// Deposit-agreement warnings (expiry, no agreement, rate checks).
+    pub warnings: Vec<String>,
     pub exit_code: i32,
 }
 
@@ -46,6 +48,12 @@ pub fn accounts(cfg: &Config) -> Vec<AccountInfo> {
             currency: a.currency.clone(),
             bank: a.bank.clone(),
             book_opening: a.book_opening.as_ref().and_then(|o| o.parsed()),
+            agreements: cfg
+                .agreements
+                .iter()
+                .filter(|g| g.account.as_deref() == Some(a.number.as_str()))
+                .cloned()
+                .collect(),
         })
         .collect()
 }
@@ -208,6 +216,7 @@ pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<
         progress.stage(&a.number, "matching", "");
         results.push(match_account(store, &a, cfg.matching.date_window_days).await?);
     }
+    let warnings = interest_warnings(cfg, &results, date);
     let report_dir = cfg.output_dir().join(date.to_string());
     progress.stage("reports", "writing", &report_dir.display().to_string());
     // Every batch of the date, not just the ones this invocation ran: a rerun of one
@@ -221,7 +230,7 @@ pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<
     report::write_all(
         &report_dir,
         &results,
-        Some(json!({"business_date": date.to_string(), "batches": batches, "book_errors": book_errors})),
+        Some(json!({"business_date": date.to_string(), "batches": batches, "book_errors": book_errors, "interest_warnings": warnings})),
     )
     .with_context(|| format!("writing reports to {}", report_dir.display()))?;
     progress.done();
@@ -235,5 +244,21 @@ pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<
     } else {
         EXIT_CLEAN
     };
-    Ok(Outcome { runs, results, report_dir, book_errors, exit_code })
+    Ok(Outcome { runs, results, report_dir, book_errors, warnings, exit_code })
+}
+
+/// Agreement warnings as of the business date: expiring within 30 days, accounts with
+/// balances but no agreement, rates above the cap or below the benchmark.
+fn interest_warnings(cfg: &Config, results: &[AccountResult], date: NaiveDate) -> Vec<String> {
+    use crate::interest::warnings;
+    let mut w = warnings::expiring(&cfg.agreements, date, 30);
+    let with_balances: Vec<(&str, NaiveDate, NaiveDate)> =
+        results.iter().filter_map(|a| a.bank_closing.map(|(d, _)| (a.account_no.as_str(), d, d))).collect();
+    w.extend(warnings::accounts_without_agreement(&with_balances, &cfg.agreements));
+    for a in &cfg.agreements {
+        if a.in_force(date) {
+            w.extend(warnings::rate_checks(a, date, date));
+        }
+    }
+    w.into_iter().map(|x| format!("{}: {}", x.code, x.message)).collect()
 }

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod daily;
+pub mod interest;
 pub mod progress;
 pub mod reconcile;
 
@@ -28,6 +29,8 @@ pub struct AccountInfo {
     pub currency: String,
     pub bank: String,
     pub book_opening: Option<(chrono::NaiveDate, Decimal)>,
+    /// Deposit agreements of this account (the interest check runs when there are any).
+    pub agreements: Vec<crate::interest::Agreement>,
 }
 
 /// Archives a delivered file and records it. Archive first: the row only exists once the
@@ -83,6 +86,14 @@ pub async fn match_account(store: &Store, acct: &AccountInfo, window_days: u32) 
     let book_items: Vec<_> = records.iter().map(|r| r.item.clone()).collect();
     let mut outcome = matching::match_account(&acct.number, &bank_items, &book_items, &params);
     outcome.discrepancies.extend(crate::validate::statements(&facts));
+    interest::check_credits(
+        &acct.agreements,
+        &acct.number,
+        &facts,
+        &entries,
+        &mut outcome.matches,
+        &mut outcome.discrepancies,
+    );
     store.replace_results(&acct.number, &outcome.matches, &outcome.discrepancies).await?;
     let bank_closing = store.closing_balance(&acct.number).await?;
     let book_balance = match (acct.book_opening, bank_closing) {

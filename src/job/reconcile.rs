@@ -83,6 +83,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
             currency: currency.clone(),
             bank: String::new(),
             book_opening: None,
+            agreements: Vec::new(),
         };
         results.push(match_account(&store, &info, opts.window_days).await?);
     }

@@ -59,6 +59,9 @@ pub enum Rule {
     Reference,
     Batch,
     AmountCounterpartyDate,
+    /// Set beside matching by the interest check: a bank interest credit equal to what the
+    /// deposit agreement yields for its window.
+    Interest,
 }
 
 impl Rule {
@@ -68,6 +71,7 @@ impl Rule {
             Rule::Reference => "reference",
             Rule::Batch => "batch",
             Rule::AmountCounterpartyDate => "amount_counterparty_date",
+            Rule::Interest => "interest",
         }
     }
 }
