@@ -51,12 +51,16 @@ pub enum Command {
     /// Parse one statement file and print what it holds.
     Parse {
         file: PathBuf,
-        /// Force a format (mt940, camt, bai2) instead of detecting it.
+        /// Force a format (mt940, camt, bai2, table) or a bank layout by name
+        /// (`icbc-corporate`…) instead of detecting it.
         #[arg(long)]
         format: Option<String>,
         /// Print the stable JSON form.
         #[arg(long)]
         json: bool,
+        /// The account the file belongs to, for bank exports that do not name one.
+        #[arg(long)]
+        account: Option<String>,
     },
     /// Interest under the deposit agreement: per settlement window the 积数 per leg and
     /// segment, the expected interest, what the bank credited, the difference and the gain
@@ -199,15 +203,23 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             );
             Ok(EXIT_CLEAN)
         }
-        Command::Parse { file, format, json } => {
-            let fmt = match format.as_deref() {
-                None => None,
-                Some(f) => Some(
-                    Format::from_name(f).with_context(|| format!("unknown format {f:?} (known: mt940, camt, bai2)"))?,
-                ),
-            };
+        Command::Parse { file, format, json, account } => {
+            if let Some(f) = format.as_deref()
+                && !parse::known_format(f)
+            {
+                anyhow::bail!(
+                    "unknown format {f:?} (known: auto, mt940, camt, bai2, table, or a layout name: {})",
+                    parse::table::layouts().names().join(", ")
+                );
+            }
             let bytes = std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
-            let stmts = parse::parse(&file.display().to_string(), &bytes, fmt, &Limits::default())?;
+            let stmts = parse::parse_for_account(
+                &file.display().to_string(),
+                &bytes,
+                format.as_deref(),
+                account.as_deref(),
+                &Limits::default(),
+            )?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&parse::json::statements(&stmts))?);
             } else {

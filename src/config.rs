@@ -49,6 +49,10 @@ pub struct General {
     /// IANA time zone that business dates are counted in.
     #[serde(default = "default_timezone")]
     pub timezone: String,
+    /// A folder of extra bank layouts (`*.toml`, the schema of `formats/README.md`): a
+    /// site's own exports, or corrections of shipped layouts (same name replaces).
+    #[serde(default)]
+    pub formats_dir: Option<PathBuf>,
 }
 
 impl Default for General {
@@ -58,6 +62,7 @@ impl Default for General {
             output_dir: default_output_dir(),
             database_url: String::new(),
             timezone: default_timezone(),
+            formats_dir: None,
         }
     }
 }
@@ -193,8 +198,13 @@ fn default_max_file() -> u64 {
 #[serde(deny_unknown_fields)]
 pub struct BookSource {
     pub name: String,
-    /// `disbursement` (拨付, money out) or `receipt` (收款, money in).
-    pub kind: String,
+    /// The plain book CSV: `disbursement` (拨付, money out) or `receipt` (收款, money in).
+    /// Not used with `layout`, where the file's own direction column decides.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// A book layout (`formats/book-*.toml`) for a finance system's own export.
+    #[serde(default)]
+    pub layout: Option<String>,
     pub path: PathBuf,
 }
 
@@ -231,6 +241,13 @@ impl Config {
         let mut cfg = Config::parse(&text)
             .map_err(|message| ConfigError::Syntax { path: path.display().to_string(), message })?;
         cfg.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        if let Some(dir) = &cfg.general.formats_dir {
+            let dir = cfg.resolve(dir);
+            crate::parse::table::install(&dir).map_err(|message| ConfigError::Syntax {
+                path: path.display().to_string(),
+                message: format!("general.formats_dir: {}: {message}", dir.display()),
+            })?;
+        }
         let problems = cfg.check();
         if !problems.is_empty() {
             return Err(ConfigError::Invalid { path: path.display().to_string(), problems });
@@ -354,10 +371,13 @@ impl Config {
             if !bank_ids.contains(c.bank.as_str()) {
                 add(format!("channels[{i}].bank"), format!("unknown bank {:?} (banks: {})", c.bank, self.bank_list()));
             }
-            if c.format != "auto" && crate::parse::Format::from_name(&c.format).is_none() {
+            if !crate::parse::known_format(&c.format) {
                 add(
                     format!("channels[{i}].format"),
-                    format!("unknown format {:?} (known: auto, mt940, camt, bai2)", c.format),
+                    format!(
+                        "unknown format {:?} (known: auto, mt940, camt, bai2, table, or a layout name from formats/)",
+                        c.format
+                    ),
                 );
             }
             if glob::Pattern::new(&c.pattern).is_err() {
@@ -387,8 +407,25 @@ impl Config {
             }
         }
         for (i, b) in self.books.iter().enumerate() {
-            if crate::book::Direction::parse(&b.kind).is_none() {
-                add(format!("books[{i}].kind"), format!("{:?}: use \"disbursement\" or \"receipt\"", b.kind));
+            match (&b.kind, &b.layout) {
+                (_, Some(l))
+                    if crate::parse::table::layouts()
+                        .get(l)
+                        .is_none_or(|l| l.kind != crate::parse::table::LayoutKind::Book) =>
+                {
+                    add(format!("books[{i}].layout"), format!("{l:?} is not a book layout in formats/"))
+                }
+                (Some(_), Some(_)) => {
+                    add(format!("books[{i}].kind"), "a layout book's direction comes from the file; drop `kind`".into())
+                }
+                (Some(k), None) if crate::book::Direction::parse(k).is_none() => {
+                    add(format!("books[{i}].kind"), format!("{k:?}: use \"disbursement\" or \"receipt\""))
+                }
+                (None, None) => add(
+                    format!("books[{i}].kind"),
+                    "missing: \"disbursement\" or \"receipt\" (or give a `layout`)".into(),
+                ),
+                _ => {}
             }
             if !self.resolve(&b.path).is_file() {
                 add(format!("books[{i}].path"), format!("{} is not a file", self.resolve(&b.path).display()));

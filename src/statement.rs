@@ -34,6 +34,10 @@ pub struct Statement {
     /// Where the statement starts in its file (`line 12`, `/Document/BkToCstmrStmt/Stmt[2]`),
     /// so that errors found after parsing can still point at the source.
     pub location: String,
+    /// Problems that do not stop the import because the statement is still what the bank
+    /// said (a running-balance break in a bank export): each becomes an `arithmetic_error`
+    /// discrepancy naming its place. Nothing the bank sent is hidden or dropped.
+    pub flags: Vec<String>,
 }
 
 impl Statement {

@@ -23,6 +23,8 @@ pub struct StatementFacts {
     pub closing: Option<(NaiveDate, Decimal)>,
     pub entry_sum: Decimal,
     pub entry_count: i64,
+    /// Problems the parser flagged without refusing the statement (running-balance breaks).
+    pub flags: Vec<String>,
 }
 
 fn disc(
@@ -54,6 +56,13 @@ fn disc(
 pub fn statements(stmts: &[StatementFacts]) -> Vec<Discrepancy> {
     let mut out = Vec::new();
     for s in stmts {
+        for f in &s.flags {
+            let date = s.closing.or(s.opening).map(|c| c.0).unwrap_or_default();
+            let mut d =
+                disc(Kind::ArithmeticError, s, date, Decimal::ZERO, Decimal::ZERO, "running_balance", f.clone());
+            (d.amount, d.expected) = (None, None);
+            out.push(d);
+        }
         if let (Some((_, open)), Some((cdate, close))) = (s.opening, s.closing) {
             let computed = open + s.entry_sum;
             if computed != close {
@@ -128,6 +137,7 @@ mod tests {
             closing: Some((d, close)),
             entry_sum: sum,
             entry_count: 1,
+            flags: Vec::new(),
         }
     }
 

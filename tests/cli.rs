@@ -48,7 +48,12 @@ fn parse_errors_name_file_line_and_field() {
     assert!(out.stdout.is_empty());
     let out = fundrecon(&["parse", "Cargo.toml"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("Cargo.toml: unknown format"), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("error: Cargo.toml")
+            && err.contains("unknown format: not MT940/MT942, ISO 20022 camt.05x or BAI2"),
+        "{err}"
+    );
 }
 
 #[test]

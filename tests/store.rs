@@ -45,6 +45,7 @@ fn statement(entries: Vec<Entry>) -> Statement {
         closing: Some(Balance { date: day(21), amount: Money::new(dec!(1000000000000.125) + sum, Currency::CNY) }),
         entries,
         location: "line 1".into(),
+        flags: Vec::new(),
     }
 }
 

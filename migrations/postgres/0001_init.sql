@@ -55,6 +55,8 @@ CREATE TABLE statements (
     closing       NUMERIC(24,6),
     entry_count   BIGINT NOT NULL,
     location      TEXT NOT NULL,
+    -- newline-separated problems that did not stop the import (running-balance breaks)
+    flags         TEXT NOT NULL DEFAULT '',
     UNIQUE (sha256, seq_in_file)
 );
 

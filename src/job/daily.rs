@@ -13,7 +13,7 @@ use crate::archive::Archive;
 use crate::book::{self, Direction};
 use crate::config::{Channel as ChannelConfig, Config};
 use crate::fetch;
-use crate::parse::{Format, Limits};
+use crate::parse::Limits;
 use crate::report::{self, AccountResult};
 use crate::store::{RunRow, Store};
 use anyhow::Context;
@@ -74,14 +74,20 @@ async fn import_books(cfg: &Config, store: &Store, archive: &Archive) -> Vec<Str
                 &format!("books:{}", b.name),
             )
             .await?;
-            let dir = Direction::parse(&b.kind).expect("checked by config");
-            let recs = book::read_csv(&path.display().to_string(), &bytes, dir)?;
+            let file = path.display().to_string();
+            let recs = match (&b.layout, b.kind.as_deref().and_then(Direction::parse)) {
+                (Some(layout), _) => {
+                    let opts = crate::parse::table::Options { layout: Some(layout), account: None };
+                    crate::parse::table::layouts().read_book(&file, &bytes, &opts, &Limits::default())?
+                }
+                (None, Some(dir)) => book::read_csv(&file, &bytes, dir)?,
+                (None, None) => unreachable!("config check requires a kind or a layout"),
+            };
             for r in &recs {
                 if cfg.account(&r.account_no).is_none() {
                     anyhow::bail!(
-                        "{}:{}: field account_no: {:?} is not a configured account",
-                        path.display(),
-                        &r.location[5..],
+                        "{file}: {}: field account_no: {:?} is not a configured account",
+                        r.location,
                         r.account_no
                     );
                 }
@@ -111,7 +117,7 @@ async fn batch(
     let bank_accounts: Vec<(&str, &[String])> =
         cfg.accounts.iter().filter(|a| a.bank == ch.bank).map(|a| (a.number.as_str(), a.aliases.as_slice())).collect();
     let map = AccountMap::new(bank_accounts);
-    let format = Format::from_name(&ch.format);
+    let format = Some(ch.format.as_str());
     let limits = Limits { max_file_bytes: ch.max_file_bytes, ..Limits::default() };
     progress.stage(&ch.name, "fetching", "");
     let (mut fetched, mut refused) = (0usize, Vec::new());

@@ -54,7 +54,7 @@ pub async fn import_file(
     archive: &Archive,
     sha: &str,
     name: &str,
-    format: Option<Format>,
+    format: Option<&str>,
     accounts: &AccountMap,
     limits: &Limits,
 ) -> anyhow::Result<ImportStats> {
@@ -62,8 +62,11 @@ pub async fn import_file(
         return Ok(ImportStats { already_imported: true, ..Default::default() });
     }
     let bytes = archive.get(sha)?;
-    let stmts = parse::parse(name, &bytes, format, limits)?;
-    let fmt = format.or_else(|| parse::detect(&bytes)).map(|f| f.name()).unwrap_or("unknown");
+    let stmts = parse::parse_named(name, &bytes, format, limits)?;
+    let fmt = match format {
+        Some(f) if f != "auto" => f,
+        _ => parse::detect(&bytes).unwrap_or(Format::Table).name(),
+    };
     let mut mapped = Vec::with_capacity(stmts.len());
     for s in &stmts {
         match accounts.resolve(&s.account) {

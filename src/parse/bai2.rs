@@ -1150,6 +1150,7 @@ impl<'a, 'l> Parser<'a, 'l> {
             closing: a.closing.map(|c| c.0),
             entries: a.entries,
             location: location(a.line),
+            flags: Vec::new(),
         });
         Ok(())
     }

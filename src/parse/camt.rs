@@ -1621,6 +1621,7 @@ fn finish_statement(file: &str, s: StmtB) -> Res<Statement> {
         closing: closing.map(|b| b.balance.clone()),
         entries: s.entries,
         location: s.location,
+        flags: Vec::new(),
     })
 }
 

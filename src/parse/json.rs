@@ -31,6 +31,7 @@ pub fn statement(s: &Statement) -> Value {
         "opening": balance(&s.opening),
         "closing": balance(&s.closing),
         "entries": s.entries.iter().map(entry).collect::<Vec<_>>(),
+        "flags": s.flags,
     })
 }
 

@@ -8,6 +8,7 @@ pub mod bai2;
 pub mod camt;
 pub mod json;
 pub mod mt940;
+pub mod table;
 pub mod text;
 
 use crate::statement::Statement;
@@ -88,16 +89,20 @@ pub enum Format {
     Mt940,
     Camt,
     Bai2,
+    /// A bank export read through a declarative layout (`formats/*.toml`), the layout
+    /// detected from the header row. A layout chosen by name goes through [`parse_named`].
+    Table,
 }
 
 impl Format {
-    pub const ALL: [Format; 3] = [Format::Mt940, Format::Camt, Format::Bai2];
+    pub const ALL: [Format; 4] = [Format::Mt940, Format::Camt, Format::Bai2, Format::Table];
 
     pub fn name(&self) -> &'static str {
         match self {
             Format::Mt940 => "mt940",
             Format::Camt => "camt",
             Format::Bai2 => "bai2",
+            Format::Table => "table",
         }
     }
 
@@ -106,6 +111,7 @@ impl Format {
             "mt940" | "mt942" => Some(Format::Mt940),
             "camt" | "camt052" | "camt053" | "camt054" | "camt.052" | "camt.053" | "camt.054" => Some(Format::Camt),
             "bai2" | "bai" => Some(Format::Bai2),
+            "table" | "layout" => Some(Format::Table),
             _ => None,
         }
     }
@@ -141,8 +147,8 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
     None
 }
 
-/// Parses one file. `format = None` means: detect it from the content.
-pub fn parse(file: &str, bytes: &[u8], format: Option<Format>, limits: &Limits) -> Result<Vec<Statement>, ParseError> {
+/// The file-size limit, checked before any parser looks at the bytes.
+pub fn check_size(file: &str, bytes: &[u8], limits: &Limits) -> Result<(), ParseError> {
     if bytes.len() as u64 > limits.max_file_bytes {
         return Err(ParseError::new(
             file,
@@ -151,22 +157,79 @@ pub fn parse(file: &str, bytes: &[u8], format: Option<Format>, limits: &Limits) 
             format!("file is {} bytes, over the limit of {} bytes", bytes.len(), limits.max_file_bytes),
         ));
     }
+    Ok(())
+}
+
+/// Parses one file. `format = None` means: detect it from the content.
+pub fn parse(file: &str, bytes: &[u8], format: Option<Format>, limits: &Limits) -> Result<Vec<Statement>, ParseError> {
+    check_size(file, bytes, limits)?;
     let format = match format.or_else(|| detect(bytes)) {
         Some(f) => f,
+        // Not a SWIFT, ISO 20022 or BAI2 file: a bank export if a layout knows its header.
         None => {
-            return Err(ParseError::new(
-                file,
-                Location::File,
-                None,
-                "unknown format: not MT940/MT942 (no :20:/:25: tags) and not ISO 20022 camt.05x",
-            ));
+            return table::layouts().parse(file, bytes, None, limits).map_err(|mut e| {
+                if e.message.starts_with("unknown layout") {
+                    e.message =
+                        format!("unknown format: not MT940/MT942, ISO 20022 camt.05x or BAI2, and {}", e.message);
+                }
+                e
+            });
         }
     };
     match format {
         Format::Mt940 => mt940::parse(file, bytes, limits),
         Format::Camt => camt::parse(file, bytes, limits),
         Format::Bai2 => bai2::parse(file, bytes, limits),
+        Format::Table => table::layouts().parse(file, bytes, None, limits),
     }
+}
+
+/// Parses with a format given by name, as config and CLI give it: `auto` (or none) to
+/// detect, a built-in format name, or the name of a bank layout (`icbc-corporate`).
+pub fn parse_named(
+    file: &str,
+    bytes: &[u8],
+    name: Option<&str>,
+    limits: &Limits,
+) -> Result<Vec<Statement>, ParseError> {
+    parse_for_account(file, bytes, name, None, limits)
+}
+
+/// [`parse_named`] for a file known to belong to `account` (a channel's account, or the
+/// CLI's `--account`): bank exports that do not name their account (personal and card
+/// exports often do not) take it from here. Files that name one keep their own.
+pub fn parse_for_account(
+    file: &str,
+    bytes: &[u8],
+    name: Option<&str>,
+    account: Option<&str>,
+    limits: &Limits,
+) -> Result<Vec<Statement>, ParseError> {
+    let table =
+        |layout: Option<&str>| table::layouts().parse_with(file, bytes, &table::Options { layout, account }, limits);
+    match name {
+        None | Some("auto") => match detect(bytes) {
+            Some(_) => parse(file, bytes, None, limits),
+            None => table(None).map_err(|mut e| {
+                if e.message.starts_with("unknown layout") {
+                    e.message =
+                        format!("unknown format: not MT940/MT942, ISO 20022 camt.05x or BAI2, and {}", e.message);
+                }
+                e
+            }),
+        },
+        Some(n) => match Format::from_name(n) {
+            Some(Format::Table) => table(None),
+            Some(f) => parse(file, bytes, Some(f), limits),
+            None if table::layouts().get(n).is_some() => table(Some(n)),
+            None => Err(ParseError::new(file, Location::File, None, format!("unknown format or layout {n:?}"))),
+        },
+    }
+}
+
+/// Whether `name` is something [`parse_named`] accepts.
+pub fn known_format(name: &str) -> bool {
+    name == "auto" || Format::from_name(name).is_some() || table::layouts().get(name).is_some()
 }
 
 #[cfg(test)]

@@ -1155,6 +1155,7 @@ impl<'a, 'l> Parser<'a, 'l> {
             closing: b.closing.map(|c| c.0),
             entries,
             location: location(b.line),
+            flags: Vec::new(),
         });
         Ok(())
     }

@@ -250,8 +250,8 @@ impl Store {
             let mut stats = ImportStats::default();
             for (i, (s, account_no)) in stmts.iter().zip(accounts).enumerate() {
                 let sid: i64 = sqlx::query(
-                    "INSERT INTO statements (sha256, seq_in_file, account_no, raw_account, currency, sequence, statement_id, opening_date, opening, closing_date, closing, entry_count, location) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+                    "INSERT INTO statements (sha256, seq_in_file, account_no, raw_account, currency, sequence, statement_id, opening_date, opening, closing_date, closing, entry_count, location, flags) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
                 )
                 .bind(sha)
                 .bind(i as i64)
@@ -266,6 +266,7 @@ impl Store {
                 .bind(s.closing.as_ref().map(|b| DbMoney(b.amount.amount)))
                 .bind(s.entries.len() as i64)
                 .bind(&s.location)
+                .bind(s.flags.join("\n"))
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get("id")?;
@@ -434,7 +435,7 @@ impl Store {
     pub async fn statement_facts(&self, account_no: &str) -> Result<Vec<StatementFacts>> {
         on_pool!(self, p => {
             let rows = sqlx::query(
-                "SELECT s.id, s.sequence, s.location, s.opening_date, s.opening, s.closing_date, s.closing, s.entry_count, f.first_name \
+                "SELECT s.id, s.sequence, s.location, s.flags, s.opening_date, s.opening, s.closing_date, s.closing, s.entry_count, f.first_name \
                  FROM statements s JOIN raw_files f ON f.sha256 = s.sha256 WHERE s.account_no = $1 ORDER BY s.id",
             )
             .bind(account_no)
@@ -465,6 +466,7 @@ impl Store {
                     closing: cd.zip(ca.map(|m| m.0)),
                     entry_sum: sum_by.get(&id).copied().unwrap_or_default(),
                     entry_count: r.try_get("entry_count")?,
+                    flags: r.try_get::<String, _>("flags")?.lines().map(str::to_string).collect(),
                 });
             }
             Ok(v)
