@@ -84,6 +84,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Deposit agreements kept in the database (beside the config's `[[agreements]]`).
+    Agreements {
+        #[command(subcommand)]
+        cmd: AgreementsCmd,
+    },
     /// Parser throughput and memory on generated files (build with --release).
     Bench {
         /// Size of each generated file, in MiB.
@@ -132,6 +137,20 @@ pub enum RunsCmd {
     },
     /// One batch with its files, error and summary.
     Show { id: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AgreementsCmd {
+    /// Validate one agreement (TOML, the shape of `[[agreements]]`, with `account`) and
+    /// store it; refused if it overlaps another agreement of the account.
+    Load {
+        file: PathBuf,
+        /// Who loads it (recorded); default: $USER.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Every agreement in force anywhere: config and database.
+    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -272,6 +291,52 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 print!("{}", job::interest::report_text(&report));
             }
             Ok(EXIT_CLEAN)
+        }
+        Command::Agreements { cmd } => {
+            let cfg = load(&cli.config)?;
+            let store = open_store(&cfg).await?;
+            let r = match cmd {
+                AgreementsCmd::Load { file, by } => {
+                    let by = by.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into());
+                    let (account, new) = job::interest::load_agreement(&cfg, &store, &file, &by).await?;
+                    println!(
+                        "{}: {} for account {account}",
+                        file.display(),
+                        if new { "loaded" } else { "already loaded" }
+                    );
+                    Ok(EXIT_CLEAN)
+                }
+                AgreementsCmd::List => {
+                    let stored = store.agreements().await?;
+                    println!("{:<10} {:<22} {:<10} {:<10} {:<10}", "source", "account", "product", "starts", "expires");
+                    let d = |x: Option<NaiveDate>| x.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+                    for a in &cfg.agreements {
+                        println!(
+                            "{:<10} {:<22} {:<10} {:<10} {:<10}",
+                            "config",
+                            a.account.as_deref().unwrap_or("-"),
+                            a.product.name(),
+                            d(a.starts),
+                            d(a.expires)
+                        );
+                    }
+                    for (id, account, terms, at, by) in stored {
+                        let a = crate::interest::Agreement::from_toml(&terms)?;
+                        println!(
+                            "{:<10} {:<22} {:<10} {:<10} {:<10}  loaded {} by {by}",
+                            format!("db #{id}"),
+                            account,
+                            a.product.name(),
+                            d(a.starts),
+                            d(a.expires),
+                            at.format("%Y-%m-%d %H:%M")
+                        );
+                    }
+                    Ok(EXIT_CLEAN)
+                }
+            };
+            store.close().await;
+            r
         }
         Command::Bench { size_mb, formats, dir } => {
             let fmts: Vec<Format> = if formats.is_empty() {

@@ -116,6 +116,21 @@ async fn under_credit_by_one_fen_is_a_discrepancy_and_exact_credit_matches() {
                     csv.contains("interest_credit,450012345678901234,IN24Q1000001,,2024-03-21,70777.77,70777.78,"),
                     "{csv}"
                 );
+                // The report's interest section, per account and per bank and quarter/year.
+                let summary: serde_json::Value =
+                    serde_json::from_str(&read(&out.report_dir.join("summary.json"))).unwrap();
+                let row = &summary["accounts"][0]["interest"][0];
+                assert_eq!(row["status"], "discrepancy");
+                assert_eq!(
+                    (row["expected"].as_str(), row["credited"].as_str(), row["difference"].as_str()),
+                    (Some("70777.78"), Some("70777.77"), Some("-0.01"))
+                );
+                assert_eq!(row["window"]["from"], "2023-12-21");
+                assert_eq!(row["gain"], "0.00", "a demand agreement gains nothing over the demand rate");
+                let by_bank = summary["interest_by_bank"].as_array().unwrap();
+                let periods: Vec<&str> = by_bank.iter().map(|r| r["period"].as_str().unwrap()).collect();
+                assert_eq!(periods, ["2024", "2024Q1"]);
+                assert!(by_bank.iter().all(|r| r["bank"] == "boc" && r["difference"] == "-0.01"), "{by_bank:?}");
                 // The same figures through the CLI, from the same database.
                 let o = std::process::Command::new(env!("CARGO_BIN_EXE_fundrecon"))
                     .args([
@@ -169,4 +184,56 @@ async fn a_gap_in_statements_is_reported_not_guessed() {
     let d = out.results[0].discrepancies.iter().find(|d| d.kind == Kind::InterestCredit).expect("still open");
     assert_eq!(d.detail, "interest credit not checked: no statement gives the balance at the end of 2023-12-20");
     assert_eq!(d.expected, None);
+}
+
+fn cli(cfg: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_fundrecon"))
+        .args(args)
+        .arg("--config")
+        .arg(cfg)
+        .env_remove("FUNDRECON_DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn agreements_loaded_into_the_database_are_validated_and_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db-terms");
+    let cfg_path = setup(&dir, "70777.77", &format!("sqlite://{}/db.sqlite", dir.display()));
+    // Move the agreement out of the config into a file an operator loads.
+    let cfg_text = std::fs::read_to_string(&cfg_path).unwrap();
+    let (head, terms) = cfg_text.split_once("[[agreements]]").unwrap();
+    std::fs::write(&cfg_path, head).unwrap();
+    let terms = terms.replace("[[agreements.rates]]", "[[rates]]");
+    std::fs::write(dir.join("terms.toml"), &terms).unwrap();
+
+    // A broken agreement is refused with its TOML path; nothing is stored.
+    std::fs::write(dir.join("bad.toml"), terms.replace("demand = \"0.35\"", "demand = \"zero\"")).unwrap();
+    let o = cli(&cfg_path, &["agreements", "load", dir.join("bad.toml").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.toml") && err.contains("rates[0].demand"), "{err}");
+
+    let o = cli(&cfg_path, &["agreements", "load", dir.join("terms.toml").to_str().unwrap(), "--by", "treasurer"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).ends_with("loaded for account 450012345678901234\n"));
+    let o = cli(&cfg_path, &["agreements", "load", dir.join("terms.toml").to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&o.stdout).ends_with("already loaded for account 450012345678901234\n"));
+    // A second agreement of the same account over the same days is refused.
+    std::fs::write(dir.join("overlap.toml"), terms.replace("starts = \"2023-01-01\"", "starts = \"2024-01-01\""))
+        .unwrap();
+    let o = cli(&cfg_path, &["agreements", "load", dir.join("overlap.toml").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("refused"), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = cli(&cfg_path, &["agreements", "list"]);
+    let list = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(list.lines().count(), 2, "{list}");
+    assert!(list.contains("db #1") && list.contains("by treasurer"), "{list}");
+
+    // The daily job uses the stored agreement: the 0.01 under-credit is found.
+    let o = cli(&cfg_path, &["run", "--date", "2024-03-21"]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("interest credited 70,777.77 on 2024-03-21: expected 70,777.78 (difference -0.01)"), "{out}");
 }

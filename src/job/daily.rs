@@ -39,7 +39,7 @@ pub struct Outcome {
     pub exit_code: i32,
 }
 
-pub fn accounts(cfg: &Config) -> Vec<AccountInfo> {
+pub fn accounts(cfg: &Config, agreements: &[crate::interest::Agreement]) -> Vec<AccountInfo> {
     cfg.accounts
         .iter()
         .map(|a| AccountInfo {
@@ -48,8 +48,7 @@ pub fn accounts(cfg: &Config) -> Vec<AccountInfo> {
             currency: a.currency.clone(),
             bank: a.bank.clone(),
             book_opening: a.book_opening.as_ref().and_then(|o| o.parsed()),
-            agreements: cfg
-                .agreements
+            agreements: agreements
                 .iter()
                 .filter(|g| g.account.as_deref() == Some(a.number.as_str()))
                 .cloned()
@@ -218,11 +217,12 @@ pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<
     }
 
     let mut results = Vec::new();
-    for a in accounts(cfg) {
+    let agreements = super::interest::all_agreements(cfg, store).await?;
+    for a in accounts(cfg, &agreements) {
         progress.stage(&a.number, "matching", "");
         results.push(match_account(store, &a, cfg.matching.date_window_days).await?);
     }
-    let warnings = interest_warnings(cfg, &results, date);
+    let warnings = interest_warnings(&agreements, &results, date);
     let report_dir = cfg.output_dir().join(date.to_string());
     progress.stage("reports", "writing", &report_dir.display().to_string());
     // Every batch of the date, not just the ones this invocation ran: a rerun of one
@@ -242,7 +242,7 @@ pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<
     progress.done();
 
     let failed = !book_errors.is_empty() || runs.iter().any(|r| r.state == "failed");
-    let dirty = results.iter().flat_map(|a| a.discrepancies.iter()).any(|d| report::needs_attention(d.kind));
+    let dirty = results.iter().flat_map(|a| a.discrepancies.iter()).any(|d| report::needs_attention(d));
     let exit_code = if failed {
         EXIT_FAILURE
     } else if dirty {
@@ -255,13 +255,17 @@ pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<
 
 /// Agreement warnings as of the business date: expiring within 30 days, accounts with
 /// balances but no agreement, rates above the cap or below the benchmark.
-fn interest_warnings(cfg: &Config, results: &[AccountResult], date: NaiveDate) -> Vec<String> {
+fn interest_warnings(
+    agreements: &[crate::interest::Agreement],
+    results: &[AccountResult],
+    date: NaiveDate,
+) -> Vec<String> {
     use crate::interest::warnings;
-    let mut w = warnings::expiring(&cfg.agreements, date, 30);
+    let mut w = warnings::expiring(agreements, date, 30);
     let with_balances: Vec<(&str, NaiveDate, NaiveDate)> =
         results.iter().filter_map(|a| a.bank_closing.map(|(d, _)| (a.account_no.as_str(), d, d))).collect();
-    w.extend(warnings::accounts_without_agreement(&with_balances, &cfg.agreements));
-    for a in &cfg.agreements {
+    w.extend(warnings::accounts_without_agreement(&with_balances, agreements));
+    for a in agreements {
         if a.in_force(date) {
             w.extend(warnings::rate_checks(a, date, date));
         }

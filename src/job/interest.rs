@@ -13,6 +13,7 @@ use crate::discrepancy::{Discrepancy, Kind};
 use crate::interest::{self, Agreement, Posting};
 use crate::matching::{Match, Rule};
 use crate::money::canonical;
+use crate::report::InterestRow;
 use crate::store::StoredEntry;
 use crate::validate::StatementFacts;
 use chrono::{Days, NaiveDate};
@@ -60,7 +61,7 @@ pub fn balances(
 }
 
 /// Checks every open `interest_credit` of one account; moves the confirmed ones to
-/// matches and annotates the others.
+/// matches and annotates the others. Returns what it found, for the reports.
 pub fn check_credits(
     agreements: &[Agreement],
     account_no: &str,
@@ -68,7 +69,8 @@ pub fn check_credits(
     entries: &[StoredEntry],
     matches: &mut Vec<Match>,
     discrepancies: &mut Vec<Discrepancy>,
-) {
+) -> Vec<InterestRow> {
+    let mut rows = Vec::new();
     let by_id: BTreeMap<i64, &StoredEntry> = entries.iter().map(|e| (e.item.id, e)).collect();
     let mut keep = Vec::with_capacity(discrepancies.len());
     for mut d in std::mem::take(discrepancies) {
@@ -80,43 +82,64 @@ pub fn check_credits(
             keep.push(d);
             continue;
         };
+        let mut row = InterestRow {
+            credit_date: e.item.booking_date,
+            bank_ref: e.item.bank_ref.clone(),
+            credited: e.item.amount,
+            window: None,
+            expected: None,
+            gain: None,
+            status: "not_checked",
+            detail: String::new(),
+        };
         match check_one(agreements, account_no, facts, entries, e) {
-            Ok(c) if c.equal => matches.push(Match {
-                rule: Rule::Interest,
-                entries: vec![e.item.id],
-                records: vec![],
-                detail: format!(
-                    "interest for {}…{} is {} under the agreement, as credited",
-                    c.from,
-                    c.to,
-                    canonical(c.expected)
-                ),
-            }),
             Ok(c) => {
-                d.expected = Some(c.expected);
-                d.rule = "interest_check".into();
-                d.detail = format!(
-                    "interest for {}…{}: expected {} under the agreement, credited {} (difference {}){}",
-                    c.from,
-                    c.to,
-                    canonical(c.expected),
-                    canonical(c.credited),
-                    canonical(c.credited - c.expected),
-                    if c.explained_by.is_empty() {
-                        "; no agreement variant explains it".to_string()
-                    } else {
-                        format!("; explained by: {}", c.explained_by.join(" or "))
-                    }
-                );
-                keep.push(d);
+                (row.window, row.expected, row.gain) = (Some((c.from, c.to)), Some(c.expected), Some(c.gain));
+                if c.equal {
+                    row.status = "equal";
+                    row.detail = format!(
+                        "interest for {}…{} is {} under the agreement, as credited",
+                        c.from,
+                        c.to,
+                        canonical(c.expected)
+                    );
+                    matches.push(Match {
+                        rule: Rule::Interest,
+                        entries: vec![e.item.id],
+                        records: vec![],
+                        detail: row.detail.clone(),
+                    });
+                } else {
+                    d.expected = Some(c.expected);
+                    d.rule = "interest_check".into();
+                    d.detail = format!(
+                        "interest for {}…{}: expected {} under the agreement, credited {} (difference {}){}",
+                        c.from,
+                        c.to,
+                        canonical(c.expected),
+                        canonical(c.credited),
+                        canonical(c.credited - c.expected),
+                        if c.explained_by.is_empty() {
+                            "; no agreement variant explains it".to_string()
+                        } else {
+                            format!("; explained by: {}", c.explained_by.join(" or "))
+                        }
+                    );
+                    row.status = "discrepancy";
+                    row.detail = d.detail.clone();
+                    keep.push(d);
+                }
             }
             Err(why) => {
                 d.detail = format!("interest credit not checked: {why}");
+                row.detail = d.detail.clone();
                 keep.push(d);
             }
         }
+        rows.push(row);
     }
     *discrepancies = keep;
+    rows
 }
 
 struct Checked {
@@ -126,6 +149,7 @@ struct Checked {
     credited: Decimal,
     equal: bool,
     explained_by: Vec<String>,
+    gain: Decimal,
 }
 
 fn check_one(
@@ -154,6 +178,10 @@ fn check_one(
     let period = interest::Period { from: w.start, to: w.end, settlement: w.end };
     let day_balances = interest::DayBalances { first: w.start, balances: &daily };
     let c = interest::check_credit(&spec, &period, &day_balances, e.item.amount).map_err(|x| x.to_string())?;
+    // The gain of the agreement: what it yields over the demand rate alone on the same
+    // balances (for a demand agreement, zero).
+    let demand_spec = interest::AccrualSpec { product: interest::Product::Demand, base_amount: Decimal::ZERO, ..spec };
+    let demand = interest::accrue(&demand_spec, &period, &day_balances).map_err(|x| x.to_string())?.expected;
     let explained_by = c.to_json()["explained_by"]
         .as_array()
         .map(|v| {
@@ -165,7 +193,15 @@ fn check_one(
                 .collect()
         })
         .unwrap_or_default();
-    Ok(Checked { from: w.start, to: w.end, expected: c.expected, credited: c.credited, equal: c.equal, explained_by })
+    Ok(Checked {
+        from: w.start,
+        to: w.end,
+        expected: c.expected,
+        credited: c.credited,
+        equal: c.equal,
+        explained_by,
+        gain: c.expected - demand,
+    })
 }
 
 /// `fundrecon interest --account`: the auditor's report over balances from the stored
@@ -178,8 +214,9 @@ pub async fn account_report(
     to: NaiveDate,
 ) -> anyhow::Result<serde_json::Value> {
     let acct = cfg.account(account).ok_or_else(|| anyhow::anyhow!("{account:?} is not a configured account"))?;
-    let agreement = interest::terms::agreement_on(&cfg.agreements, &acct.number, to)
-        .or_else(|| interest::terms::agreement_on(&cfg.agreements, &acct.number, from))
+    let all = all_agreements(cfg, store).await?;
+    let agreement = interest::terms::agreement_on(&all, &acct.number, to)
+        .or_else(|| interest::terms::agreement_on(&all, &acct.number, from))
         .ok_or_else(|| {
             anyhow::anyhow!(
                 "account {account} has no agreement in force on {from} or {to} (add one under [[agreements]])"
@@ -255,4 +292,61 @@ pub fn report_text(r: &serde_json::Value) -> String {
         let _ = writeln!(out, "warning {}: {}", s(&w["code"]), s(&w["message"]));
     }
     out
+}
+
+/// The agreements in force for the daily job: the config's and those loaded into the
+/// database, validated together (two agreements of one account on the same day is an
+/// error, wherever each came from).
+pub async fn all_agreements(
+    cfg: &crate::config::Config,
+    store: &crate::store::Store,
+) -> anyhow::Result<Vec<Agreement>> {
+    let mut all = cfg.agreements.clone();
+    for (id, account, terms, _, _) in store.agreements().await? {
+        let mut a = Agreement::from_toml(&terms).map_err(|e| anyhow::anyhow!("stored agreement {id}: {e}"))?;
+        a.account.get_or_insert(account);
+        all.push(a);
+    }
+    let problems = interest::terms::check_set(&all);
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "deposit agreements (config, then database, in that order): {}",
+            problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect::<Vec<_>>().join("; ")
+        );
+    }
+    Ok(all)
+}
+
+/// `fundrecon agreements load`: validates one agreement (TOML, the shape of the config's
+/// `[[agreements]]`) against the config and what is stored, then stores it.
+pub async fn load_agreement(
+    cfg: &crate::config::Config,
+    store: &crate::store::Store,
+    file: &std::path::Path,
+    by: &str,
+) -> anyhow::Result<(String, bool)> {
+    let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let a = Agreement::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let account = a.account.clone().ok_or_else(|| {
+        anyhow::anyhow!("{}: account: required (the account the agreement belongs to)", file.display())
+    })?;
+    if cfg.account(&account).is_none() {
+        anyhow::bail!("{}: account: {account:?} is not a configured account", file.display());
+    }
+    // The same text again is a no-op, not an overlap with itself.
+    if store.agreements().await?.iter().any(|row| row.2 == text) {
+        return Ok((account, false));
+    }
+    let mut all = all_agreements(cfg, store).await?;
+    all.push(a);
+    let problems = interest::terms::check_set(&all);
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "{}: refused: {}",
+            file.display(),
+            problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect::<Vec<_>>().join("; ")
+        );
+    }
+    let new = store.load_agreement(&account, &text, by).await?;
+    Ok((account, new))
 }

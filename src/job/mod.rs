@@ -89,7 +89,7 @@ pub async fn match_account(store: &Store, acct: &AccountInfo, window_days: u32) 
     let book_items: Vec<_> = records.iter().map(|r| r.item.clone()).collect();
     let mut outcome = matching::match_account(&acct.number, &bank_items, &book_items, &params);
     outcome.discrepancies.extend(crate::validate::statements(&facts));
-    interest::check_credits(
+    let interest = interest::check_credits(
         &acct.agreements,
         &acct.number,
         &facts,
@@ -121,5 +121,6 @@ pub async fn match_account(store: &Store, acct: &AccountInfo, window_days: u32) 
         discrepancies: outcome.discrepancies,
         bank_closing,
         book_balance,
+        interest,
     })
 }

@@ -13,6 +13,22 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+/// One bank interest credit as the interest check saw it (the report's interest section).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterestRow {
+    pub credit_date: NaiveDate,
+    pub bank_ref: Option<String>,
+    pub credited: Decimal,
+    /// The settlement window, when one could be determined.
+    pub window: Option<(NaiveDate, NaiveDate)>,
+    pub expected: Option<Decimal>,
+    /// Expected minus what the agreement's demand rate alone would have paid.
+    pub gain: Option<Decimal>,
+    /// `equal`, `discrepancy` or `not_checked`.
+    pub status: &'static str,
+    pub detail: String,
+}
+
 /// Everything known about one account after matching.
 #[derive(Clone, Debug)]
 pub struct AccountResult {
@@ -28,6 +44,8 @@ pub struct AccountResult {
     pub bank_closing: Option<(NaiveDate, Decimal)>,
     /// Book balance at the bank closing date, when the config gives an opening book balance.
     pub book_balance: Option<Decimal>,
+    /// The interest check of every bank interest credit of the account.
+    pub interest: Vec<InterestRow>,
 }
 
 impl AccountResult {
@@ -46,10 +64,15 @@ impl AccountResult {
     }
 }
 
-/// Discrepancy kinds that need a person. `in_transit` is expected to clear by itself and
-/// `interest_credit` goes to the interest check, so neither alone makes a run "dirty".
-pub fn needs_attention(k: Kind) -> bool {
-    !matches!(k, Kind::InTransit | Kind::InterestCredit)
+/// Discrepancies that need a person. `in_transit` is expected to clear by itself; an
+/// `interest_credit` needs one only when the interest check found a difference (an
+/// unchecked credit is reported, and does not by itself make a run "dirty").
+pub fn needs_attention(d: &Discrepancy) -> bool {
+    match d.kind {
+        Kind::InTransit => false,
+        Kind::InterestCredit => d.rule == "interest_check",
+        _ => true,
+    }
 }
 
 fn opt(s: &Option<String>) -> &str {
@@ -129,6 +152,7 @@ pub fn summary_json(results: &[AccountResult]) -> Value {
                 "open": open,
                 "bank_closing": a.bank_closing.map(|(d, x)| json!({"date": d.to_string(), "amount": canonical(x)})),
                 "book_balance": a.book_balance.map(canonical),
+                "interest": a.interest.iter().map(interest_row_json).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -140,9 +164,51 @@ pub fn summary_json(results: &[AccountResult]) -> Value {
     }
     json!({
         "accounts": accounts,
+        "interest_by_bank": interest_totals(results),
         "open_totals": totals,
         "matches": results.iter().map(|a| a.matches.len()).sum::<usize>(),
     })
+}
+
+fn interest_row_json(r: &InterestRow) -> Value {
+    json!({
+        "credit_date": r.credit_date.to_string(),
+        "bank_ref": r.bank_ref,
+        "window": r.window.map(|(f, t)| json!({"from": f.to_string(), "to": t.to_string()})),
+        "credited": canonical(r.credited),
+        "expected": r.expected.map(canonical),
+        "difference": r.expected.map(|e| canonical(r.credited - e)),
+        "gain": r.gain.map(canonical),
+        "status": r.status,
+        "detail": r.detail,
+    })
+}
+
+/// Checked interest summed per bank and quarter (by settlement date) and per bank and
+/// year: expected, credited, difference and the agreements' gain over the demand rate.
+/// Only credits that could be checked count (a `not_checked` credit has no expectation).
+pub fn interest_totals(results: &[AccountResult]) -> Value {
+    let mut by: BTreeMap<(String, String), [Decimal; 3]> = BTreeMap::new();
+    for a in results {
+        for r in &a.interest {
+            let (Some((_, to)), Some(expected), Some(gain)) = (r.window, r.expected, r.gain) else { continue };
+            use chrono::Datelike;
+            let quarter = format!("{}Q{}", to.year(), (to.month() - 1) / 3 + 1);
+            for period in [quarter, to.year().to_string()] {
+                let t = by.entry((a.bank.clone(), period)).or_insert([Decimal::ZERO; 3]);
+                t[0] += expected;
+                t[1] += r.credited;
+                t[2] += gain;
+            }
+        }
+    }
+    Value::Array(
+        by.into_iter()
+            .map(|((bank, period), [e, c, g])| {
+                json!({"bank": bank, "period": period, "expected": canonical(e), "credited": canonical(c), "difference": canonical(c - e), "gain": canonical(g)})
+            })
+            .collect(),
+    )
 }
 
 /// Writes the three report files into `dir` (created if needed).
@@ -190,6 +256,19 @@ pub fn summary_text(results: &[AccountResult]) -> String {
             .map(crate::money::grouped)
             .unwrap_or_else(|| "n/a (no opening book balance configured)".into());
         let _ = writeln!(s, "  bank closing balance {bank}   book balance {book}");
+        for r in &a.interest {
+            let what = match (r.status, r.expected) {
+                ("equal", _) => "equals the agreement".to_string(),
+                ("discrepancy", Some(e)) => format!(
+                    "expected {} (difference {})",
+                    crate::money::grouped(e),
+                    crate::money::grouped(r.credited - e)
+                ),
+                _ => "not checked".to_string(),
+            };
+            let _ =
+                writeln!(s, "  interest credited {} on {}: {what}", crate::money::grouped(r.credited), r.credit_date);
+        }
     }
     s
 }

@@ -59,8 +59,14 @@ pub struct Store {
 
 /// Both migration folders, embedded. Versions and descriptions must be identical in both
 /// (a unit test checks it).
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
-const PG_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, "agreements", include_str!("../../migrations/sqlite/0002_agreements.sql")),
+];
+const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, "agreements", include_str!("../../migrations/postgres/0002_agreements.sql")),
+];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
     use sqlx::SqlSafeStr;
@@ -558,7 +564,8 @@ impl Store {
 
     /// Row counts of every table, for tests and `status`: a rerun must not change them.
     pub async fn table_counts(&self) -> Result<Vec<(String, i64)>> {
-        const TABLES: [&str; 10] = [
+        const TABLES: [&str; 11] = [
+            "agreements",
             "raw_files",
             "runs",
             "run_files",
@@ -593,6 +600,36 @@ impl Store {
                 v.push((Kind::parse(&k).ok_or_else(|| StoreError::Data(format!("discrepancy kind {k:?}")))?, r.try_get("n")?));
             }
             Ok(v)
+        })
+    }
+
+    // ---- deposit agreements -----------------------------------------------------------
+
+    /// Stores an agreement's TOML (already validated by the caller). Returns false when the
+    /// same text was loaded before.
+    pub async fn load_agreement(&self, account_no: &str, terms: &str, by: &str) -> Result<bool> {
+        let sha = crate::archive::sha256_hex(terms.as_bytes());
+        let n = on_pool!(self, p => sqlx::query(
+            "INSERT INTO agreements (account_no, terms, sha256, loaded_at, loaded_by) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING",
+        )
+        .bind(account_no)
+        .bind(terms)
+        .bind(&sha)
+        .bind(now())
+        .bind(by)
+        .execute(p)
+        .await?
+        .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Every stored agreement: (id, account, TOML text, loaded at, loaded by), by id.
+    pub async fn agreements(&self) -> Result<Vec<(i64, String, String, DateTime<Utc>, String)>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query("SELECT id, account_no, terms, loaded_at, loaded_by FROM agreements ORDER BY id").fetch_all(p).await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("id")?, r.try_get("account_no")?, r.try_get("terms")?, r.try_get("loaded_at")?, r.try_get("loaded_by")?)))
+                .collect()
         })
     }
 
