@@ -68,6 +68,27 @@ impl Archive {
         Ok((sha, true))
     }
 
+    /// The path of an archived file after verifying its hash by streaming it (for readers
+    /// that stream the file themselves; nothing is held in memory).
+    pub fn verified_path(&self, sha: &str) -> Result<PathBuf, ArchiveError> {
+        let p = self.path_of(sha);
+        let mut f = fs::File::open(&p).map_err(io(&p))?;
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = std::io::Read::read(&mut f, &mut buf).map_err(io(&p))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+        let actual = hex::encode(h.finalize());
+        if actual != sha {
+            return Err(ArchiveError::Corrupt { path: p.display().to_string(), expected: sha.into(), actual });
+        }
+        Ok(p)
+    }
+
     /// Reads an archived file back and verifies its hash.
     pub fn get(&self, sha: &str) -> Result<Vec<u8>, ArchiveError> {
         let p = self.path_of(sha);

@@ -11,7 +11,8 @@ pub mod reconcile;
 use crate::account::AccountMap;
 use crate::archive::Archive;
 use crate::matching::{self, Params};
-use crate::parse::{self, Format, Limits};
+use crate::parse::{self, Limits};
+use crate::statement::Statement;
 use crate::report::AccountResult;
 use crate::store::{ImportStats, Store};
 use rust_decimal::Decimal;
@@ -49,6 +50,10 @@ pub async fn archive_file(
 
 /// Parses an archived file and imports its statements (one transaction). Errors name
 /// the file and place; the archived bytes stay whatever happens.
+///
+/// Streamed: the archived file's hash is verified, then a blocking thread parses it and
+/// hands statements one by one over a bounded channel to the import transaction, so
+/// memory is bounded by the largest statement, not the file (see `parse::stream`).
 pub async fn import_file(
     store: &Store,
     archive: &Archive,
@@ -58,23 +63,39 @@ pub async fn import_file(
     accounts: &AccountMap,
     limits: &Limits,
 ) -> anyhow::Result<ImportStats> {
-    if store.is_imported(sha).await? {
+    let Some(mut tx) = store.begin_import(sha).await? else {
         return Ok(ImportStats { already_imported: true, ..Default::default() });
-    }
-    let bytes = archive.get(sha)?;
-    let stmts = parse::parse_named(name, &bytes, format, limits)?;
-    let fmt = match format {
-        Some(f) if f != "auto" => f,
-        _ => parse::detect(&bytes).unwrap_or(Format::Table).name(),
     };
-    let mut mapped = Vec::with_capacity(stmts.len());
-    for s in &stmts {
+    let path = archive.verified_path(sha)?;
+    let (to_import, mut statements) = tokio::sync::mpsc::channel::<Statement>(2);
+    let (file, format, limits) = (name.to_string(), format.map(str::to_string), limits.clone());
+    let parser = tokio::task::spawn_blocking(move || -> Result<&'static str, crate::parse::ParseError> {
+        let f = std::fs::File::open(&path)
+            .map_err(|e| crate::parse::ParseError::new(&file, crate::parse::Location::File, None, format!("archive: {e}")))?;
+        let mut input = std::io::BufReader::with_capacity(1 << 16, f);
+        let (used, _) = parse::stream(&file, &mut input, format.as_deref(), None, &limits, &mut |s| {
+            // The receiver is gone only when the import failed; its error is the one reported.
+            to_import.blocking_send(s).map_err(|_| crate::parse::ParseError::new(&file, crate::parse::Location::File, None, "import stopped"))
+        })?;
+        Ok(used)
+    });
+    let mut mapping_error = None;
+    while let Some(s) = statements.recv().await {
         match accounts.resolve(&s.account) {
-            Ok(a) => mapped.push(a),
-            Err(e) => anyhow::bail!("{name} {}: {e}", s.location),
+            Ok(a) => tx.statement(&s, &a).await?,
+            Err(e) => {
+                mapping_error = Some(anyhow::anyhow!("{name} {}: {e}", s.location));
+                break;
+            }
         }
     }
-    Ok(store.import_statements(sha, fmt, &stmts, &mapped).await?)
+    drop(statements);
+    let parsed = parser.await.map_err(|e| anyhow::anyhow!("{name}: parser stopped: {e}"))?;
+    if let Some(e) = mapping_error {
+        return Err(e); // `tx` is dropped: nothing of this file is stored
+    }
+    let used = parsed?;
+    Ok(tx.commit(used).await?)
 }
 
 /// Validates and matches one account from what is stored, stores the outcome (replacing

@@ -54,37 +54,102 @@ use std::borrow::Cow;
 /// Parses one camt.052/053/054 file into statements (see the module documentation).
 pub fn parse(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Statement>, ParseError> {
     let doc = decode(file, bytes)?;
-    let mut p = Parser {
-        cur: Cursor {
-            file,
-            max_depth: limits.max_xml_depth,
-            max_text: limits.max_text_bytes,
-            tags: Vec::with_capacity(32),
-            frames: Vec::with_capacity(32),
-            serial: 0,
-            siblings: [(u64::MAX, 0); REPEATED],
-            path: String::with_capacity(256),
-            text: String::with_capacity(256),
-            pending_ws: false,
-            overflow: false,
-            ccy: CcyAttr::Missing,
-            wants_text: false,
-        },
-        build: Build {
-            file,
-            max_statements: limits.max_statements,
-            max_entries: limits.max_entries_per_statement,
-            ..Build::default()
-        },
-        encoding_error: false,
-    };
-    match p.run(&doc.bytes) {
-        Ok(()) => Ok(p.build.out),
+    let mut p = Parser::new(file, limits);
+    let mut out = Vec::new();
+    let mut reader = Reader::from_reader(&doc.bytes[..]);
+    let r = p.run(&mut reader, Some(&doc.bytes), &mut |s| {
+        out.push(s);
+        Ok(())
+    });
+    match r {
+        Ok(()) => Ok(out),
         // Text that is not UTF-8 where UTF-8 is required: say where, and why.
         Err(e) => Err(match doc.utf8_why.and_then(|why| utf8_error(file, &doc.bytes, doc.bom, why)) {
             Some(u) if p.encoding_error => u,
             _ => e,
         }),
+    }
+}
+
+/// Streams a document of any size: statements go to `sink` as each `Stmt`/`Rpt`/`Ntfctn`
+/// closes, so memory is bounded by the largest statement plus quick-xml's buffer. A UTF-8
+/// document (the rule for camt) is read straight from `input`; one declaring another
+/// encoding (GB18030) is decoded whole first, so it is bounded by the file size limit.
+/// Errors give XPath and field as [`parse`] does; a malformed-XML position is a byte
+/// offset instead of line and column.
+pub fn stream(
+    file: &str,
+    input: &mut dyn std::io::BufRead,
+    limits: &Limits,
+    sink: &mut dyn FnMut(Statement) -> Result<(), ParseError>,
+) -> Result<u64, ParseError> {
+    let io = |e: std::io::Error| ParseError::new(file, Location::File, None, format!("cannot read: {e}"));
+    // The head (BOM, XML declaration) is read first, then put back in front of the rest.
+    let mut head = Vec::with_capacity(1024);
+    std::io::Read::read_to_end(&mut std::io::Read::take(&mut *input, 1024), &mut head).map_err(io)?;
+    let bom = head.starts_with(b"\xEF\xBB\xBF");
+    let body = if bom { &head[3..] } else { &head[..] };
+    let declared = if bom { None } else { declared_encoding(body) };
+    let utf16 = body.starts_with(b"\xFF\xFE") || body.starts_with(b"\xFE\xFF") || body.starts_with(b"<\0") || body.starts_with(b"\0<");
+    let other = declared.as_deref().and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes())).is_some_and(|e| e != encoding_rs::UTF_8);
+    if utf16 || other || declared.as_deref().is_some_and(|l| encoding_rs::Encoding::for_label(l.as_bytes()).is_none()) {
+        // Not UTF-8: read it whole (bounded) and take the in-memory path, which decodes
+        // strictly and gives the same errors as `parse`.
+        let mut all = head.clone();
+        std::io::Read::read_to_end(&mut std::io::Read::take(input, limits.max_file_bytes.saturating_add(1)), &mut all).map_err(io)?;
+        crate::parse::check_size(file, &all, limits)?;
+        let stmts = parse(file, &all, limits)?;
+        let n = stmts.len() as u64;
+        stmts.into_iter().try_for_each(sink)?;
+        return Ok(n);
+    }
+    let rest = if bom { &head[3..] } else { &head[..] };
+    let joined = std::io::Read::chain(rest, input);
+    let mut p = Parser::new(file, limits);
+    let mut n = 0u64;
+    let mut reader = Reader::from_reader(std::io::BufReader::new(std::io::Read::take(joined, limits.max_file_bytes)));
+    let r = p.run(&mut reader, None, &mut |s| {
+        n += 1;
+        sink(s)
+    });
+    match r {
+        Ok(()) => Ok(n),
+        Err(_) if p.encoding_error => Err(ParseError::new(
+            file,
+            Location::File,
+            None,
+            format!("not UTF-8 at byte {} (a camt file without an encoding declaration must be UTF-8)", reader.error_position()),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+impl<'l> Parser<'l> {
+    fn new(file: &'l str, limits: &Limits) -> Parser<'l> {
+        Parser {
+            cur: Cursor {
+                file,
+                max_depth: limits.max_xml_depth,
+                max_text: limits.max_text_bytes,
+                tags: Vec::with_capacity(32),
+                frames: Vec::with_capacity(32),
+                serial: 0,
+                siblings: [(u64::MAX, 0); REPEATED],
+                path: String::with_capacity(256),
+                text: String::with_capacity(256),
+                pending_ws: false,
+                overflow: false,
+                ccy: CcyAttr::Missing,
+                wants_text: false,
+            },
+            build: Build {
+                file,
+                max_statements: limits.max_statements,
+                max_entries: limits.max_entries_per_statement,
+                ..Build::default()
+            },
+            encoding_error: false,
+        }
     }
 }
 
@@ -401,9 +466,16 @@ impl Cursor<'_> {
         ParseError::new(self.file, loc, None, msg)
     }
 
-    fn xml_err(&self, text: &[u8], pos: u64, e: &quick_xml::Error) -> ParseError {
-        let (line, col) = line_col(text, pos);
-        self.err(format!("malformed XML (line {line}, column {col}): {e}"))
+    /// `text`: the whole document when it is in memory (for line and column); a streamed
+    /// document gives the byte offset instead.
+    fn xml_err(&self, text: Option<&[u8]>, pos: u64, e: &quick_xml::Error) -> ParseError {
+        match text {
+            Some(text) => {
+                let (line, col) = line_col(text, pos);
+                self.err(format!("malformed XML (line {line}, column {col}): {e}"))
+            }
+            None => self.err(format!("malformed XML (at byte {pos}): {e}")),
+        }
     }
 }
 
@@ -933,26 +1005,41 @@ struct Parser<'l> {
 }
 
 impl Parser<'_> {
-    fn run(&mut self, text: &[u8]) -> Res<()> {
-        let mut reader = Reader::from_reader(text);
+    /// The event loop over any reader. `text` is the whole document when it is in memory
+    /// (error positions as line and column). Each statement goes to `sink` as soon as its
+    /// element closes, so memory is bounded by the largest statement, not the file.
+    fn run<R: std::io::BufRead>(
+        &mut self,
+        reader: &mut Reader<R>,
+        text: Option<&[u8]>,
+        sink: &mut dyn FnMut(Statement) -> Res<()>,
+    ) -> Res<()> {
+        let mut buf = Vec::with_capacity(4096);
         loop {
-            let ev = match reader.read_event() {
+            buf.clear();
+            let ev = match reader.read_event_into(&mut buf) {
                 Ok(ev) => ev,
                 Err(e) => {
                     self.encoding_error = matches!(e, quick_xml::Error::Encoding(_));
                     return Err(self.cur.xml_err(text, reader.error_position(), &e));
                 }
             };
+            let pos = reader.buffer_position();
             match ev {
-                Event::Start(e) => self.open(&e, text, &reader)?,
+                Event::Start(e) => self.open(&e, text, pos)?,
                 Event::Empty(e) => {
-                    self.open(&e, text, &reader)?;
+                    self.open(&e, text, pos)?;
                     self.close()?;
                 }
-                Event::End(_) => self.close()?,
+                Event::End(_) => {
+                    self.close()?;
+                    for s in self.build.out.drain(..) {
+                        sink(s)?;
+                    }
+                }
                 Event::Text(t) => self.cur.push_text(&t),
                 Event::CData(t) => self.cur.push_text(&t),
-                Event::GeneralRef(r) => self.reference(&r, text, &reader)?,
+                Event::GeneralRef(r) => self.reference(&r, text, pos)?,
                 Event::DocType(_) => {
                     return Err(ParseError::new(
                         self.cur.file,
@@ -983,7 +1070,7 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn reference(&mut self, r: &BytesRef, text: &[u8], reader: &Reader<&[u8]>) -> Res<()> {
+    fn reference(&mut self, r: &BytesRef, text: Option<&[u8]>, pos: u64) -> Res<()> {
         match r.resolve_char_ref() {
             Ok(Some(c)) => {
                 let mut b = [0u8; 4];
@@ -1007,11 +1094,11 @@ impl Parser<'_> {
                 self.cur.push_text(c);
                 Ok(())
             }
-            Err(e) => Err(self.cur.xml_err(text, reader.buffer_position(), &e)),
+            Err(e) => Err(self.cur.xml_err(text, pos, &e)),
         }
     }
 
-    fn open(&mut self, e: &BytesStart, text: &[u8], reader: &Reader<&[u8]>) -> Res<()> {
+    fn open(&mut self, e: &BytesStart, text: Option<&[u8]>, pos: u64) -> Res<()> {
         // The local name (namespace prefixes are ignored); `:` is ASCII, so the cut is safe.
         let qname = e.name().into_inner();
         let name = match qname.bytes().position(|b| b == b':') {
@@ -1053,11 +1140,11 @@ impl Parser<'_> {
         if matches!(t, T::Amt | T::TtlAmt) {
             cur.ccy = CcyAttr::Missing;
             for a in e.attributes() {
-                let a = a.map_err(|e| cur.xml_err(text, reader.buffer_position(), &e.into()))?;
+                let a = a.map_err(|e| cur.xml_err(text, pos, &e.into()))?;
                 if a.key.local_name().into_inner() == "Ccy" {
                     let v = a
                         .normalized_value(XmlVersion::Implicit1_0)
-                        .map_err(|e| cur.xml_err(text, reader.buffer_position(), &e))?;
+                        .map_err(|e| cur.xml_err(text, pos, &e))?;
                     let v = v.trim();
                     cur.ccy = match Currency::parse(v) {
                         Some(c) => CcyAttr::Ok(c),
@@ -2096,4 +2183,42 @@ mod tests {
             let _ = parse("t.xml", &b, &limits);
         }
     }
+
+    /// Streaming gives the statements that parsing in memory gives, for every fixture;
+    /// errors agree on place and field (malformed-XML positions are byte offsets there).
+    #[test]
+    fn streaming_equals_in_memory_parsing() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/parse/camt");
+        let mut n = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "xml") {
+                let bytes = std::fs::read(&p).unwrap();
+                let whole = parse("f", &bytes, &Limits::default());
+                let mut got = Vec::new();
+                // A tiny buffer makes quick-xml refill across element boundaries.
+                let mut input = std::io::BufReader::with_capacity(7, &bytes[..]);
+                let r = stream("f", &mut input, &Limits::default(), &mut |s| {
+                    got.push(s);
+                    Ok(())
+                });
+                match (&whole, r) {
+                    (Ok(w), Ok(k)) => {
+                        assert_eq!(k as usize, w.len(), "{}", p.display());
+                        assert_eq!(&got, w, "{}", p.display());
+                    }
+                    (Err(w), Err(e)) => {
+                        assert_eq!((&e.location, &e.field), (&w.location, &w.field), "{}: {e} / {w}", p.display());
+                        if !w.message.starts_with("malformed XML") && !w.message.contains("UTF-8") {
+                            assert_eq!(e.message, w.message, "{}", p.display());
+                        }
+                    }
+                    (w, r) => panic!("{}: in memory {w:?}, streamed {r:?}", p.display()),
+                }
+                n += 1;
+            }
+        }
+        assert!(n >= 10, "{n} fixtures");
+    }
+
 }

@@ -227,6 +227,46 @@ pub fn parse_for_account(
     }
 }
 
+/// Streams a file of any size to `sink`, one statement at a time, in memory bounded by
+/// the largest statement (MT940 and UTF-8 camt; the other formats are read whole, bounded
+/// by `limits.max_file_bytes`). Same formats, names and errors as [`parse_for_account`].
+/// Returns the format used (for the record) and the number of statements.
+pub fn stream(
+    file: &str,
+    input: &mut dyn std::io::BufRead,
+    name: Option<&str>,
+    account: Option<&str>,
+    limits: &Limits,
+    sink: &mut dyn FnMut(Statement) -> Result<(), ParseError>,
+) -> Result<(&'static str, u64), ParseError> {
+    let io = |e: std::io::Error| ParseError::new(file, Location::File, None, format!("cannot read: {e}"));
+    let mut head = Vec::with_capacity(4096);
+    std::io::Read::read_to_end(&mut std::io::Read::take(&mut *input, 4096), &mut head).map_err(io)?;
+    let format = match name {
+        None | Some("auto") => detect(&head),
+        Some(n) => Format::from_name(n),
+    };
+    let mut joined = std::io::BufReader::new(std::io::Read::chain(&head[..], input));
+    match format {
+        Some(Format::Mt940) => Ok(("mt940", mt940::stream(file, &mut joined, limits, sink)?)),
+        Some(Format::Camt) => Ok(("camt", camt::stream(file, &mut joined, limits, sink)?)),
+        _ => {
+            let mut all = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(joined, limits.max_file_bytes.saturating_add(1)), &mut all)
+                .map_err(io)?;
+            check_size(file, &all, limits)?;
+            let stmts = parse_for_account(file, &all, name, account, limits)?;
+            let n = stmts.len() as u64;
+            stmts.into_iter().try_for_each(sink)?;
+            let used = match (format, name) {
+                (Some(f), _) => f.name(),
+                (None, _) => detect(&all).map_or("table", |f| f.name()),
+            };
+            Ok((used, n))
+        }
+    }
+}
+
 /// Whether `name` is something [`parse_named`] accepts.
 pub fn known_format(name: &str) -> bool {
     name == "auto" || Format::from_name(name).is_some() || table::layouts().get(name).is_some()

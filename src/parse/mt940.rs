@@ -27,16 +27,100 @@ use rust_decimal::Decimal;
 
 /// Parses every statement of an MT940/MT942 file.
 pub fn parse(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Statement>, ParseError> {
+    let mut out = Vec::new();
+    let mut seen = 0usize;
+    chunk(file, bytes, 0, limits, &mut seen, &mut |s| {
+        out.push(s);
+        Ok(())
+    })?;
+    no_statement_is_an_error(file, seen)?;
+    Ok(out)
+}
+
+fn no_statement_is_an_error(file: &str, seen: usize) -> Result<(), ParseError> {
+    if seen == 0 {
+        return Err(ParseError::new(file, Location::File, None, "no MT940/MT942 statement in the file (no :20: field)"));
+    }
+    Ok(())
+}
+
+/// Parses one piece of a file that starts at a statement boundary (or the file's start)
+/// and ends before one (or at the file's end); `line_base` lines came before it.
+fn chunk(
+    file: &str,
+    bytes: &[u8],
+    line_base: u64,
+    limits: &Limits,
+    seen: &mut usize,
+    sink: &mut dyn FnMut(Statement) -> Result<(), ParseError>,
+) -> Result<(), ParseError> {
     let Some((text, _)) = text::decode(bytes, true) else {
         // Unreachable with Latin-1 allowed; kept so that a change there cannot panic here.
         return Err(ParseError::new(file, Location::File, None, "text is neither UTF-8, GB18030 nor Latin-1"));
     };
     let mut p = Parser::new(file, limits);
+    p.before = *seen;
     for (n, line) in Lines::new(&text) {
-        p.line(n, line)?;
+        p.line(line_base + n, line)?;
     }
-    p.finish()
+    let stmts = p.finish()?;
+    *seen += stmts.len();
+    stmts.into_iter().try_for_each(sink)
 }
+
+/// Streams a file of any size in memory bounded by its largest statement: lines are read
+/// into a piece until it holds at least [`PIECE_BYTES`], then the piece is cut before the
+/// next line that starts a statement (`:20:`) or a message (`{1:`), parsed, and its
+/// statements handed to `sink` in file order. Errors name the same lines as [`parse`].
+/// (A file whose lines end in a lone CR is one line to the reader, so it is read whole.)
+pub fn stream(
+    file: &str,
+    reader: &mut dyn std::io::BufRead,
+    limits: &Limits,
+    sink: &mut dyn FnMut(Statement) -> Result<(), ParseError>,
+) -> Result<u64, ParseError> {
+    stream_pieces(file, reader, limits, PIECE_BYTES, sink)
+}
+
+fn stream_pieces(
+    file: &str,
+    reader: &mut dyn std::io::BufRead,
+    limits: &Limits,
+    piece_bytes: usize,
+    sink: &mut dyn FnMut(Statement) -> Result<(), ParseError>,
+) -> Result<u64, ParseError> {
+    let io = |e: std::io::Error| ParseError::new(file, Location::File, None, format!("cannot read: {e}"));
+    let (mut piece, mut line) = (Vec::with_capacity(piece_bytes.min(PIECE_BYTES) + (64 << 10)), Vec::new());
+    let (mut piece_lines, mut base, mut seen, mut total) = (0u64, 0u64, 0usize, 0u64);
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line).map_err(io)?;
+        total += n as u64;
+        if total > limits.max_file_bytes {
+            return Err(ParseError::new(file, Location::File, None, format!("file is over the limit of {} bytes", limits.max_file_bytes)));
+        }
+        let starts_statement = {
+            let l = line.iter().position(|b| !matches!(b, 0x01 | 0x03 | 0x1A)).map_or(&line[..0], |i| &line[i..]);
+            l.starts_with(b":20:") || l.starts_with(b"{1:")
+        };
+        if n == 0 || (piece.len() >= piece_bytes && starts_statement) {
+            chunk(file, &piece, base, limits, &mut seen, sink)?;
+            base += piece_lines;
+            piece.clear();
+            piece_lines = 0;
+            if n == 0 {
+                break;
+            }
+        }
+        piece.extend_from_slice(&line);
+        piece_lines += 1 + line.iter().filter(|&&b| b == b'\r').count() as u64 - u64::from(line.ends_with(b"\r\n"));
+    }
+    no_statement_is_an_error(file, seen)?;
+    Ok(seen as u64)
+}
+
+/// How much text a streamed piece holds before it is cut at the next statement.
+pub const PIECE_BYTES: usize = 4 << 20;
 
 // ---------------------------------------------------------------------------------------
 // Lines
@@ -641,6 +725,8 @@ struct Building {
 struct Parser<'a, 'l> {
     file: &'a str,
     limits: &'l Limits,
+    /// Statements of earlier pieces of a streamed file (for the statement limit).
+    before: usize,
     statements: Vec<Statement>,
     cur: Option<Building>,
     field: Option<Field<'a>>,
@@ -651,7 +737,7 @@ struct Parser<'a, 'l> {
 
 impl<'a, 'l> Parser<'a, 'l> {
     fn new(file: &'a str, limits: &'l Limits) -> Self {
-        Parser { file, limits, statements: Vec::new(), cur: None, field: None, more: Vec::new(), pending_dash: false }
+        Parser { file, limits, before: 0, statements: Vec::new(), cur: None, field: None, more: Vec::new(), pending_dash: false }
     }
 
     fn err(&self, line: u64, field: Option<&str>, msg: impl Into<String>) -> ParseError {
@@ -756,17 +842,10 @@ impl<'a, 'l> Parser<'a, 'l> {
         self.finish_statement()
     }
 
+    /// Ends the text; the caller decides whether no statement at all is an error.
     fn finish(mut self) -> Result<Vec<Statement>, ParseError> {
         self.pending_dash = false;
         self.end_message()?;
-        if self.statements.is_empty() {
-            return Err(ParseError::new(
-                self.file,
-                Location::File,
-                None,
-                "no MT940/MT942 statement in the file (no :20: field)",
-            ));
-        }
         Ok(self.statements)
     }
 
@@ -793,7 +872,7 @@ impl<'a, 'l> Parser<'a, 'l> {
         }
         if f.tag == Tag::Ref20 {
             self.finish_statement()?;
-            if self.statements.len() >= self.limits.max_statements {
+            if self.before + self.statements.len() >= self.limits.max_statements {
                 return Err(self.err(
                     f.line,
                     Some(":20: statement"),
@@ -1585,4 +1664,37 @@ mod tests {
             let _ = parse("f.sta", &text.as_bytes()[..i], &Limits::default());
         }
     }
+
+    /// Streaming in pieces cut at every statement gives exactly what parsing the whole
+    /// file gives: statements, line numbers in entries and errors, for every fixture.
+    #[test]
+    fn streaming_equals_whole_file_parsing() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/parse/mt940");
+        let mut n = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "sta" || x == "txt") {
+                let bytes = std::fs::read(&p).unwrap();
+                let whole = parse("f", &bytes, &Limits::default());
+                for piece in [1, 64, PIECE_BYTES] {
+                    let mut got = Vec::new();
+                    let r = stream_pieces("f", &mut &bytes[..], &Limits::default(), piece, &mut |s| {
+                        got.push(s);
+                        Ok(())
+                    });
+                    match (&whole, r) {
+                        (Ok(w), Ok(k)) => {
+                            assert_eq!(k as usize, w.len(), "{}", p.display());
+                            assert_eq!(&got, w, "{} piece {piece}", p.display());
+                        }
+                        (Err(w), Err(e)) => assert_eq!(&e, w, "{} piece {piece}", p.display()),
+                        (w, r) => panic!("{} piece {piece}: whole {w:?}, streamed {r:?}", p.display()),
+                    }
+                }
+                n += 1;
+            }
+        }
+        assert!(n >= 10, "{n} fixtures");
+    }
+
 }

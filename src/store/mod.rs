@@ -240,82 +240,34 @@ impl Store {
         accounts: &[String],
     ) -> Result<ImportStats> {
         assert_eq!(stmts.len(), accounts.len(), "one account per statement");
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let done: Option<bool> = sqlx::query("SELECT imported_at IS NOT NULL AS done FROM raw_files WHERE sha256 = $1")
-                .bind(sha)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| r.try_get("done"))
-                .transpose()?;
-            match done {
-                None => return Err(StoreError::Data(format!("file {sha} imported before it was recorded as archived"))),
-                Some(true) => return Ok(ImportStats { already_imported: true, ..Default::default() }),
-                Some(false) => {}
-            }
-            let mut stats = ImportStats::default();
-            for (i, (s, account_no)) in stmts.iter().zip(accounts).enumerate() {
-                let sid: i64 = sqlx::query(
-                    "INSERT INTO statements (sha256, seq_in_file, account_no, raw_account, currency, sequence, statement_id, opening_date, opening, closing_date, closing, entry_count, location, flags) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-                )
-                .bind(sha)
-                .bind(i as i64)
-                .bind(account_no)
-                .bind(&s.account)
-                .bind(s.currency.as_str())
-                .bind(&s.sequence)
-                .bind(&s.statement_id)
-                .bind(s.opening.as_ref().map(|b| b.date))
-                .bind(s.opening.as_ref().map(|b| DbMoney(b.amount.amount)))
-                .bind(s.closing.as_ref().map(|b| b.date))
-                .bind(s.closing.as_ref().map(|b| DbMoney(b.amount.amount)))
-                .bind(s.entries.len() as i64)
-                .bind(&s.location)
-                .bind(s.flags.join("\n"))
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("id")?;
-                stats.statements += 1;
-                for (e, key) in s.entries.iter().zip(entry_keys(s)) {
-                    let n = sqlx::query(
-                        "INSERT INTO entries (statement_id, account_no, entry_key, booking_date, value_date, amount, currency, bank_ref, customer_ref, end_to_end_id, \
-                         counterparty_account, counterparty_name, counterparty_bank, narrative, kind, type_code, return_reason, location) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (account_no, entry_key) DO NOTHING",
-                    )
-                    .bind(sid)
-                    .bind(account_no)
-                    .bind(&key)
-                    .bind(e.booking_date)
-                    .bind(e.value_date)
-                    .bind(DbMoney(e.amount.amount))
-                    .bind(e.amount.currency.as_str())
-                    .bind(&e.bank_ref)
-                    .bind(&e.customer_ref)
-                    .bind(&e.end_to_end_id)
-                    .bind(&e.counterparty_account)
-                    .bind(&e.counterparty_name)
-                    .bind(&e.counterparty_bank)
-                    .bind(&e.narrative)
-                    .bind(e.kind.as_str())
-                    .bind(&e.type_code)
-                    .bind(&e.return_reason)
-                    .bind(&e.location)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    if n == 1 { stats.entries_new += 1 } else { stats.entries_known += 1 }
-                }
-            }
-            sqlx::query("UPDATE raw_files SET imported_at = $1, format = $2 WHERE sha256 = $3")
-                .bind(now())
-                .bind(format)
-                .bind(sha)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(stats)
-        })
+        let Some(mut tx) = self.begin_import(sha).await? else {
+            return Ok(ImportStats { already_imported: true, ..Default::default() });
+        };
+        for (s, a) in stmts.iter().zip(accounts) {
+            tx.statement(s, a).await?;
+        }
+        tx.commit(format).await
+    }
+
+    /// Starts the one transaction that imports a file, for statements that arrive one at a
+    /// time (streamed parsing). `None`: the file was imported before. Dropping the returned
+    /// [`ImportTx`] without `commit` rolls everything back.
+    pub async fn begin_import(&self, sha: &str) -> Result<Option<ImportTx>> {
+        let mut tx = match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Pg(p) => Tx::Pg(p.begin().await?),
+        };
+        let done: Option<bool> = on_tx!(tx, t => sqlx::query("SELECT imported_at IS NOT NULL AS done FROM raw_files WHERE sha256 = $1")
+            .bind(sha)
+            .fetch_optional(&mut **t)
+            .await?
+            .map(|r| r.try_get("done"))
+            .transpose()?);
+        match done {
+            None => Err(StoreError::Data(format!("file {sha} imported before it was recorded as archived"))),
+            Some(true) => Ok(None),
+            Some(false) => Ok(Some(ImportTx { tx, sha: sha.to_string(), seq: 0, stats: ImportStats::default() })),
+        }
     }
 
     /// Imports book records of one source in one transaction. A voucher seen before is
@@ -746,6 +698,114 @@ impl Store {
                 })
                 .collect()
         })
+    }
+}
+
+enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Pg(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs `$body` with `$t` bound to whichever transaction this is (see [`on_pool!`]).
+macro_rules! on_tx {
+    ($tx:expr, $t:ident => $body:expr) => {
+        match &mut $tx {
+            Tx::Sqlite($t) => $body,
+            Tx::Pg($t) => $body,
+        }
+    };
+}
+use on_tx;
+
+/// One file's import in progress: statements are added one by one inside a single
+/// transaction; `commit` marks the file imported in the same transaction.
+pub struct ImportTx {
+    tx: Tx,
+    sha: String,
+    seq: i64,
+    stats: ImportStats,
+}
+
+impl ImportTx {
+    /// Adds a statement of configured account `account_no` with all its entries.
+    pub async fn statement(&mut self, s: &Statement, account_no: &str) -> Result<()> {
+        let (sha, seq) = (self.sha.clone(), self.seq);
+        let mut new = 0u64;
+        let mut known = 0u64;
+        on_tx!(self.tx, t => {
+            let sid: i64 = sqlx::query(
+                "INSERT INTO statements (sha256, seq_in_file, account_no, raw_account, currency, sequence, statement_id, opening_date, opening, closing_date, closing, entry_count, location, flags) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+            )
+            .bind(&sha)
+            .bind(seq)
+            .bind(account_no)
+            .bind(&s.account)
+            .bind(s.currency.as_str())
+            .bind(&s.sequence)
+            .bind(&s.statement_id)
+            .bind(s.opening.as_ref().map(|b| b.date))
+            .bind(s.opening.as_ref().map(|b| DbMoney(b.amount.amount)))
+            .bind(s.closing.as_ref().map(|b| b.date))
+            .bind(s.closing.as_ref().map(|b| DbMoney(b.amount.amount)))
+            .bind(s.entries.len() as i64)
+            .bind(&s.location)
+            .bind(s.flags.join("\n"))
+            .fetch_one(&mut **t)
+            .await?
+            .try_get("id")?;
+            for (e, key) in s.entries.iter().zip(entry_keys(s)) {
+                let n = sqlx::query(
+                    "INSERT INTO entries (statement_id, account_no, entry_key, booking_date, value_date, amount, currency, bank_ref, customer_ref, end_to_end_id, \
+                     counterparty_account, counterparty_name, counterparty_bank, narrative, kind, type_code, return_reason, location) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (account_no, entry_key) DO NOTHING",
+                )
+                .bind(sid)
+                .bind(account_no)
+                .bind(&key)
+                .bind(e.booking_date)
+                .bind(e.value_date)
+                .bind(DbMoney(e.amount.amount))
+                .bind(e.amount.currency.as_str())
+                .bind(&e.bank_ref)
+                .bind(&e.customer_ref)
+                .bind(&e.end_to_end_id)
+                .bind(&e.counterparty_account)
+                .bind(&e.counterparty_name)
+                .bind(&e.counterparty_bank)
+                .bind(&e.narrative)
+                .bind(e.kind.as_str())
+                .bind(&e.type_code)
+                .bind(&e.return_reason)
+                .bind(&e.location)
+                .execute(&mut **t)
+                .await?
+                .rows_affected();
+                if n == 1 { new += 1 } else { known += 1 }
+            }
+        });
+        self.seq += 1;
+        self.stats.statements += 1;
+        self.stats.entries_new += new;
+        self.stats.entries_known += known;
+        Ok(())
+    }
+
+    /// Marks the file imported and commits everything added.
+    pub async fn commit(mut self, format: &str) -> Result<ImportStats> {
+        let sha = self.sha.clone();
+        on_tx!(self.tx, t => sqlx::query("UPDATE raw_files SET imported_at = $1, format = $2 WHERE sha256 = $3")
+            .bind(now())
+            .bind(format)
+            .bind(&sha)
+            .execute(&mut **t)
+            .await?
+            .rows_affected());
+        match self.tx {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Pg(t) => t.commit().await?,
+        }
+        Ok(self.stats)
     }
 }
 

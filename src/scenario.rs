@@ -1,0 +1,1 @@
+//! Matching scenarios: statements + books + the truth, with planted discrepancies (issue 4).
