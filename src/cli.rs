@@ -340,7 +340,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Bench { size_mb, formats, dir } => {
             let fmts: Vec<Format> = if formats.is_empty() {
-                vec![Format::Mt940, Format::Camt]
+                vec![Format::Mt940, Format::Camt, Format::Table]
             } else {
                 formats
                     .iter()

@@ -17,6 +17,9 @@ pub struct Config {
     pub general: General,
     #[serde(default)]
     pub matching: Matching,
+    /// Bounds on what one input file may make the parsers do (see `parse::Limits`).
+    #[serde(default)]
+    pub limits: LimitsConfig,
     #[serde(default)]
     pub banks: Vec<Bank>,
     #[serde(default)]
@@ -97,6 +100,46 @@ fn default_window() -> u32 {
     3
 }
 
+/// `[limits]`: every key optional; the defaults are `parse::Limits::default()`. A channel's
+/// `max_file_bytes` (default 1 GiB) applies on top of `max_file_bytes` here.
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub max_file_bytes: Option<u64>,
+    pub max_line_bytes: Option<usize>,
+    pub max_statements: Option<usize>,
+    pub max_entries_per_statement: Option<usize>,
+    pub max_xml_depth: Option<usize>,
+    pub max_text_bytes: Option<usize>,
+}
+
+impl LimitsConfig {
+    pub fn limits(&self) -> crate::parse::Limits {
+        let d = crate::parse::Limits::default();
+        crate::parse::Limits {
+            max_file_bytes: self.max_file_bytes.unwrap_or(d.max_file_bytes),
+            max_line_bytes: self.max_line_bytes.unwrap_or(d.max_line_bytes),
+            max_statements: self.max_statements.unwrap_or(d.max_statements),
+            max_entries_per_statement: self.max_entries_per_statement.unwrap_or(d.max_entries_per_statement),
+            max_xml_depth: self.max_xml_depth.unwrap_or(d.max_xml_depth),
+            max_text_bytes: self.max_text_bytes.unwrap_or(d.max_text_bytes),
+        }
+    }
+
+    /// (key, value, lowest, highest): values outside are configuration mistakes.
+    fn ranges(&self) -> [(&'static str, Option<u64>, u64, u64); 6] {
+        let u = |v: Option<usize>| v.map(|x| x as u64);
+        [
+            ("max_file_bytes", self.max_file_bytes, 1, 64 << 30),
+            ("max_line_bytes", u(self.max_line_bytes), 80, 16 << 20),
+            ("max_statements", u(self.max_statements), 1, 10_000_000),
+            ("max_entries_per_statement", u(self.max_entries_per_statement), 1, 100_000_000),
+            ("max_xml_depth", u(self.max_xml_depth), 8, 256),
+            ("max_text_bytes", u(self.max_text_bytes), 64, 16 << 20),
+        ]
+    }
+}
+
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct Bank {
@@ -166,7 +209,7 @@ impl BookOpening {
 #[serde(deny_unknown_fields)]
 pub struct Channel {
     pub name: String,
-    /// Registered channel type: `dir` (see `fetch::registry`).
+    /// Registered channel type: `dir` or `sftp` (see `fetch::open`).
     #[serde(rename = "type")]
     pub kind: String,
     pub bank: String,
@@ -182,6 +225,67 @@ pub struct Channel {
     /// Files larger than this are refused (bytes).
     #[serde(default = "default_max_file")]
     pub max_file_bytes: u64,
+    /// What to do with the source copy once it is archived and recorded: `leave`
+    /// (default), `move` (to `move_to`) or `delete`.
+    #[serde(default = "default_after_pull")]
+    pub after_pull: String,
+    /// `after_pull = "move"`: the folder processed files go to; relative to the channel's
+    /// folder (`path` or `remote_dir`) unless absolute. Must exist.
+    #[serde(default)]
+    pub move_to: Option<String>,
+    /// `sftp`: server name or address.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// `sftp`: TCP port.
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// `sftp`: login name.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// `sftp`: path of the private key file (OpenSSH format, unencrypted, readable only by
+    /// the service). The key itself never goes into the config or the log.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// `sftp`: the pinned server key: a known_hosts line, a public key
+    /// (`ssh-ed25519 AAAA…`) or a fingerprint `SHA256:…`. Any other key is refused.
+    #[serde(default)]
+    pub host_key: Option<String>,
+    /// `sftp`: the folder on the server (absolute, or relative to the login folder).
+    #[serde(default)]
+    pub remote_dir: Option<String>,
+    /// `sftp`: seconds for connect + key exchange + login + SFTP start.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+    /// `sftp`: seconds any one request (list, read) may take before the pull is
+    /// treated as failed (and retried).
+    #[serde(default = "default_read_timeout")]
+    pub read_timeout_secs: u64,
+    /// Transient failures (refused, reset, timeout, closed mid-transfer) are retried this
+    /// many times, with exponential backoff and jitter from `retry_delay_ms`.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// First backoff delay; doubles per attempt (capped at 60 s), ±50 % jitter.
+    #[serde(default = "default_retry_delay")]
+    pub retry_delay_ms: u64,
+}
+
+fn default_after_pull() -> String {
+    "leave".into()
+}
+fn default_port() -> u16 {
+    22
+}
+fn default_connect_timeout() -> u64 {
+    30
+}
+fn default_read_timeout() -> u64 {
+    60
+}
+fn default_retries() -> u32 {
+    3
+}
+fn default_retry_delay() -> u64 {
+    2000
 }
 
 fn default_pattern() -> String {
@@ -231,7 +335,7 @@ pub enum ConfigError {
     Invalid { path: String, problems: Vec<Problem> },
 }
 
-pub const CHANNEL_TYPES: [&str; 1] = ["dir"];
+pub const CHANNEL_TYPES: [&str; 2] = ["dir", "sftp"];
 
 impl Config {
     /// Reads, parses and checks a config file.
@@ -318,6 +422,13 @@ impl Config {
                 format!("{} is over the limit of 31 days", self.matching.date_window_days),
             );
         }
+        for (key, v, lo, hi) in self.limits.ranges() {
+            if let Some(v) = v
+                && !(lo..=hi).contains(&v)
+            {
+                add(format!("limits.{key}"), format!("{v} is outside {lo}..={hi}"));
+            }
+        }
         let mut bank_ids = HashSet::new();
         for (i, b) in self.banks.iter().enumerate() {
             if b.id.trim().is_empty() {
@@ -392,8 +503,80 @@ impl Config {
                     Some(p) if !self.resolve(p).is_dir() => {
                         add(format!("channels[{i}].path"), format!("{} is not a folder", self.resolve(p).display()))
                     }
+                    Some(p) => {
+                        if let Some(m) = c.move_to.as_deref().filter(|_| c.after_pull == "move") {
+                            let target = self.resolve(p).join(m);
+                            if !target.is_dir() {
+                                add(format!("channels[{i}].move_to"), format!("{} is not a folder", target.display()));
+                            }
+                        }
+                    }
+                }
+                let sftp_only = [
+                    ("host", c.host.is_some()),
+                    ("user", c.user.is_some()),
+                    ("key_file", c.key_file.is_some()),
+                    ("host_key", c.host_key.is_some()),
+                    ("remote_dir", c.remote_dir.is_some()),
+                ];
+                for (key, set) in sftp_only {
+                    if set {
+                        add(format!("channels[{i}].{key}"), "only for sftp channels".into());
+                    }
+                }
+            }
+            if c.kind == "sftp" {
+                let mut need = |key: &str, v: Option<&str>| match v {
+                    None => add(format!("channels[{i}].{key}"), format!("an sftp channel needs `{key}`")),
+                    Some(s) if s.trim().is_empty() => add(format!("channels[{i}].{key}"), "empty".into()),
+                    Some(_) => {}
+                };
+                need("host", c.host.as_deref());
+                need("user", c.user.as_deref());
+                need("remote_dir", c.remote_dir.as_deref());
+                need("host_key", c.host_key.as_deref());
+                if c.port == 0 {
+                    add(format!("channels[{i}].port"), "must be above 0".into());
+                }
+                if c.path.is_some() {
+                    add(format!("channels[{i}].path"), "an sftp channel uses `remote_dir`, not `path`".into());
+                }
+                match &c.key_file {
+                    None => add(format!("channels[{i}].key_file"), "an sftp channel needs `key_file` (a path)".into()),
+                    Some(k) if !self.resolve(k).is_file() => {
+                        add(format!("channels[{i}].key_file"), format!("{} is not a file", self.resolve(k).display()))
+                    }
                     Some(_) => {}
                 }
+                if let Some(h) = c.host_key.as_deref().filter(|h| !h.trim().is_empty())
+                    && let Err(e) = crate::fetch::sftp::HostKeyPin::parse(h)
+                {
+                    add(format!("channels[{i}].host_key"), e);
+                }
+                if c.connect_timeout_secs == 0 {
+                    add(format!("channels[{i}].connect_timeout_secs"), "must be above 0".into());
+                }
+                if c.read_timeout_secs == 0 {
+                    add(format!("channels[{i}].read_timeout_secs"), "must be above 0".into());
+                }
+            }
+            match (c.after_pull.as_str(), &c.move_to) {
+                ("move", None) => add(format!("channels[{i}].move_to"), "after_pull = \"move\" needs `move_to`".into()),
+                ("move", Some(m)) if m.trim().is_empty() => add(format!("channels[{i}].move_to"), "empty".into()),
+                ("leave" | "delete", Some(_)) => {
+                    add(format!("channels[{i}].move_to"), "only with after_pull = \"move\"".into())
+                }
+                ("leave" | "delete" | "move", _) => {}
+                (other, _) => add(
+                    format!("channels[{i}].after_pull"),
+                    format!("{other:?}: use \"leave\", \"move\" or \"delete\""),
+                ),
+            }
+            if c.retries > 10 {
+                add(format!("channels[{i}].retries"), format!("{} is over the limit of 10", c.retries));
+            }
+            if c.retry_delay_ms > 600_000 {
+                add(format!("channels[{i}].retry_delay_ms"), "over the limit of 600000 (10 minutes)".into());
             }
         }
         for p2 in crate::interest::terms::check_set(&self.agreements) {

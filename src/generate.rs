@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 /// A small deterministic generator (SplitMix64): no dependency, same output everywhere.
+#[derive(Clone, Debug)]
 pub struct Rng(u64);
 
 impl Rng {
@@ -23,6 +24,14 @@ impl Rng {
     /// Uniform in `0..n` (n > 0).
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n.max(1)
+    }
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next_u64() % ((hi - lo) as u64 + 1)) as i64
+    }
+    /// True with the given chance in percent.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next_u64() % 100 < percent
     }
 }
 
@@ -151,6 +160,58 @@ pub fn camt053<W: Write>(w: &mut W, target_bytes: u64, per_statement: usize, see
     Ok((written + tail.len() as u64, stmts, entries))
 }
 
+/// Writes an ICBC corporate history export (`[HISTORYDETAIL]`, GBK-encoded CSV with a
+/// running balance) until at least `target_bytes`. Returns (bytes, statements = 1, entries).
+pub fn gbk_csv<W: Write>(w: &mut W, target_bytes: u64, seed: u64) -> io::Result<(u64, u64, u64)> {
+    let mut rng = Rng::new(seed);
+    let mut balance: i64 = 8_000_000_000;
+    let mut written = 0u64;
+    let mut entries = 0u64;
+    let mut text = String::with_capacity(1 << 20);
+    let head =
+        "[HISTORYDETAIL]\r\n本方账号,凭证号,交易时间,对方单位,对方账号,转入金额,转出金额,余额,用途,摘要,附言\r\n";
+    let mut flush = |text: &mut String, written: &mut u64| -> io::Result<()> {
+        let (bytes, _, unmappable) = encoding_rs::GBK.encode(text);
+        debug_assert!(!unmappable, "generated text is GBK");
+        w.write_all(&bytes)?;
+        *written += bytes.len() as u64;
+        text.clear();
+        Ok(())
+    };
+    text.push_str(head);
+    let mut n = 0u64;
+    while written + text.len() as u64 * 3 / 4 < target_bytes {
+        let day = 1 + (n / 2000) as u32 % 3000;
+        let date = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(u64::from(day));
+        let g = entry(&mut rng, day, n);
+        balance += g.amount_fen;
+        let (cr, dr) = if g.amount_fen >= 0 {
+            (money(g.amount_fen, false), String::new())
+        } else {
+            (String::new(), money(g.amount_fen, false))
+        };
+        let _ = write!(
+            text,
+            "1202020209000012345,{},{} 09:{:02}:{:02},{},{},{cr},{dr},{},{},转账,\r\n",
+            g.reference,
+            date,
+            n % 60,
+            (n / 60) % 60,
+            g.counterparty,
+            g.cp_account,
+            money(balance, false),
+            g.text
+        );
+        n += 1;
+        entries += 1;
+        if text.len() > 1 << 20 {
+            flush(&mut text, &mut written)?;
+        }
+    }
+    flush(&mut text, &mut written)?;
+    Ok((written, 1, entries))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +242,11 @@ mod tests {
             };
             assert_eq!(again, v);
         }
+        let mut v = Vec::new();
+        let (bytes, _, entries) = gbk_csv(&mut v, 30_000, 7).unwrap();
+        assert_eq!(bytes as usize, v.len());
+        let parsed = parse::parse_named("gen.csv", &v, Some("icbc-corporate"), &Limits::default()).unwrap();
+        assert_eq!(parsed.iter().map(|s| s.entries.len() as u64).sum::<u64>(), entries);
+        assert!(parsed.iter().all(|s| s.flags.is_empty()), "running balance holds");
     }
 }

@@ -122,3 +122,29 @@ async fn broken_file_fails_only_its_bank() {
         store.close().await;
     }
 }
+
+#[tokio::test]
+async fn limits_from_the_config_apply_to_every_parser() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("limits");
+    let path = demo_copy(&dir, &format!("sqlite://{}/db.sqlite", dir.display()));
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("[matching]", "[limits]\nmax_entries_per_statement = 3\n\n[matching]")).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let store = Store::open(&cfg.database_url()).await.unwrap();
+    let out = run(&cfg, &store, None).await;
+    // BOC's 21 March MT940 and ICBC's 22 March camt statements have 4 entries each: both
+    // batches fail, each naming its file and place; the other files of each bank import.
+    let boc = out.runs.iter().find(|r| r.channel == "boc-drop").unwrap();
+    let icbc = out.runs.iter().find(|r| r.channel == "icbc-drop").unwrap();
+    assert_eq!((boc.state.as_str(), icbc.state.as_str()), ("failed", "failed"));
+    let err = boc.error.as_deref().unwrap();
+    assert!(err.starts_with("BOC_MT940_20240321.sta:") && err.contains("more than 3"), "{err}");
+    let err = icbc.error.as_deref().unwrap();
+    assert_eq!(
+        err,
+        "ICBC_camt053_20240322.xml at /Document/BkToCstmrStmt/Stmt[1]/Ntry[4]: more than 3 entries in one statement"
+    );
+    assert_eq!(out.results.iter().map(|a| a.entries.len()).sum::<usize>(), 2 + 3);
+    store.close().await;
+}

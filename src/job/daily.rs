@@ -77,7 +77,7 @@ async fn import_books(cfg: &Config, store: &Store, archive: &Archive) -> Vec<Str
             let recs = match (&b.layout, b.kind.as_deref().and_then(Direction::parse)) {
                 (Some(layout), _) => {
                     let opts = crate::parse::table::Options { layout: Some(layout), account: None };
-                    crate::parse::table::layouts().read_book(&file, &bytes, &opts, &Limits::default())?
+                    crate::parse::table::layouts().read_book(&file, &bytes, &opts, &cfg.limits.limits())?
                 }
                 (None, Some(dir)) => book::read_csv(&file, &bytes, dir)?,
                 (None, None) => unreachable!("config check requires a kind or a layout"),
@@ -117,28 +117,57 @@ async fn batch(
         cfg.accounts.iter().filter(|a| a.bank == ch.bank).map(|a| (a.number.as_str(), a.aliases.as_slice())).collect();
     let map = AccountMap::new(bank_accounts);
     let format = Some(ch.format.as_str());
-    let limits = Limits { max_file_bytes: ch.max_file_bytes, ..Limits::default() };
+    let base = cfg.limits.limits();
+    let limits = Limits { max_file_bytes: ch.max_file_bytes.min(base.max_file_bytes), ..base };
+    /// Receives a channel's downloads: archive (rename of the temporary file, fsync), then
+    /// `raw_files`, then `run_files`. Only after this returns does the channel remember the
+    /// file and move or delete the source copy.
+    struct BatchSink<'a> {
+        store: &'a Store,
+        archive: &'a Archive,
+        tmp_dir: PathBuf,
+        channel: &'a str,
+        run_id: i64,
+    }
+
+    impl fetch::Sink for BatchSink<'_> {
+        fn tmp_dir(&self) -> &std::path::Path {
+            &self.tmp_dir
+        }
+
+        async fn keep(&mut self, file: fetch::Downloaded) -> anyhow::Result<bool> {
+            let (name, sha, size) = (file.name.clone(), file.sha256.clone(), file.size);
+            fetch::into_archive(self.archive, file).with_context(|| format!("{name}: archiving"))?;
+            let new = self.store.record_raw_file(&sha, size, &name, self.channel).await?;
+            self.store.add_run_file(self.run_id, &sha, &name).await?;
+            Ok(new)
+        }
+    }
+
     progress.stage(&ch.name, "fetching", "");
-    let (mut fetched, mut refused) = (0usize, Vec::new());
-    match fetch::open(cfg, ch).pull().await {
+    let mut refused = Vec::new();
+    let mut sink = BatchSink {
+        store,
+        archive,
+        // `Archive::open` creates it; the same file system as the archive, so the final
+        // step is a rename.
+        tmp_dir: cfg.data_dir().join("archive").join("tmp"),
+        channel: &ch.name,
+        run_id: run.id,
+    };
+    let (fetched, known, new_content, attempts, after_pull_failed) = match fetch::open(cfg, ch).pull(&mut sink).await {
         Ok(pull) => {
             for r in pull.refused {
                 refused.push(r.to_string());
             }
-            for f in pull.files {
-                fetched += 1;
-                match archive_file(store, archive, &f.name, &f.bytes, &ch.name).await {
-                    Ok(sha) => {
-                        if let Err(e) = store.add_run_file(run.id, &sha, &f.name).await {
-                            errors.push(format!("{}: {e}", f.name));
-                        }
-                    }
-                    Err(e) => errors.push(format!("{}: archiving failed: {e:#}", f.name)),
-                }
-            }
+            (pull.kept.len(), pull.known, pull.new_content, pull.attempts, pull.after_pull_failed)
         }
-        Err(e) => errors.push(e.to_string()),
-    }
+        Err(e) => {
+            tracing::error!(channel = %ch.name, error = %e, "fetch failed");
+            errors.push(e.to_string());
+            (0, 0, 0, 0, Vec::new())
+        }
+    };
     errors.extend(refused.iter().cloned());
     let files = match store.run_files(run.id).await {
         Ok(f) => f,
@@ -174,6 +203,10 @@ async fn batch(
     }
     let summary = json!({
         "files_fetched": fetched,
+        "files_new_content": new_content,
+        "files_known": known,
+        "fetch_attempts": attempts,
+        "after_pull_failed": after_pull_failed,
         "files_in_batch": files.len(),
         "files_imported": imported,
         "files_already_imported": skipped,
@@ -242,7 +275,7 @@ pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<
     progress.done();
 
     let failed = !book_errors.is_empty() || runs.iter().any(|r| r.state == "failed");
-    let dirty = results.iter().flat_map(|a| a.discrepancies.iter()).any(|d| report::needs_attention(d));
+    let dirty = results.iter().flat_map(|a| a.discrepancies.iter()).any(report::needs_attention);
     let exit_code = if failed {
         EXIT_FAILURE
     } else if dirty {

@@ -12,8 +12,8 @@ use crate::account::AccountMap;
 use crate::archive::Archive;
 use crate::matching::{self, Params};
 use crate::parse::{self, Limits};
-use crate::statement::Statement;
 use crate::report::AccountResult;
+use crate::statement::Statement;
 use crate::store::{ImportStats, Store};
 use rust_decimal::Decimal;
 
@@ -70,12 +70,15 @@ pub async fn import_file(
     let (to_import, mut statements) = tokio::sync::mpsc::channel::<Statement>(2);
     let (file, format, limits) = (name.to_string(), format.map(str::to_string), limits.clone());
     let parser = tokio::task::spawn_blocking(move || -> Result<&'static str, crate::parse::ParseError> {
-        let f = std::fs::File::open(&path)
-            .map_err(|e| crate::parse::ParseError::new(&file, crate::parse::Location::File, None, format!("archive: {e}")))?;
+        let f = std::fs::File::open(&path).map_err(|e| {
+            crate::parse::ParseError::new(&file, crate::parse::Location::File, None, format!("archive: {e}"))
+        })?;
         let mut input = std::io::BufReader::with_capacity(1 << 16, f);
         let (used, _) = parse::stream(&file, &mut input, format.as_deref(), None, &limits, &mut |s| {
             // The receiver is gone only when the import failed; its error is the one reported.
-            to_import.blocking_send(s).map_err(|_| crate::parse::ParseError::new(&file, crate::parse::Location::File, None, "import stopped"))
+            to_import
+                .blocking_send(s)
+                .map_err(|_| crate::parse::ParseError::new(&file, crate::parse::Location::File, None, "import stopped"))
         })?;
         Ok(used)
     });

@@ -90,7 +90,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
     report::write_all(&opts.out, &results, None)
         .with_context(|| format!("writing reports to {}", opts.out.display()))?;
     store.close().await;
-    let dirty = results.iter().flat_map(|a| a.discrepancies.iter()).any(|d| report::needs_attention(d));
+    let dirty = results.iter().flat_map(|a| a.discrepancies.iter()).any(report::needs_attention);
     Ok((results, if dirty { EXIT_DISCREPANCIES } else { EXIT_CLEAN }))
 }
 

@@ -6,11 +6,12 @@
 //! 3. `duplicate_entry` — the entry repeats an entry already matched (same date, amount,
 //!    counterparty and text, or the same bank reference);
 //! 4. `missing_in_books` — any other open entry;
-//! 5. records: `in_transit` while the bank's window has not passed at the end of the
-//!    statements, `missing_in_bank` once it has.
+//! 5. records: `missing_in_bank` when a batch debit paid the other items of its batch
+//!    (rule `batch`, naming the debit); else `in_transit` while the bank's window has not
+//!    passed at the end of the statements, `missing_in_bank` once it has.
 
 use super::reference::Index;
-use super::{Outcome, Params, Pool};
+use super::{FxMap, NONE, Outcome, Params, Pool};
 use crate::discrepancy::{Discrepancy, Kind};
 use crate::money::canonical;
 use crate::statement::EntryKind;
@@ -36,7 +37,10 @@ pub(crate) fn rest(account_no: &str, pool: &mut Pool, refs: &Index, params: &Par
             continue;
         }
         let e = pool.entries[ei];
-        let hit = refs.voucher_hits[ei].iter().copied().find(|&ri| {
+        if refs.hits.get(ei).is_empty() {
+            continue;
+        }
+        let hit = refs.voucher_records(ei).into_iter().find(|&ri| {
             pool.record_open[ri] && pool.records[ri].amount.is_sign_negative() == e.amount.is_sign_negative()
         });
         if let Some(ri) = hit {
@@ -65,18 +69,43 @@ pub(crate) fn rest(account_no: &str, pool: &mut Pool, refs: &Index, params: &Par
         }
     }
     // Entries already matched, for duplicate detection: by bank reference and by content.
-    let mut matched_refs = std::collections::HashMap::new();
-    let mut matched_content = std::collections::HashMap::new();
-    for (i, m) in pool.entries.iter().enumerate() {
-        if pool.entry_open[i] {
+    // Keyed on the open candidates only (few), then one pass over the matched entries.
+    type Content<'a> = (chrono::NaiveDate, rust_decimal::Decimal, Option<&'a str>, &'a str);
+    let content = |i: usize| -> Content {
+        let m = pool.entries[i];
+        (m.booking_date, m.amount.normalize(), m.counterparty_account.as_deref(), m.narrative.as_str())
+    };
+    let mut want_ref: FxMap<&str, usize> = FxMap::default();
+    let mut want_content: FxMap<Content, usize> = FxMap::default();
+    let mut want_day: std::collections::HashSet<(chrono::NaiveDate, Option<i64>), super::FxBuild> = Default::default();
+    for i in 0..pool.entries.len() {
+        let e = pool.entries[i];
+        if !pool.entry_open[i] || matches!(e.kind, EntryKind::Fee | EntryKind::Interest | EntryKind::Return) {
             continue;
         }
-        if !is_placeholder_ref(m.bank_ref.as_deref()) {
-            matched_refs.entry(m.bank_ref.clone()).or_insert(i);
+        if !is_placeholder_ref(e.bank_ref.as_deref()) {
+            want_ref.insert(e.bank_ref.as_deref().unwrap_or(""), NONE as usize);
         }
-        matched_content
-            .entry((m.booking_date, m.amount, m.counterparty_account.clone(), m.narrative.clone()))
-            .or_insert(i);
+        want_content.insert(content(i), NONE as usize);
+        want_day.insert((e.booking_date, pool.efen[i]));
+    }
+    if !want_ref.is_empty() || !want_content.is_empty() {
+        for i in 0..pool.entries.len() {
+            if pool.entry_open[i] {
+                continue;
+            }
+            if let Some(slot) = pool.entries[i].bank_ref.as_deref().and_then(|r| want_ref.get_mut(r))
+                && *slot == NONE as usize
+            {
+                *slot = i;
+            }
+            if want_day.contains(&(pool.entries[i].booking_date, pool.efen[i]))
+                && let Some(slot) = want_content.get_mut(&content(i))
+                && *slot == NONE as usize
+            {
+                *slot = i;
+            }
+        }
     }
     for ei in 0..pool.entries.len() {
         if !pool.entry_open[ei] {
@@ -90,7 +119,7 @@ pub(crate) fn rest(account_no: &str, pool: &mut Pool, refs: &Index, params: &Par
                 (Kind::InterestCredit, "interest posted by the bank; checked by the interest module".to_string())
             }
             EntryKind::Return => {
-                let voucher = refs.voucher_hits[ei].first().map(|&ri| pool.records[ri].voucher_no.clone());
+                let voucher = refs.voucher_records(ei).first().map(|&ri| pool.records[ri].voucher_no.clone());
                 let detail = match &voucher {
                     Some(v) => format!("returned payment naming voucher {v}"),
                     None => "returned payment; original voucher not found in its text".to_string(),
@@ -107,13 +136,9 @@ pub(crate) fn rest(account_no: &str, pool: &mut Pool, refs: &Index, params: &Par
                 let by_ref = if is_placeholder_ref(e.bank_ref.as_deref()) {
                     None
                 } else {
-                    matched_refs.get(&e.bank_ref).copied()
+                    e.bank_ref.as_deref().and_then(|r| want_ref.get(r)).copied().filter(|&m| m != NONE as usize)
                 };
-                let dup = by_ref.or_else(|| {
-                    matched_content
-                        .get(&(e.booking_date, e.amount, e.counterparty_account.clone(), e.narrative.clone()))
-                        .copied()
-                });
+                let dup = by_ref.or_else(|| want_content.get(&content(ei)).copied().filter(|&m| m != NONE as usize));
                 match dup {
                     Some(mi) => (
                         Kind::DuplicateEntry,
@@ -136,7 +161,20 @@ pub(crate) fn rest(account_no: &str, pool: &mut Pool, refs: &Index, params: &Par
         pool.record_open[ri] = false;
         let r = pool.records[ri];
         let deadline = crate::calendar::add_business_days(r.date, params.window_days);
+        let failed_in = pool.failed_in[ri];
         let (kind, detail) = match params.statements_end {
+            _ if failed_in != NONE => {
+                let b = pool.entries[failed_in as usize];
+                (
+                    Kind::MissingInBank,
+                    format!(
+                        "batch {} debited by entry {} ({}) without this item",
+                        r.batch_ref.as_deref().unwrap_or(""),
+                        b.entry_key,
+                        canonical(b.amount)
+                    ),
+                )
+            }
             Some(end) if deadline <= end => {
                 (Kind::MissingInBank, format!("not executed by {deadline}; statements run to {end}"))
             }
@@ -144,6 +182,9 @@ pub(crate) fn rest(account_no: &str, pool: &mut Pool, refs: &Index, params: &Par
             None => (Kind::InTransit, "no statement for this account yet".to_string()),
         };
         let mut d = mk(kind, r.date, detail);
+        if failed_in != NONE {
+            d.rule = "batch".into();
+        }
         d.record = Some(r.id);
         d.voucher_no = Some(r.voucher_no.clone());
         d.expected = Some(r.amount);

@@ -1,29 +1,55 @@
 //! Matching: pairs bank entries with book records for one account, then classifies what
 //! is left. Pure: items in, [`Outcome`] out; no I/O, no clock, no database.
 //!
-//! The cascade runs in a fixed order and each rule only sees what earlier rules left:
+//! The cascade is data: a [`RuleSet`] lists the rules in order, and each rule only sees
+//! what earlier rules left. The default ([`RuleSet::default`]) is:
 //! 1. `reversal`  — a 冲正 entry and the entry it reverses are paired and taken out;
-//! 2. `reference` — a voucher number found in the entry's references or text, same amount;
-//! 3. `batch`     — a batch reference found in the entry's text, the amount equal to the
-//!    sum of the records sharing that batch reference (1:N, 代发);
-//! 4. `amount_counterparty_date` — same amount, same counterparty account, bank booking
+//! 2. `reference` — a voucher number (or end-to-end id equal to it) found in the entry's
+//!    references or text after [`text::canonical_ref`], same amount;
+//! 3. `batch`     — a batch reference found in the entry's text; the amount equal to the
+//!    sum of the records sharing that batch reference (1:N, 代发), or, when some payees
+//!    failed before the debit, to the sum of the one subset that fits (or the batch's own
+//!    item details, [`BatchDetail`]); the rest are reported `missing_in_bank`;
+//! 4. `return`    — a 退汇 credit linked to the payment it returns (end-to-end id, voucher
+//!    or batch in its text, or same counterparty and amount before it), even when that
+//!    payment is already matched; also reported as a `returned_payment` discrepancy;
+//! 5. `amount_counterparty_date` — same amount, same counterparty account, bank booking
 //!    date within the window after the book date;
-//! 5. `classify`  — everything left becomes a discrepancy (see `classify`).
+//! 6. `split`     — N:1, several entries of one payment the bank split: same voucher in
+//!    their texts, or same counterparty within the window, summing to the record;
+//! 7. `amount_tolerance` — off by default: as 2./5. but the amounts may differ by up to
+//!    [`RuleSet::tolerance_fen`] (a fee deducted from a transfer); the detail states the
+//!    difference;
+//! 8. `classify`  — everything left becomes a discrepancy (see `classify`).
 //!
-//! Determinism: inputs are sorted by stable keys first, so the outcome does not depend on
-//! input order, and a rerun on the same data gives the same outcome.
+//! Determinism: inputs are sorted by stable keys first, every rule walks them in that
+//! order, so the outcome does not depend on input order, and a rerun on the same data
+//! gives the same outcome. Cost: near-linear in entries + records (hash joins on
+//! (amount, counterparty) and on reference tokens; subset sums bounded by
+//! [`subset::EXACT_MAX`]).
+//!
+//! ## The state invariant
+//! Every entry ends in exactly one *primary* place: one match whose rule is not `return`,
+//! or one discrepancy whose kind is not `returned_payment`, or — for a linked 退汇 credit —
+//! exactly one `return` match **and** exactly one `returned_payment` discrepancy. Every
+//! record ends in exactly one match whose rule is not `return` or exactly one discrepancy
+//! (a `returned_payment` discrepancy names the voucher but carries no record id);
+//! besides, it may be named by at most one `return` match.
 
 mod classify;
 mod reference;
+mod returns;
+pub mod subset;
 pub mod text;
 
 use crate::discrepancy::Discrepancy;
 use crate::statement::EntryKind;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Version of the rule set; recorded with every match so that a changed rule is visible.
-pub const RULESET: &str = "2026.11-1";
+pub const RULESET: &str = "2026.12-1";
 
 /// A bank entry as matching sees it.
 #[derive(Clone, Debug)]
@@ -53,6 +79,23 @@ pub struct BookItem {
     pub batch_ref: Option<String>,
 }
 
+/// The per-item details of a 代发 debit, as a bank's batch-detail query or result file
+/// gives them (CMB BB6*): which items the debit paid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchDetail {
+    /// `BankItem::id` of the batch debit.
+    pub entry_id: i64,
+    pub lines: Vec<BatchLine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchLine {
+    /// The item's end-to-end id or voucher number as the bank echoes it.
+    pub reference: String,
+    /// Signed like the debit.
+    pub amount: Decimal,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Rule {
     Reversal,
@@ -62,9 +105,26 @@ pub enum Rule {
     /// Set beside matching by the interest check: a bank interest credit equal to what the
     /// deposit agreement yields for its window.
     Interest,
+    /// N:1: several entries of one payment the bank split.
+    Split,
+    /// 退汇: a credit linked to the payment it returns.
+    Return,
+    /// Amount equal within a tolerance in fen (off by default).
+    AmountTolerance,
 }
 
 impl Rule {
+    /// The rules a [`RuleSet`] may list (everything but `interest`).
+    pub const CASCADE: [Rule; 7] = [
+        Rule::Reversal,
+        Rule::Reference,
+        Rule::Batch,
+        Rule::Return,
+        Rule::AmountCounterpartyDate,
+        Rule::Split,
+        Rule::AmountTolerance,
+    ];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Rule::Reversal => "reversal",
@@ -72,7 +132,69 @@ impl Rule {
             Rule::Batch => "batch",
             Rule::AmountCounterpartyDate => "amount_counterparty_date",
             Rule::Interest => "interest",
+            Rule::Split => "split",
+            Rule::Return => "return",
+            Rule::AmountTolerance => "amount_tolerance",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Rule> {
+        Rule::CASCADE.into_iter().chain([Rule::Interest]).find(|r| r.as_str() == s)
+    }
+}
+
+/// The configured cascade of one account. `Default` works with no configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleSet {
+    /// The rules in the order they run; `classify` always runs last.
+    pub steps: Vec<Rule>,
+    /// `amount_tolerance`: the largest difference in fen it accepts (0: the rule does
+    /// nothing even when listed).
+    pub tolerance_fen: u32,
+    /// `split`: the most open entries considered for one record (bounds the subset sum).
+    pub split_max_parts: usize,
+}
+
+impl Default for RuleSet {
+    fn default() -> Self {
+        RuleSet {
+            steps: vec![
+                Rule::Reversal,
+                Rule::Reference,
+                Rule::Batch,
+                Rule::Return,
+                Rule::AmountCounterpartyDate,
+                Rule::Split,
+            ],
+            tolerance_fen: 0,
+            split_max_parts: 12,
+        }
+    }
+}
+
+impl RuleSet {
+    /// The default cascade with `amount_tolerance` (up to `fen`) after `split`.
+    pub fn with_tolerance(fen: u32) -> RuleSet {
+        let mut r = RuleSet::default();
+        r.steps.push(Rule::AmountTolerance);
+        r.tolerance_fen = fen;
+        r
+    }
+
+    /// A cascade from rule names (config); errors name the unknown or repeated rule.
+    pub fn from_names<S: AsRef<str>>(names: &[S], tolerance_fen: u32) -> Result<RuleSet, String> {
+        let mut steps = Vec::new();
+        for n in names {
+            let n = n.as_ref();
+            let r = Rule::parse(n)
+                .filter(|r| *r != Rule::Interest)
+                .ok_or_else(|| format!("unknown matching rule {n:?}"))?;
+            if steps.contains(&r) {
+                return Err(format!("matching rule {n:?} listed twice"));
+            }
+            steps.push(r);
+        }
+        Ok(RuleSet { steps, tolerance_fen, ..RuleSet::default() })
     }
 }
 
@@ -100,116 +222,560 @@ pub struct Params {
     pub statements_end: Option<NaiveDate>,
 }
 
-/// Working state shared by the rules: which items are still open.
+/// Everything matching reads for one account.
+#[derive(Clone, Copy, Debug)]
+pub struct Input<'a> {
+    pub entries: &'a [BankItem],
+    pub records: &'a [BookItem],
+    /// Item details of batch debits, where the bank delivers them (may be empty).
+    pub batch_details: &'a [BatchDetail],
+}
+
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// Working state shared by the rules: which items are still open, and what each rule
+/// needs precomputed once.
 pub(crate) struct Pool<'a> {
     pub entries: Vec<&'a BankItem>,
     pub records: Vec<&'a BookItem>,
     pub entry_open: Vec<bool>,
     pub record_open: Vec<bool>,
+    /// Amounts in fen (`None`: not a whole number of fen).
+    pub efen: Vec<Option<i64>>,
+    pub rfen: Vec<Option<i64>>,
+    /// Hash of the normalised counterparty account (0: none).
+    pub ecp: Vec<u64>,
+    pub rcp: Vec<u64>,
+    /// Record → index of the batch debit that paid the other items of its batch.
+    pub failed_in: Vec<u32>,
+    /// Record → already named by a `return` match.
+    pub returned: Vec<bool>,
+    /// Entry → index in `Outcome::matches` of its match.
+    pub entry_match: Vec<u32>,
 }
 
-/// Matches one account's entries against its records.
+impl<'a> Pool<'a> {
+    pub fn close_entry(&mut self, ei: usize, match_index: usize) {
+        self.entry_open[ei] = false;
+        self.entry_match[ei] = match_index as u32;
+    }
+}
+
+/// Matches one account's entries against its records with the default cascade.
 pub fn match_account(account_no: &str, entries: &[BankItem], records: &[BookItem], params: &Params) -> Outcome {
-    let mut es: Vec<&BankItem> = entries.iter().collect();
-    es.sort_by(|a, b| (a.booking_date, &a.entry_key, a.id).cmp(&(b.booking_date, &b.entry_key, b.id)));
-    let mut rs: Vec<&BookItem> = records.iter().collect();
-    rs.sort_by(|a, b| (a.date, &a.voucher_no, a.id).cmp(&(b.date, &b.voucher_no, b.id)));
-    let mut pool =
-        Pool { entry_open: vec![true; es.len()], record_open: vec![true; rs.len()], entries: es, records: rs };
+    match_with(account_no, &Input { entries, records, batch_details: &[] }, &RuleSet::default(), params)
+}
+
+/// Matches one account's entries against its records with the given cascade.
+pub fn match_with(account_no: &str, input: &Input, rules: &RuleSet, params: &Params) -> Outcome {
+    run(account_no, input, rules, params, None)
+}
+
+/// [`match_with`], also timing each step (`prepare`, `index`, each rule, `classify`) with
+/// the monotonic clock: for `bench-match`, not for the daily run.
+pub fn match_with_timings(
+    account_no: &str,
+    input: &Input,
+    rules: &RuleSet,
+    params: &Params,
+) -> (Outcome, Vec<(&'static str, std::time::Duration)>) {
+    let mut t = Vec::new();
+    let out = run(account_no, input, rules, params, Some(&mut t));
+    (out, t)
+}
+
+fn run(
+    account_no: &str,
+    input: &Input,
+    rules: &RuleSet,
+    params: &Params,
+    mut timings: Option<&mut Vec<(&'static str, std::time::Duration)>>,
+) -> Outcome {
+    let mut clock = timings.as_ref().map(|_| std::time::Instant::now());
+    let mut lap = |name: &'static str| {
+        if let (Some(t), Some(c)) = (timings.as_deref_mut(), clock.as_mut()) {
+            let now = std::time::Instant::now();
+            t.push((name, now - *c));
+            *c = now;
+        }
+    };
+    let es: Vec<&BankItem> = sorted(input.entries, |e| (e.booking_date, e.entry_key.as_str(), e.id));
+    let rs: Vec<&BookItem> = sorted(input.records, |r| (r.date, r.voucher_no.as_str(), r.id));
+    let (ne, nr) = (es.len(), rs.len());
+    let mut pool = Pool {
+        efen: es.iter().map(|e| fen(e.amount)).collect(),
+        rfen: rs.iter().map(|r| fen(r.amount)).collect(),
+        ecp: cp_hashes(es.iter().map(|e| e.counterparty_account.as_deref())),
+        rcp: cp_hashes(rs.iter().map(|r| r.counterparty_account.as_deref())),
+        entry_open: vec![true; ne],
+        record_open: vec![true; nr],
+        failed_in: vec![NONE; nr],
+        returned: vec![false; nr],
+        entry_match: vec![NONE; ne],
+        entries: es,
+        records: rs,
+    };
     let mut out = Outcome::default();
-    reversals(&mut pool, &mut out);
-    let refs = reference::Index::build(&pool);
-    refs.match_exact(&mut pool, &mut out);
-    refs.match_batches(&mut pool, &mut out);
-    amount_counterparty_date(&mut pool, &mut out, params.window_days);
+    lap("prepare");
+    let refs = reference::Index::build(&pool, input.batch_details);
+    lap("index");
+    for step in &rules.steps {
+        match step {
+            Rule::Reversal => reversals(&mut pool, &mut out),
+            Rule::Reference => refs.match_exact(&mut pool, &mut out),
+            Rule::Batch => refs.match_batches(&mut pool, &mut out),
+            Rule::Return => returns::link(&refs, &mut pool, &mut out, account_no),
+            Rule::AmountCounterpartyDate => amount_counterparty_date(&mut pool, &mut out, params.window_days),
+            Rule::Split => {
+                refs.match_split_by_reference(&mut pool, &mut out, rules.split_max_parts);
+                split_by_counterparty(&mut pool, &mut out, params.window_days, rules.split_max_parts);
+            }
+            Rule::AmountTolerance => {
+                if rules.tolerance_fen > 0 {
+                    refs.match_tolerance(&mut pool, &mut out, i64::from(rules.tolerance_fen));
+                    tolerance_by_counterparty(&mut pool, &mut out, params.window_days, i64::from(rules.tolerance_fen));
+                }
+            }
+            Rule::Interest => {}
+        }
+        lap(step.as_str());
+    }
     classify::rest(account_no, &mut pool, &refs, params, &mut out);
+    lap("classify");
     out
 }
 
-/// Rule `reversal`: a 冲正 entry cancels the nearest earlier (or same-day) open entry of
-/// the opposite amount; both leave matching. A reversal with no partner stays open.
+/// `items` in the order of `key` (date, text, id). Sorts compact keys (the date and the
+/// text's first 16 bytes) so that a million items sort without chasing pointers; only
+/// equal prefixes compare the full key.
+fn sorted<T>(items: &[T], key: impl Fn(&T) -> (NaiveDate, &str, i64)) -> Vec<&T> {
+    let prefix = |s: &str| {
+        let mut b = [0u8; 16];
+        let n = s.len().min(16);
+        b[..n].copy_from_slice(&s.as_bytes()[..n]);
+        u128::from_be_bytes(b)
+    };
+    let mut ks: Vec<(NaiveDate, u128, u32)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let (d, s, _) = key(x);
+            (d, prefix(s), i as u32)
+        })
+        .collect();
+    ks.sort_unstable_by(|a, b| {
+        (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| key(&items[a.2 as usize]).cmp(&key(&items[b.2 as usize])))
+    });
+    ks.into_iter().map(|(_, _, i)| &items[i as usize]).collect()
+}
+
+/// An amount in fen, if it is a whole number of fen.
+pub fn fen(d: Decimal) -> Option<i64> {
+    let (m, s) = (d.mantissa(), d.scale());
+    let f = if s <= 2 {
+        m.checked_mul(10i128.pow(2 - s))?
+    } else {
+        let p = 10i128.checked_pow(s - 2)?;
+        if m % p != 0 {
+            return None;
+        }
+        m / p
+    };
+    i64::try_from(f).ok()
+}
+
+/// A fast non-cryptographic hasher (FxHash); keys here are not attacker-chosen in a way
+/// that matters: collisions cost time only, never a wrong match.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Fx(u64);
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+        }
+        let mut last = [0u8; 8];
+        let rest = chunks.remainder();
+        last[..rest.len()].copy_from_slice(rest);
+        self.add(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 56));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+pub(crate) type FxBuild = BuildHasherDefault<Fx>;
+pub(crate) type FxMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
+
+pub(crate) fn hash_str(s: &str) -> u64 {
+    let mut h = Fx::default();
+    h.write(s.as_bytes());
+    // A second round so that short keys spread over all bits; never 0 (0 means none).
+    let x = h.finish();
+    let x = (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    (x ^ (x >> 32)) | 1
+}
+
+fn cp_hashes<'s>(cps: impl Iterator<Item = Option<&'s str>>) -> Vec<u64> {
+    cps.map(|c| match c {
+        None => 0,
+        // Fast path, the usual case: digits only normalise to themselves without leading
+        // zeros (as `account::normalize` does).
+        Some(raw) if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) => {
+            let t = raw.trim_start_matches('0');
+            hash_str(if t.is_empty() { raw } else { t })
+        }
+        Some(raw) => {
+            let n = crate::account::normalize(raw);
+            if n.is_empty() { 0 } else { hash_str(&n) }
+        }
+    })
+    .collect()
+}
+
+/// Equal counterparty accounts after normalisation (the hash said so; this makes sure).
+pub(crate) fn same_cp(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a == b || crate::account::normalize(a) == crate::account::normalize(b),
+        _ => false,
+    }
+}
+
+/// "Next open position at or after p" over a flat array of candidate lists, with path
+/// compression: taking items out of a list costs amortised near-constant time.
+pub(crate) struct Skip(Vec<u32>);
+
+impl Skip {
+    pub fn new(n: usize) -> Skip {
+        Skip((0..=n as u32).collect())
+    }
+    pub fn find(&mut self, mut p: usize) -> usize {
+        let mut root = p;
+        while self.0[root] as usize != root {
+            root = self.0[root] as usize;
+        }
+        while self.0[p] as usize != root {
+            let next = self.0[p] as usize;
+            self.0[p] = root as u32;
+            p = next;
+        }
+        root
+    }
+    pub fn remove(&mut self, p: usize) {
+        self.0[p] = (p + 1) as u32;
+    }
+}
+
+/// Groups of indexes sharing a key, each group in index order: `(key → (start, end))`
+/// over `flat`.
+pub(crate) fn group_by<K: std::hash::Hash + Eq + Ord + Copy>(
+    items: impl Iterator<Item = (K, u32)>,
+) -> (Vec<u32>, FxMap<K, (u32, u32)>) {
+    let mut v: Vec<(K, u32)> = items.collect();
+    v.sort_unstable();
+    let mut groups: FxMap<K, (u32, u32)> = FxMap::default();
+    groups.reserve(v.len() / 2);
+    let mut start = 0;
+    for i in 1..=v.len() {
+        if i == v.len() || v[i].0 != v[start].0 {
+            groups.insert(v[start].0, (start as u32, i as u32));
+            start = i;
+        }
+    }
+    (v.into_iter().map(|(_, i)| i).collect(), groups)
+}
+
+pub(crate) fn push_match(out: &mut Outcome, m: Match) -> usize {
+    out.matches.push(m);
+    out.matches.len() - 1
+}
+
+/// Rule `reversal`: a 冲正 entry cancels the latest (in sort order) open entry of the
+/// opposite amount booked on or before its day — with the same counterparty when the
+/// reversal names one (else one that names none); a reversal naming none takes any. Both
+/// leave matching. A reversal with no partner stays open. O(n log n): candidates grouped
+/// by amount (and counterparty), binary search by date, skip lists of taken entries.
 fn reversals(pool: &mut Pool, out: &mut Outcome) {
+    if !pool.entries.iter().any(|e| e.kind == EntryKind::Reversal) {
+        return;
+    }
+    // Only entries of an amount some reversal cancels are candidates.
+    let wanted: std::collections::HashSet<i64, FxBuild> = (0..pool.entries.len())
+        .filter(|&i| pool.entries[i].kind == EntryKind::Reversal)
+        .filter_map(|i| pool.efen[i].map(|f| -f))
+        .collect();
+    let cands = || {
+        (0..pool.entries.len())
+            .filter(|&i| pool.entries[i].kind != EntryKind::Reversal && pool.entry_open[i])
+            .filter_map(|i| pool.efen[i].filter(|f| wanted.contains(f)).map(|f| (f, i)))
+    };
+    let by_cp = Latest::new(group_by(cands().map(|(f, i)| ((f, pool.ecp[i]), i as u32))));
+    let by_amount = Latest::new(group_by(cands().map(|(f, i)| (f, i as u32))));
+    let (mut by_cp, mut by_amount) = (by_cp, by_amount);
     for i in 0..pool.entries.len() {
         let r = pool.entries[i];
         if r.kind != EntryKind::Reversal || !pool.entry_open[i] {
             continue;
         }
-        let partner = (0..pool.entries.len()).rev().find(|&j| {
-            let e = pool.entries[j];
-            j != i
-                && pool.entry_open[j]
-                && e.kind != EntryKind::Reversal
-                && e.amount == -r.amount
-                && e.booking_date <= r.booking_date
-        });
-        if let Some(j) = partner {
-            pool.entry_open[i] = false;
-            pool.entry_open[j] = false;
-            out.matches.push(Match {
+        let Some(amount) = pool.efen[i].map(|f| -f) else { continue };
+        let j = if pool.ecp[i] != 0 {
+            by_cp
+                .take(pool, &(amount, pool.ecp[i]), r.booking_date, |j| {
+                    same_cp(pool.entries[j].counterparty_account.as_deref(), r.counterparty_account.as_deref())
+                })
+                .or_else(|| by_cp.take(pool, &(amount, 0), r.booking_date, |_| true))
+        } else {
+            by_amount.take(pool, &amount, r.booking_date, |_| true)
+        };
+        let Some(j) = j else { continue };
+        let m = push_match(
+            out,
+            Match {
                 rule: Rule::Reversal,
                 entries: vec![pool.entries[j].id, r.id],
                 records: vec![],
                 detail: format!(
-                    "{} reverses {} ({})",
+                    "{} reverses {} ({}{})",
                     r.entry_key,
                     pool.entries[j].entry_key,
-                    crate::money::canonical(pool.entries[j].amount)
+                    crate::money::canonical(pool.entries[j].amount),
+                    if pool.ecp[i] != 0 { ", same counterparty" } else { "" }
                 ),
-            });
+            },
+        );
+        pool.close_entry(i, m);
+        pool.close_entry(j, m);
+    }
+}
+
+/// Candidate lists in date order with "the latest open one on or before a day": a skip
+/// list over the reversed positions, entries closed elsewhere dropped lazily.
+struct Latest<K> {
+    flat: Vec<u32>,
+    groups: FxMap<K, (u32, u32)>,
+    back: Skip,
+}
+
+impl<K: std::hash::Hash + Eq> Latest<K> {
+    fn new((flat, groups): (Vec<u32>, FxMap<K, (u32, u32)>)) -> Latest<K> {
+        let back = Skip::new(flat.len());
+        Latest { flat, groups, back }
+    }
+    fn take(&mut self, pool: &Pool, key: &K, day: NaiveDate, ok: impl Fn(usize) -> bool) -> Option<usize> {
+        let &(s, e) = self.groups.get(key)?;
+        let (s, e, n) = (s as usize, e as usize, self.flat.len());
+        let upto = s + self.flat[s..e].partition_point(|&j| pool.entries[j as usize].booking_date <= day);
+        let mut q = self.back.find(n - upto);
+        while q < n - s {
+            let j = self.flat[n - 1 - q] as usize;
+            if !pool.entry_open[j] {
+                self.back.remove(q);
+            } else if ok(j) {
+                self.back.remove(q);
+                return Some(j);
+            }
+            q = self.back.find(q + 1);
         }
+        None
     }
 }
 
 /// Rule `amount_counterparty_date`: same signed amount, same normalised counterparty
 /// account, booked from the book date to `window` business days after it. The earliest
-/// such entry wins; ties go to the smaller entry key.
+/// such entry wins; ties go to the smaller entry key. Keyed on (amount, counterparty) so
+/// that round amounts that repeat do not make candidate lists explode; within a key, a
+/// binary search by date and a skip list of taken entries.
 fn amount_counterparty_date(pool: &mut Pool, out: &mut Outcome, window: u32) {
-    use std::collections::HashMap;
-    // (amount, counterparty) → open entry indexes in date order. Keyed on both so that
-    // round amounts that repeat do not make the candidate lists explode.
-    let mut by_key: HashMap<(Decimal, String), Vec<usize>> = HashMap::new();
-    for (i, e) in pool.entries.iter().enumerate() {
-        if !pool.entry_open[i] {
-            continue;
-        }
-        if let Some(cp) = e.counterparty_account.as_deref().map(crate::account::normalize).filter(|c| !c.is_empty()) {
-            by_key.entry((e.amount.normalize(), cp)).or_default().push(i);
-        }
-    }
+    let (flat, groups) = group_by(
+        (0..pool.entries.len())
+            .filter(|&i| pool.entry_open[i] && pool.ecp[i] != 0)
+            .filter_map(|i| pool.efen[i].map(|f| ((f, pool.ecp[i]), i as u32))),
+    );
+    let mut skip = Skip::new(flat.len());
     for ri in 0..pool.records.len() {
-        if !pool.record_open[ri] {
+        if !pool.record_open[ri] || pool.rcp[ri] == 0 {
             continue;
         }
         let r = pool.records[ri];
-        let Some(cp) = r.counterparty_account.as_deref().map(crate::account::normalize).filter(|c| !c.is_empty())
-        else {
-            continue;
-        };
-        let Some(cands) = by_key.get(&(r.amount.normalize(), cp)) else { continue };
+        let Some(f) = pool.rfen[ri] else { continue };
+        let Some(&(s, e)) = groups.get(&(f, pool.rcp[ri])) else { continue };
+        let (s, e) = (s as usize, e as usize);
         let last = crate::calendar::add_business_days(r.date, window);
-        let hit = cands.iter().copied().find(|&ei| {
-            let e = pool.entries[ei];
-            pool.entry_open[ei] && e.booking_date >= r.date && e.booking_date <= last
-        });
-        if let Some(ei) = hit {
-            pool.entry_open[ei] = false;
-            pool.record_open[ri] = false;
-            let e = pool.entries[ei];
-            out.matches.push(Match {
-                rule: Rule::AmountCounterpartyDate,
-                entries: vec![e.id],
-                records: vec![r.id],
-                detail: format!(
-                    "amount {} and counterparty {} equal; booked {} within {} business days of {}",
-                    crate::money::canonical(r.amount),
-                    r.counterparty_account.as_deref().unwrap_or(""),
-                    e.booking_date,
-                    window,
-                    r.date
-                ),
-            });
+        let mut p = skip.find(s + flat[s..e].partition_point(|&j| pool.entries[j as usize].booking_date < r.date));
+        while p < e && pool.entries[flat[p] as usize].booking_date <= last {
+            let ei = flat[p] as usize;
+            let en = pool.entries[ei];
+            if same_cp(en.counterparty_account.as_deref(), r.counterparty_account.as_deref()) {
+                skip.remove(p);
+                pool.record_open[ri] = false;
+                let m = push_match(
+                    out,
+                    Match {
+                        rule: Rule::AmountCounterpartyDate,
+                        entries: vec![en.id],
+                        records: vec![r.id],
+                        detail: format!(
+                            "amount {} and counterparty {} equal; booked {} within {} business days of {}",
+                            crate::money::canonical(r.amount),
+                            r.counterparty_account.as_deref().unwrap_or(""),
+                            en.booking_date,
+                            window,
+                            r.date
+                        ),
+                    },
+                );
+                pool.close_entry(ei, m);
+                break;
+            }
+            p = skip.find(p + 1);
         }
     }
+}
+
+/// Flat candidate lists and, per key, the (start, end) of its list.
+type Groups<K> = (Vec<u32>, FxMap<K, (u32, u32)>);
+
+/// Open entries with a counterparty, grouped by (counterparty hash, sign), in date order.
+fn open_by_counterparty(pool: &Pool) -> Groups<(u64, bool)> {
+    group_by(
+        (0..pool.entries.len())
+            .filter(|&i| pool.entry_open[i] && pool.ecp[i] != 0 && plain(pool.entries[i].kind))
+            .filter(|&i| pool.efen[i].is_some())
+            .map(|i| ((pool.ecp[i], pool.entries[i].amount.is_sign_negative()), i as u32)),
+    )
+}
+
+/// Kinds that may execute a book record (not fees, interest, returns, reversals).
+pub(crate) fn plain(k: EntryKind) -> bool {
+    matches!(k, EntryKind::Transfer | EntryKind::Batch)
+}
+
+/// Rule `split` (counterparty part): open entries to the record's counterparty, same
+/// direction, within the record's window, of which exactly one subset (two or more)
+/// sums to the record.
+fn split_by_counterparty(pool: &mut Pool, out: &mut Outcome, window: u32, max_parts: usize) {
+    let (flat, groups) = open_by_counterparty(pool);
+    if groups.is_empty() {
+        return;
+    }
+    for ri in 0..pool.records.len() {
+        if !pool.record_open[ri] || pool.rcp[ri] == 0 {
+            continue;
+        }
+        let r = pool.records[ri];
+        let Some(target) = pool.rfen[ri] else { continue };
+        let Some(&(s, e)) = groups.get(&(pool.rcp[ri], r.amount.is_sign_negative())) else { continue };
+        let (s, e) = (s as usize, e as usize);
+        let last = crate::calendar::add_business_days(r.date, window);
+        let from = s + flat[s..e].partition_point(|&j| pool.entries[j as usize].booking_date < r.date);
+        let cands: Vec<usize> = flat[from..e]
+            .iter()
+            .map(|&j| j as usize)
+            .take_while(|&j| pool.entries[j].booking_date <= last)
+            .filter(|&j| pool.entry_open[j])
+            .filter(|&j| pool.efen[j].is_some_and(|f| f.unsigned_abs() < target.unsigned_abs()))
+            .filter(|&j| same_cp(pool.entries[j].counterparty_account.as_deref(), r.counterparty_account.as_deref()))
+            .take(max_parts + 1)
+            .collect();
+        if cands.len() < 2 || cands.len() > max_parts {
+            continue;
+        }
+        let amounts: Vec<i64> = cands.iter().map(|&j| pool.efen[j].unwrap_or(0)).collect();
+        if let subset::Found::One(keep) = subset::unique_subset(&amounts, target, 2) {
+            let parts: Vec<usize> = keep.iter().map(|&k| cands[k]).collect();
+            pool.record_open[ri] = false;
+            let m = push_match(
+                out,
+                Match {
+                    rule: Rule::Split,
+                    entries: parts.iter().map(|&j| pool.entries[j].id).collect(),
+                    records: vec![r.id],
+                    detail: format!(
+                        "{} entries to counterparty {} within {} business days of {} sum to {} ({})",
+                        parts.len(),
+                        r.counterparty_account.as_deref().unwrap_or(""),
+                        window,
+                        r.date,
+                        crate::money::canonical(r.amount),
+                        parts.iter().map(|&j| pool.entries[j].entry_key.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                },
+            );
+            for j in parts {
+                pool.close_entry(j, m);
+            }
+        }
+    }
+}
+
+/// Rule `amount_tolerance` (counterparty part): same counterparty and direction, within
+/// the window, the amounts differ by at most `tol` fen; the closest amount wins, then the
+/// earliest entry.
+fn tolerance_by_counterparty(pool: &mut Pool, out: &mut Outcome, window: u32, tol: i64) {
+    let (flat, groups) = open_by_counterparty(pool);
+    for ri in 0..pool.records.len() {
+        if !pool.record_open[ri] || pool.rcp[ri] == 0 {
+            continue;
+        }
+        let r = pool.records[ri];
+        let Some(target) = pool.rfen[ri] else { continue };
+        let Some(&(s, e)) = groups.get(&(pool.rcp[ri], r.amount.is_sign_negative())) else { continue };
+        let (s, e) = (s as usize, e as usize);
+        let last = crate::calendar::add_business_days(r.date, window);
+        let from = s + flat[s..e].partition_point(|&j| pool.entries[j as usize].booking_date < r.date);
+        let best = flat[from..e]
+            .iter()
+            .map(|&j| j as usize)
+            .take_while(|&j| pool.entries[j].booking_date <= last)
+            .filter(|&j| pool.entry_open[j])
+            .filter_map(|j| pool.efen[j].map(|f| ((f - target).abs(), j)))
+            .filter(|&(d, _)| d <= tol)
+            .take(64)
+            .filter(|&(_, j)| {
+                same_cp(pool.entries[j].counterparty_account.as_deref(), r.counterparty_account.as_deref())
+            })
+            .min();
+        if let Some((_, j)) = best {
+            tolerance_match(pool, out, j, ri, "counterparty");
+        }
+    }
+}
+
+pub(crate) fn tolerance_match(pool: &mut Pool, out: &mut Outcome, ei: usize, ri: usize, by: &str) {
+    let (e, r) = (pool.entries[ei], pool.records[ri]);
+    pool.record_open[ri] = false;
+    let m = push_match(
+        out,
+        Match {
+            rule: Rule::AmountTolerance,
+            entries: vec![e.id],
+            records: vec![r.id],
+            detail: format!(
+                "{by} equal; bank {} vs books {}: difference {} within tolerance",
+                crate::money::canonical(e.amount),
+                crate::money::canonical(r.amount),
+                crate::money::canonical(e.amount - r.amount)
+            ),
+        },
+    );
+    pool.close_entry(ei, m);
 }
 
 #[cfg(test)]

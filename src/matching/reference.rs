@@ -1,155 +1,502 @@
-//! Rules `reference` and `batch`: find book keys (voucher numbers, batch references) in
-//! the bank's references and texts.
+//! Rules `reference`, `batch`, `split` (by reference) and `amount_tolerance` (by
+//! reference): find book keys (voucher numbers, batch references) in the bank's references
+//! and texts.
 //!
-//! One Aho–Corasick automaton over all keys of the account scans every entry's text once,
-//! so the cost is linear in text size whatever the number of vouchers. Keys shorter than
-//! [`MIN_KEY`] characters are not searched: they would be found by accident.
+//! Keys and texts are compared in their canonical form ([`canonical_into`]). A key is found
+//! where it is not glued to ASCII letters or digits, so a found key always starts and ends
+//! on a token (a maximal run of ASCII letters and digits) of the text: the search looks up
+//! each token, and each run of up to [`MAX_TOKENS`] tokens, in a hash of the keys. That is
+//! linear in the text and does not grow with the number of vouchers. The few keys that do
+//! not start and end with a letter or digit are found by an Aho–Corasick automaton over
+//! those keys only. Keys shorter than [`MIN_KEY`] characters are not searched: they would
+//! be found by accident.
 
-use super::text::{at_boundary, normalize};
-use super::{Match, Outcome, Pool, Rule};
+use super::subset::{self, Found};
+use super::text::{at_boundary, canonical_into, canonical_ref, tokens};
+use super::{BatchDetail, FxMap, Match, NONE, Outcome, Pool, Rule, hash_str, plain, push_match};
 use aho_corasick::{AhoCorasick, MatchKind};
-use rust_decimal::Decimal;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::HashSet;
 
 pub const MIN_KEY: usize = 4;
+/// Keys of more tokens than this go to the automaton.
+pub const MAX_TOKENS: usize = 6;
 
-pub(crate) struct Index {
-    /// entry index → record indexes whose voucher number the entry's text contains.
-    pub voucher_hits: Vec<Vec<usize>>,
-    /// entry index → batch references the entry's text contains.
-    pub batch_hits: Vec<Vec<String>>,
-    /// batch reference → record indexes.
-    pub batches: BTreeMap<String, Vec<usize>>,
+/// Interned canonical keys: one string arena, a hash → first key id map and a chain for
+/// keys whose hashes collide.
+#[derive(Default)]
+pub(crate) struct Keys {
+    arena: String,
+    spans: Vec<(u32, u32)>,
+    map: FxMap<u64, u32>,
+    chain: Vec<u32>,
 }
 
-/// The searchable text of an entry: all references and the narrative, `|`-separated so
-/// that a key never spans two fields.
-pub fn haystack(e: &super::BankItem) -> String {
-    let mut s = String::new();
+impl Keys {
+    pub fn get(&self, s: &str) -> Option<u32> {
+        self.get_h(s, hash_str(s))
+    }
+    pub fn get_h(&self, s: &str, h: u64) -> Option<u32> {
+        let mut k = *self.map.get(&h)?;
+        loop {
+            if self.str(k) == s {
+                return Some(k);
+            }
+            k = self.chain[k as usize];
+            if k == NONE {
+                return None;
+            }
+        }
+    }
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(k) = self.get(s) {
+            return k;
+        }
+        let id = self.spans.len() as u32;
+        let start = self.arena.len() as u32;
+        self.arena.push_str(s);
+        self.spans.push((start, self.arena.len() as u32));
+        let slot = self.map.entry(hash_str(s)).or_insert(NONE);
+        self.chain.push(*slot);
+        *slot = id;
+        id
+    }
+    pub fn str(&self, k: u32) -> &str {
+        let (s, e) = self.spans[k as usize];
+        &self.arena[s as usize..e as usize]
+    }
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+}
+
+/// Compressed lists: group → items, in the order they were pushed.
+#[derive(Default)]
+pub(crate) struct Csr {
+    off: Vec<u32>,
+    items: Vec<u32>,
+}
+
+impl Csr {
+    fn from_pairs(groups: usize, pairs: &[(u32, u32)]) -> Csr {
+        let mut off = vec![0u32; groups + 1];
+        for &(g, _) in pairs {
+            off[g as usize + 1] += 1;
+        }
+        for i in 0..groups {
+            off[i + 1] += off[i];
+        }
+        let mut at = off.clone();
+        let mut items = vec![0u32; pairs.len()];
+        for &(g, x) in pairs {
+            items[at[g as usize] as usize] = x;
+            at[g as usize] += 1;
+        }
+        Csr { off, items }
+    }
+    pub fn get(&self, g: usize) -> &[u32] {
+        if g + 1 >= self.off.len() {
+            return &[];
+        }
+        &self.items[self.off[g] as usize..self.off[g + 1] as usize]
+    }
+}
+
+pub(crate) struct Index {
+    pub keys: Keys,
+    /// record → its voucher key (NONE: too short to search).
+    pub rec_key: Vec<u32>,
+    /// key → records with that voucher number, in record order.
+    pub key_recs: Csr,
+    /// key → records with that batch reference, in record order.
+    pub key_batch: Csr,
+    /// entry → keys found in its references and text, ascending.
+    pub hits: Csr,
+    /// entry index → its batch detail: (line key or NONE, line amount in fen or None).
+    pub details: FxMap<u32, Vec<(u32, Option<i64>)>>,
+}
+
+/// The searchable text of an entry in canonical form: all references and the narrative,
+/// `|`-separated so that a key never spans two fields.
+pub fn haystack_into(e: &super::BankItem, scratch: &mut String, out: &mut String) {
+    out.clear();
     for part in
         [e.bank_ref.as_deref(), e.customer_ref.as_deref(), e.end_to_end_id.as_deref(), Some(e.narrative.as_str())]
             .into_iter()
             .flatten()
     {
-        s.push_str(part);
-        s.push('|');
+        canonical_into(part, scratch, out);
+        out.push('|');
     }
-    normalize(&s)
+}
+
+fn searchable(k: &str) -> bool {
+    k.chars().count() >= MIN_KEY
 }
 
 impl Index {
-    pub fn build(pool: &Pool) -> Index {
-        // Pattern list: voucher keys first, then batch keys. Equal keys share a pattern.
-        let mut keys: BTreeMap<String, (Vec<usize>, bool)> = BTreeMap::new();
-        let mut batches: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (ri, r) in pool.records.iter().enumerate() {
-            let v = normalize(r.voucher_no.trim());
-            if v.chars().count() >= MIN_KEY {
-                keys.entry(v).or_default().0.push(ri);
+    pub fn build(pool: &Pool, batch_details: &[BatchDetail]) -> Index {
+        let mut keys = Keys::default();
+        let nr = pool.records.len();
+        let mut rec_key = vec![NONE; nr];
+        let mut voucher_pairs = Vec::with_capacity(nr);
+        let mut batch_pairs = Vec::new();
+        let (mut scratch, mut buf) = (String::new(), String::new());
+        let mut canon = |s: &str, buf: &mut String| {
+            buf.clear();
+            canonical_into(s.trim(), &mut scratch, buf);
+            let t = buf.trim_matches('-');
+            if t.len() != buf.len() {
+                *buf = t.to_string();
             }
-            if let Some(b) =
-                r.batch_ref.as_deref().map(|b| normalize(b.trim())).filter(|b| b.chars().count() >= MIN_KEY)
-            {
-                batches.entry(b.clone()).or_default().push(ri);
-                keys.entry(b).or_default().1 = true;
+        };
+        let mut last_batch: Option<(&str, u32)> = None;
+        for (ri, r) in pool.records.iter().enumerate() {
+            canon(&r.voucher_no, &mut buf);
+            if searchable(&buf) {
+                let k = keys.intern(&buf);
+                rec_key[ri] = k;
+                voucher_pairs.push((k, ri as u32));
+            }
+            if let Some(b) = r.batch_ref.as_deref() {
+                // Members of one batch usually sit together: reuse the last key.
+                let k = match last_batch {
+                    Some((lb, k)) if lb == b => Some(k),
+                    _ => {
+                        canon(b, &mut buf);
+                        let k = searchable(&buf).then(|| keys.intern(&buf));
+                        if let Some(k) = k {
+                            last_batch = Some((b, k));
+                        }
+                        k
+                    }
+                };
+                if let Some(k) = k {
+                    batch_pairs.push((k, ri as u32));
+                }
             }
         }
-        let patterns: Vec<&String> = keys.keys().collect();
-        let mut voucher_hits = vec![Vec::new(); pool.entries.len()];
-        let mut batch_hits = vec![Vec::new(); pool.entries.len()];
-        if !patterns.is_empty() {
-            // Overlapping search: a voucher key may sit inside a longer batch key or vice
-            // versa, and both must be seen.
-            let ac = AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .build(&patterns)
-                .expect("automaton over bounded keys");
+        let nk = keys.len();
+        let key_recs = Csr::from_pairs(nk, &voucher_pairs);
+        let key_batch = Csr::from_pairs(nk, &batch_pairs);
+        drop(voucher_pairs);
+        drop(batch_pairs);
+
+        // Token keys (hash lookup) and the rest (automaton).
+        let mut first_tokens: HashSet<u64, super::FxBuild> = HashSet::default();
+        let mut max_tokens = 1;
+        let mut odd: Vec<u32> = Vec::new();
+        let mut spans = Vec::new();
+        for k in 0..nk as u32 {
+            let s = keys.str(k);
+            let b = s.as_bytes();
+            let edge_ok = b.first().is_some_and(u8::is_ascii_alphanumeric)
+                && b.last().is_some_and(u8::is_ascii_alphanumeric)
+                && !s.contains('|');
+            tokens(s, &mut spans);
+            if !edge_ok || spans.len() > MAX_TOKENS {
+                odd.push(k);
+            } else if spans.len() > 1 {
+                first_tokens.insert(hash_str(&s[..spans[0].1 as usize]));
+                max_tokens = max_tokens.max(spans.len());
+            }
+        }
+        let ac = if odd.is_empty() {
+            None
+        } else {
+            AhoCorasick::builder().match_kind(MatchKind::Standard).build(odd.iter().map(|&k| keys.str(k))).ok()
+        };
+
+        let ne = pool.entries.len();
+        let mut hit_pairs: Vec<(u32, u32)> = Vec::new();
+        if nk > 0 {
+            let (mut scratch, mut hay, mut found) = (String::new(), String::new(), Vec::<u32>::new());
             for (ei, e) in pool.entries.iter().enumerate() {
-                let hay = haystack(e);
-                let mut vs = BTreeSet::new();
-                let mut bs = BTreeSet::new();
-                for m in ac.find_overlapping_iter(&hay) {
-                    if !at_boundary(&hay, m.start(), m.end()) {
-                        continue;
+                haystack_into(e, &mut scratch, &mut hay);
+                tokens(&hay, &mut spans);
+                found.clear();
+                for i in 0..spans.len() {
+                    let (s, t) = (spans[i].0 as usize, spans[i].1 as usize);
+                    let h = hash_str(&hay[s..t]);
+                    if t - s >= MIN_KEY
+                        && let Some(k) = keys.get_h(&hay[s..t], h)
+                    {
+                        found.push(k);
                     }
-                    let key = patterns[m.pattern().as_usize()];
-                    let (recs, is_batch) = &keys[key];
-                    vs.extend(recs.iter().copied());
-                    if *is_batch {
-                        bs.insert(key.clone());
+                    if max_tokens > 1 && first_tokens.contains(&h) {
+                        for &(_, t2) in spans.iter().skip(i + 1).take(max_tokens - 1) {
+                            let sub = &hay[s..t2 as usize];
+                            if sub.contains('|') {
+                                break;
+                            }
+                            if let Some(k) = keys.get(sub) {
+                                found.push(k);
+                            }
+                        }
                     }
                 }
-                voucher_hits[ei] = vs.into_iter().collect();
-                batch_hits[ei] = bs.into_iter().collect();
+                if let Some(ac) = &ac {
+                    for m in ac.find_overlapping_iter(&hay) {
+                        if at_boundary(&hay, m.start(), m.end()) {
+                            found.push(odd[m.pattern().as_usize()]);
+                        }
+                    }
+                }
+                found.sort_unstable();
+                found.dedup();
+                hit_pairs.extend(found.iter().map(|&k| (ei as u32, k)));
             }
         }
-        Index { voucher_hits, batch_hits, batches }
+        let hits = Csr::from_pairs(ne, &hit_pairs);
+        drop(hit_pairs);
+
+        let mut details = FxMap::default();
+        if !batch_details.is_empty() {
+            let by_id: FxMap<i64, u32> = pool.entries.iter().enumerate().map(|(i, e)| (e.id, i as u32)).collect();
+            for d in batch_details {
+                if let Some(&ei) = by_id.get(&d.entry_id) {
+                    let lines = d
+                        .lines
+                        .iter()
+                        .map(|l| (keys.get(&canonical_ref(&l.reference)).unwrap_or(NONE), super::fen(l.amount)))
+                        .collect();
+                    details.insert(ei, lines);
+                }
+            }
+        }
+        Index { keys, rec_key, key_recs, key_batch, hits, details }
+    }
+
+    /// Records whose voucher number entry `ei` names, in record order.
+    pub fn voucher_records(&self, ei: usize) -> Vec<usize> {
+        let mut v: Vec<usize> =
+            self.hits.get(ei).iter().flat_map(|&k| self.key_recs.get(k as usize)).map(|&r| r as usize).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 
     /// Rule `reference`: the voucher number is in the entry, the amounts are equal.
     /// Records are taken in date order; an entry serves one record.
     pub fn match_exact(&self, pool: &mut Pool, out: &mut Outcome) {
         for ei in 0..pool.entries.len() {
-            if !pool.entry_open[ei] {
+            if !pool.entry_open[ei] || self.hits.get(ei).is_empty() {
                 continue;
             }
             let e = pool.entries[ei];
-            let hit = self.voucher_hits[ei]
+            let hit = self
+                .hits
+                .get(ei)
                 .iter()
-                .copied()
-                .find(|&ri| pool.record_open[ri] && pool.records[ri].amount == e.amount);
+                .flat_map(|&k| self.key_recs.get(k as usize))
+                .map(|&r| r as usize)
+                .filter(|&ri| pool.record_open[ri] && pool.records[ri].amount == e.amount)
+                .min();
             if let Some(ri) = hit {
-                pool.entry_open[ei] = false;
                 pool.record_open[ri] = false;
                 let r = pool.records[ri];
-                out.matches.push(Match {
-                    rule: Rule::Reference,
-                    entries: vec![e.id],
-                    records: vec![r.id],
-                    detail: format!(
-                        "voucher {} found in entry {}; amount {} equal",
-                        r.voucher_no,
-                        e.entry_key,
-                        crate::money::canonical(e.amount)
-                    ),
-                });
+                let m = push_match(
+                    out,
+                    Match {
+                        rule: Rule::Reference,
+                        entries: vec![e.id],
+                        records: vec![r.id],
+                        detail: format!(
+                            "voucher {} found in entry {}; amount {} equal",
+                            r.voucher_no,
+                            e.entry_key,
+                            crate::money::canonical(e.amount)
+                        ),
+                    },
+                );
+                pool.close_entry(ei, m);
             }
         }
     }
 
     /// Rule `batch`: a batch reference is in the entry and the open records of that batch
-    /// add up to the entry amount (1:N).
+    /// add up to the entry amount (1:N); or, when payees failed before the debit, the one
+    /// subset of them that does (by the batch detail where there is one, else the fewest
+    /// items left out, else an exact search up to [`subset::EXACT_MAX`] items). The records
+    /// left out are reported `missing_in_bank` by `classify`, naming the debit.
     pub fn match_batches(&self, pool: &mut Pool, out: &mut Outcome) {
         for ei in 0..pool.entries.len() {
-            if !pool.entry_open[ei] {
+            if !pool.entry_open[ei] || !plain(pool.entries[ei].kind) {
                 continue;
             }
             let e = pool.entries[ei];
-            for b in &self.batch_hits[ei] {
-                let members: Vec<usize> = self.batches[b].iter().copied().filter(|&ri| pool.record_open[ri]).collect();
-                if members.len() < 2 {
+            let Some(target) = pool.efen[ei] else { continue };
+            for &k in self.hits.get(ei) {
+                let all = self.key_batch.get(k as usize);
+                if all.is_empty() {
                     continue;
                 }
-                let sum = members.iter().try_fold(Decimal::ZERO, |acc, &ri| acc.checked_add(pool.records[ri].amount));
-                if sum != Some(e.amount) {
+                let members: Vec<usize> = all
+                    .iter()
+                    .map(|&r| r as usize)
+                    .filter(|&ri| pool.record_open[ri] && pool.rfen[ri].is_some())
+                    .filter(|&ri| pool.records[ri].amount.is_sign_negative() == e.amount.is_sign_negative())
+                    .collect();
+                if members.is_empty() {
                     continue;
                 }
-                pool.entry_open[ei] = false;
-                for &ri in &members {
+                let mut how = "";
+                let mut keep: Option<Vec<usize>> = None;
+                if let Some(lines) = self.details.get(&(ei as u32)) {
+                    let mut by_key: FxMap<u32, Vec<usize>> = FxMap::default();
+                    for &ri in members.iter().rev() {
+                        by_key.entry(self.rec_key[ri]).or_default().push(ri);
+                    }
+                    let mut chosen: Vec<usize> = Vec::new();
+                    for &(lk, lf) in lines {
+                        let Some(list) = by_key.get_mut(&lk).filter(|_| lk != NONE) else { continue };
+                        if let Some(pos) = list.iter().rposition(|&ri| pool.rfen[ri] == lf) {
+                            chosen.push(list.remove(pos));
+                        }
+                    }
+                    chosen.sort_unstable();
+                    let sum = chosen.iter().fold(0i64, |a, &ri| a.saturating_add(pool.rfen[ri].unwrap_or(0)));
+                    if !chosen.is_empty() && sum == target {
+                        how = " by the batch detail";
+                        keep = Some(chosen);
+                    }
+                }
+                if keep.is_none() {
+                    let amounts: Vec<i64> = members.iter().map(|&ri| pool.rfen[ri].unwrap_or(0)).collect();
+                    if let Found::One(idx) = subset::keep_for_sum(&amounts, target)
+                        && !idx.is_empty()
+                    {
+                        keep = Some(idx.into_iter().map(|i| members[i]).collect());
+                    }
+                }
+                let Some(keep) = keep else { continue };
+                // `keep` is ascending (members are in record order).
+                let left: Vec<usize> = members.iter().copied().filter(|ri| keep.binary_search(ri).is_err()).collect();
+                for &ri in &keep {
                     pool.record_open[ri] = false;
                 }
-                out.matches.push(Match {
-                    rule: Rule::Batch,
-                    entries: vec![e.id],
-                    records: members.iter().map(|&ri| pool.records[ri].id).collect(),
-                    detail: format!(
-                        "batch {b} found in entry {}; {} records sum to {}",
-                        e.entry_key,
+                for &ri in &left {
+                    if pool.failed_in[ri] == NONE {
+                        pool.failed_in[ri] = ei as u32;
+                    }
+                }
+                let mut detail = format!(
+                    "batch {} found in entry {}; {} records sum to {}",
+                    self.keys.str(k),
+                    e.entry_key,
+                    keep.len(),
+                    crate::money::canonical(e.amount)
+                );
+                if !left.is_empty() {
+                    detail.push_str(&format!(
+                        "{how}; {} of {} open records not in the debit: {}",
+                        left.len(),
                         members.len(),
-                        crate::money::canonical(e.amount)
-                    ),
-                });
+                        left.iter().map(|&ri| pool.records[ri].voucher_no.as_str()).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                let m = push_match(
+                    out,
+                    Match {
+                        rule: Rule::Batch,
+                        entries: vec![e.id],
+                        records: keep.iter().map(|&ri| pool.records[ri].id).collect(),
+                        detail,
+                    },
+                );
+                pool.close_entry(ei, m);
                 break;
+            }
+        }
+    }
+
+    /// Open plain entries naming each key that has open voucher records: key → entries.
+    fn open_entries_by_key(&self, pool: &Pool) -> FxMap<u32, Vec<usize>> {
+        let mut by: FxMap<u32, Vec<usize>> = FxMap::default();
+        for ei in 0..pool.entries.len() {
+            if !pool.entry_open[ei] || !plain(pool.entries[ei].kind) {
+                continue;
+            }
+            for &k in self.hits.get(ei) {
+                if self.key_recs.get(k as usize).iter().any(|&r| pool.record_open[r as usize]) {
+                    by.entry(k).or_default().push(ei);
+                }
+            }
+        }
+        by
+    }
+
+    /// Rule `split` (reference part): several open entries name the record's voucher, same
+    /// direction, and exactly one subset of two or more of them sums to the record (N:1).
+    pub fn match_split_by_reference(&self, pool: &mut Pool, out: &mut Outcome, max_parts: usize) {
+        let by = self.open_entries_by_key(pool);
+        if by.is_empty() {
+            return;
+        }
+        for ri in 0..pool.records.len() {
+            let k = self.rec_key[ri];
+            if !pool.record_open[ri] || k == NONE {
+                continue;
+            }
+            let Some(list) = by.get(&k) else { continue };
+            let r = pool.records[ri];
+            let Some(target) = pool.rfen[ri] else { continue };
+            let cands: Vec<usize> = list
+                .iter()
+                .copied()
+                .filter(|&ei| pool.entry_open[ei])
+                .filter(|&ei| pool.entries[ei].amount.is_sign_negative() == r.amount.is_sign_negative())
+                .filter(|&ei| pool.efen[ei].is_some_and(|f| f.unsigned_abs() < target.unsigned_abs()))
+                .take(max_parts + 1)
+                .collect();
+            if cands.len() < 2 || cands.len() > max_parts {
+                continue;
+            }
+            let amounts: Vec<i64> = cands.iter().map(|&ei| pool.efen[ei].unwrap_or(0)).collect();
+            if let Found::One(idx) = subset::unique_subset(&amounts, target, 2) {
+                let parts: Vec<usize> = idx.into_iter().map(|i| cands[i]).collect();
+                pool.record_open[ri] = false;
+                let m = push_match(
+                    out,
+                    Match {
+                        rule: Rule::Split,
+                        entries: parts.iter().map(|&ei| pool.entries[ei].id).collect(),
+                        records: vec![r.id],
+                        detail: format!(
+                            "voucher {} found in {} entries ({}) that sum to {}",
+                            r.voucher_no,
+                            parts.len(),
+                            parts.iter().map(|&ei| pool.entries[ei].entry_key.as_str()).collect::<Vec<_>>().join(", "),
+                            crate::money::canonical(r.amount)
+                        ),
+                    },
+                );
+                for ei in parts {
+                    pool.close_entry(ei, m);
+                }
+            }
+        }
+    }
+
+    /// Rule `amount_tolerance` (reference part): the voucher is in the entry, same
+    /// direction, the amounts differ by at most `tol` fen (closest first).
+    pub fn match_tolerance(&self, pool: &mut Pool, out: &mut Outcome, tol: i64) {
+        for ei in 0..pool.entries.len() {
+            if !pool.entry_open[ei] || !plain(pool.entries[ei].kind) || self.hits.get(ei).is_empty() {
+                continue;
+            }
+            let Some(f) = pool.efen[ei] else { continue };
+            let neg = pool.entries[ei].amount.is_sign_negative();
+            let best = self
+                .voucher_records(ei)
+                .into_iter()
+                .filter(|&ri| pool.record_open[ri] && pool.records[ri].amount.is_sign_negative() == neg)
+                .filter_map(|ri| pool.rfen[ri].map(|g| ((g - f).abs(), ri)))
+                .filter(|&(d, _)| d <= tol)
+                .min();
+            if let Some((_, ri)) = best {
+                let by =
+                    format!("voucher {} found in entry {};", pool.records[ri].voucher_no, pool.entries[ei].entry_key);
+                super::tolerance_match(pool, out, ei, ri, by.trim_end_matches(';'));
             }
         }
     }

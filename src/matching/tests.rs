@@ -44,20 +44,43 @@ fn params(end: &str) -> Params {
     Params { window_days: 3, statements_end: Some(d(end)) }
 }
 
-/// Every entry and record ends in exactly one place: one match or one discrepancy.
-fn assert_partition(out: &Outcome, entries: &[BankItem], records: &[BookItem]) {
-    let mut seen_e: Vec<i64> = out.matches.iter().flat_map(|m| m.entries.iter().copied()).collect();
-    seen_e.extend(out.discrepancies.iter().filter_map(|x| x.entry));
+/// The state invariant of `matching` (see the module text): every entry in exactly one
+/// primary place (a non-`return` match or one discrepancy), or, for a linked return, in one
+/// `return` match and one `returned_payment` discrepancy; every record in exactly one
+/// non-`return` match or one discrepancy, and in at most one `return` match.
+pub(crate) fn assert_partition(out: &Outcome, entries: &[BankItem], records: &[BookItem]) {
+    let returns: Vec<&Match> = out.matches.iter().filter(|m| m.rule == Rule::Return).collect();
+    let ret_entries: std::collections::BTreeSet<i64> = returns.iter().flat_map(|m| m.entries.iter().copied()).collect();
+    let mut seen_e: Vec<i64> =
+        out.matches.iter().filter(|m| m.rule != Rule::Return).flat_map(|m| m.entries.iter().copied()).collect();
+    seen_e.extend(out.discrepancies.iter().filter_map(|x| x.entry).filter(|e| !ret_entries.contains(e)));
+    seen_e.extend(ret_entries.iter().copied());
     seen_e.sort();
     let mut want_e: Vec<i64> = entries.iter().map(|e| e.id).collect();
     want_e.sort();
     assert_eq!(seen_e, want_e, "entries");
-    let mut seen_r: Vec<i64> = out.matches.iter().flat_map(|m| m.records.iter().copied()).collect();
+    for m in &returns {
+        assert_eq!(m.entries.len(), 1);
+        let n = out
+            .discrepancies
+            .iter()
+            .filter(|x| x.entry == Some(m.entries[0]) && x.kind == Kind::ReturnedPayment)
+            .count();
+        assert_eq!(n, 1, "return {m:?}");
+        assert_eq!(out.discrepancies.iter().filter(|x| x.entry == Some(m.entries[0])).count(), 1);
+    }
+    let mut seen_r: Vec<i64> =
+        out.matches.iter().filter(|m| m.rule != Rule::Return).flat_map(|m| m.records.iter().copied()).collect();
     seen_r.extend(out.discrepancies.iter().filter_map(|x| x.record));
     seen_r.sort();
     let mut want_r: Vec<i64> = records.iter().map(|r| r.id).collect();
     want_r.sort();
     assert_eq!(seen_r, want_r, "records");
+    let mut ret_r: Vec<i64> = returns.iter().flat_map(|m| m.records.iter().copied()).collect();
+    ret_r.sort();
+    let n = ret_r.len();
+    ret_r.dedup();
+    assert_eq!(n, ret_r.len(), "a record returned twice");
 }
 
 #[test]
@@ -145,8 +168,10 @@ fn batch_reversal_and_classification() {
     ];
     let out = match_account("A", &es, &rs, &params("2024-03-22"));
     let rules: Vec<Rule> = out.matches.iter().map(|m| m.rule).collect();
-    assert_eq!(rules, [Rule::Reversal, Rule::Batch]);
+    assert_eq!(rules, [Rule::Reversal, Rule::Batch, Rule::Return]);
     assert_eq!(out.matches[1].records, [10, 11, 12]);
+    // The return names the person of the batch although the batch matched.
+    assert_eq!((out.matches[2].entries.as_slice(), out.matches[2].records.as_slice()), (&[6][..], &[11][..]));
     let mut kinds: Vec<(Kind, Option<i64>, Option<i64>)> =
         out.discrepancies.iter().map(|x| (x.kind, x.entry, x.record)).collect();
     kinds.sort();

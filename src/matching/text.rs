@@ -1,16 +1,91 @@
-//! Text normalisation for reference search: upper-case ASCII, full-width forms folded to
-//! ASCII (ＶＯ１２ → VO12), the ideographic space to a space. Nothing else changes, so a
-//! position in the normalised text is a position the user can find in the original.
+//! Text normalisation for reference search.
+//!
+//! [`normalize`] folds full-width forms to ASCII (ＶＯ１２ → VO12), the ideographic space to
+//! a space, and upper-cases ASCII; nothing else changes.
+//!
+//! [`canonical_ref`] is the form both book keys (voucher numbers, batch references) and bank
+//! texts are searched in: [`normalize`], then the common prefixes that stand before a
+//! number (`NO.`, `NO:`, `VOUCHER`, `VOUCHER NO.`, `凭证号:`, `凭证:`…) are dropped where a
+//! token starts, and every run of separators (space, tab, `-`, `_`, `/`, `.`, `\`) becomes
+//! one `-`. So `凭证号：ｖ－００１２`, `NO. V-0012` and `v 0012` all read `V-0012`. A key
+//! is found only where it is not glued to ASCII letters or digits ([`at_boundary`]), so
+//! voucher `0007` is not found inside `00071`.
+
+/// Prefixes that announce a reference, in canonical (folded, upper-case) spelling; longer
+/// first so that `VOUCHER NO.` wins over `VOUCHER`.
+pub const PREFIXES: [&str; 14] = [
+    "VOUCHER NO.",
+    "VOUCHER NO:",
+    "VOUCHER NO ",
+    "VOUCHER:",
+    "VOUCHER ",
+    "VOUCHER",
+    "NO.",
+    "NO:",
+    "凭证号码:",
+    "凭证号:",
+    "凭证号",
+    "凭证编号:",
+    "凭证编号",
+    "凭证:",
+];
 
 pub fn normalize(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            '\u{3000}' => ' ',
-            _ => c,
-        })
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
+    s.chars().map(fold).collect()
+}
+
+fn fold(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c).to_ascii_uppercase(),
+        '\u{3000}' => ' ',
+        _ => c.to_ascii_uppercase(),
+    }
+}
+
+fn is_sep(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '-' | '_' | '/' | '.' | '\\')
+}
+
+/// Appends the canonical search form of `s` to `out` (see the module text). `scratch` is a
+/// reusable buffer.
+pub fn canonical_into(s: &str, scratch: &mut String, out: &mut String) {
+    scratch.clear();
+    scratch.extend(s.chars().map(fold));
+    let src = scratch.as_str();
+    let mut i = 0;
+    let mut prev_alnum = out.chars().next_back().is_some_and(|c| c.is_ascii_alphanumeric());
+    let mut pending_sep = false;
+    while i < src.len() {
+        if !prev_alnum && let Some(p) = PREFIXES.iter().find(|p| src[i..].starts_with(**p)) {
+            i += p.len();
+            pending_sep = true;
+            continue;
+        }
+        let c = src[i..].chars().next().unwrap_or(' ');
+        i += c.len_utf8();
+        if is_sep(c) {
+            pending_sep = true;
+            prev_alnum = false;
+            continue;
+        }
+        if pending_sep {
+            out.push('-');
+            pending_sep = false;
+        }
+        out.push(c);
+        prev_alnum = c.is_ascii_alphanumeric();
+    }
+    if pending_sep {
+        out.push('-');
+    }
+}
+
+/// The canonical form of one key: [`canonical_into`] without leading or trailing `-`.
+pub fn canonical_ref(s: &str) -> String {
+    let mut scratch = String::new();
+    let mut out = String::new();
+    canonical_into(s.trim(), &mut scratch, &mut out);
+    out.trim_matches('-').to_string()
 }
 
 /// True when `hay[start..end]` is not glued to letters or digits on either side, so that
@@ -19,6 +94,30 @@ pub fn at_boundary(hay: &str, start: usize, end: usize) -> bool {
     let before = hay[..start].chars().next_back();
     let after = hay[end..].chars().next();
     !before.is_some_and(|c| c.is_ascii_alphanumeric()) && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+/// Byte spans of the maximal runs of ASCII letters and digits in `hay`.
+pub fn tokens(hay: &str, out: &mut Vec<(u32, u32)>) {
+    out.clear();
+    let b = hay.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_alphanumeric() {
+            let s = i;
+            while i < b.len() && b[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            out.push((s as u32, i as u32));
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Words in a credit's text that say it is money coming back (退汇).
+pub fn says_return(narrative: &str) -> bool {
+    ["退汇", "退款", "退回", "RETURN", "RTRN"].iter().any(|w| narrative.contains(w))
+        || narrative.to_ascii_uppercase().contains("RETURN")
 }
 
 #[cfg(test)]
@@ -32,6 +131,21 @@ mod tests {
     }
 
     #[test]
+    fn canonical_forms() {
+        assert_eq!(canonical_ref("凭证号：ｖ－００１２"), "V-0012");
+        assert_eq!(canonical_ref("NO. V-0012"), "V-0012");
+        assert_eq!(canonical_ref("v 0012"), "V-0012");
+        assert_eq!(canonical_ref("Voucher No.20240321-0007"), "20240321-0007");
+        assert_eq!(canonical_ref("VOUCHER20240321_0007"), "20240321-0007");
+        // A prefix only counts where a token starts.
+        assert_eq!(canonical_ref("ANO.5"), "ANO-5");
+        let mut s = String::new();
+        let mut out = String::new();
+        canonical_into("拨付  NO.V-0007 用款", &mut s, &mut out);
+        assert_eq!(out, "拨付-V-0007-用款");
+    }
+
+    #[test]
     fn boundaries() {
         let h = "REF 20240321-0007 X";
         let s = h.find("20240321-0007").unwrap();
@@ -41,5 +155,12 @@ mod tests {
         let h = "拨付0007，";
         let s = h.find("0007").unwrap();
         assert!(at_boundary(h, s, s + 4));
+    }
+
+    #[test]
+    fn token_spans() {
+        let mut v = Vec::new();
+        tokens("拨付-V-0007|X", &mut v);
+        assert_eq!(v, [(7, 8), (9, 13), (14, 15)]);
     }
 }

@@ -90,13 +90,20 @@ pub fn stream(
     let bom = head.starts_with(b"\xEF\xBB\xBF");
     let body = if bom { &head[3..] } else { &head[..] };
     let declared = if bom { None } else { declared_encoding(body) };
-    let utf16 = body.starts_with(b"\xFF\xFE") || body.starts_with(b"\xFE\xFF") || body.starts_with(b"<\0") || body.starts_with(b"\0<");
-    let other = declared.as_deref().and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes())).is_some_and(|e| e != encoding_rs::UTF_8);
+    let utf16 = body.starts_with(b"\xFF\xFE")
+        || body.starts_with(b"\xFE\xFF")
+        || body.starts_with(b"<\0")
+        || body.starts_with(b"\0<");
+    let other = declared
+        .as_deref()
+        .and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()))
+        .is_some_and(|e| e != encoding_rs::UTF_8);
     if utf16 || other || declared.as_deref().is_some_and(|l| encoding_rs::Encoding::for_label(l.as_bytes()).is_none()) {
         // Not UTF-8: read it whole (bounded) and take the in-memory path, which decodes
         // strictly and gives the same errors as `parse`.
         let mut all = head.clone();
-        std::io::Read::read_to_end(&mut std::io::Read::take(input, limits.max_file_bytes.saturating_add(1)), &mut all).map_err(io)?;
+        std::io::Read::read_to_end(&mut std::io::Read::take(input, limits.max_file_bytes.saturating_add(1)), &mut all)
+            .map_err(io)?;
         crate::parse::check_size(file, &all, limits)?;
         let stmts = parse(file, &all, limits)?;
         let n = stmts.len() as u64;
@@ -118,7 +125,10 @@ pub fn stream(
             file,
             Location::File,
             None,
-            format!("not UTF-8 at byte {} (a camt file without an encoding declaration must be UTF-8)", reader.error_position()),
+            format!(
+                "not UTF-8 at byte {} (a camt file without an encoding declaration must be UTF-8)",
+                reader.error_position()
+            ),
         )),
         Err(e) => Err(e),
     }
@@ -1142,9 +1152,7 @@ impl Parser<'_> {
             for a in e.attributes() {
                 let a = a.map_err(|e| cur.xml_err(text, pos, &e.into()))?;
                 if a.key.local_name().into_inner() == "Ccy" {
-                    let v = a
-                        .normalized_value(XmlVersion::Implicit1_0)
-                        .map_err(|e| cur.xml_err(text, pos, &e))?;
+                    let v = a.normalized_value(XmlVersion::Implicit1_0).map_err(|e| cur.xml_err(text, pos, &e))?;
                     let v = v.trim();
                     cur.ccy = match Currency::parse(v) {
                         Some(c) => CcyAttr::Ok(c),
@@ -2220,5 +2228,4 @@ mod tests {
         }
         assert!(n >= 10, "{n} fixtures");
     }
-
 }

@@ -252,8 +252,11 @@ pub fn stream(
         Some(Format::Camt) => Ok(("camt", camt::stream(file, &mut joined, limits, sink)?)),
         _ => {
             let mut all = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::Read::take(joined, limits.max_file_bytes.saturating_add(1)), &mut all)
-                .map_err(io)?;
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(joined, limits.max_file_bytes.saturating_add(1)),
+                &mut all,
+            )
+            .map_err(io)?;
             check_size(file, &all, limits)?;
             let stmts = parse_for_account(file, &all, name, account, limits)?;
             let n = stmts.len() as u64;

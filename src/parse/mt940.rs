@@ -39,7 +39,12 @@ pub fn parse(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Statement>
 
 fn no_statement_is_an_error(file: &str, seen: usize) -> Result<(), ParseError> {
     if seen == 0 {
-        return Err(ParseError::new(file, Location::File, None, "no MT940/MT942 statement in the file (no :20: field)"));
+        return Err(ParseError::new(
+            file,
+            Location::File,
+            None,
+            "no MT940/MT942 statement in the file (no :20: field)",
+        ));
     }
     Ok(())
 }
@@ -97,7 +102,12 @@ fn stream_pieces(
         let n = reader.read_until(b'\n', &mut line).map_err(io)?;
         total += n as u64;
         if total > limits.max_file_bytes {
-            return Err(ParseError::new(file, Location::File, None, format!("file is over the limit of {} bytes", limits.max_file_bytes)));
+            return Err(ParseError::new(
+                file,
+                Location::File,
+                None,
+                format!("file is over the limit of {} bytes", limits.max_file_bytes),
+            ));
         }
         let starts_statement = {
             let l = line.iter().position(|b| !matches!(b, 0x01 | 0x03 | 0x1A)).map_or(&line[..0], |i| &line[i..]);
@@ -737,7 +747,16 @@ struct Parser<'a, 'l> {
 
 impl<'a, 'l> Parser<'a, 'l> {
     fn new(file: &'a str, limits: &'l Limits) -> Self {
-        Parser { file, limits, before: 0, statements: Vec::new(), cur: None, field: None, more: Vec::new(), pending_dash: false }
+        Parser {
+            file,
+            limits,
+            before: 0,
+            statements: Vec::new(),
+            cur: None,
+            field: None,
+            more: Vec::new(),
+            pending_dash: false,
+        }
     }
 
     fn err(&self, line: u64, field: Option<&str>, msg: impl Into<String>) -> ParseError {
@@ -1696,5 +1715,4 @@ mod tests {
         }
         assert!(n >= 10, "{n} fixtures");
     }
-
 }

@@ -4,7 +4,7 @@
 //! entries and records (by reference and voucher) that make its numbers.
 
 use crate::discrepancy::{Discrepancy, Kind};
-use crate::matching::Match;
+use crate::matching::{Match, Rule};
 use crate::money::canonical;
 use crate::store::{StoredEntry, StoredRecord};
 use chrono::NaiveDate;
@@ -49,11 +49,13 @@ pub struct AccountResult {
 }
 
 impl AccountResult {
+    /// Entries paired with book records (a `return` link is not a pairing: the returned
+    /// credit is also a `returned_payment` item, and its record is counted by its batch).
     pub fn matched_entries(&self) -> usize {
-        self.matches.iter().filter(|m| !m.records.is_empty()).map(|m| m.entries.len()).sum()
+        self.matches.iter().filter(|m| !m.records.is_empty() && m.rule != Rule::Return).map(|m| m.entries.len()).sum()
     }
     pub fn matched_records(&self) -> usize {
-        self.matches.iter().map(|m| m.records.len()).sum()
+        self.matches.iter().filter(|m| m.rule != Rule::Return).map(|m| m.records.len()).sum()
     }
     pub fn open_by_kind(&self) -> BTreeMap<Kind, usize> {
         let mut m = BTreeMap::new();

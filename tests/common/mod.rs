@@ -1,6 +1,7 @@
 //! Shared test support: backends (SQLite always, PostgreSQL when `FUNDRECON_TEST_PG` is
 //! set), demo copies in temp folders, golden-file comparison.
 #![allow(dead_code)]
+pub mod sshd;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
