@@ -38,6 +38,13 @@ pub enum Command {
     },
     /// Rerun one batch by id (same inputs, same results; archived files are reused).
     Rerun { id: i64 },
+    /// Where things stand: the last batch per channel, failed batches, and statements
+    /// that are late or due over the last business days.
+    Status {
+        /// How many business days back to look for missing statements.
+        #[arg(long, default_value_t = 5)]
+        days: u32,
+    },
     /// List or show batches.
     Runs {
         #[command(subcommand)]
@@ -400,6 +407,58 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             store.close().await;
             Ok(out.exit_code)
         }
+        Command::Status { days } => {
+            let cfg = load(&cli.config)?;
+            let store = open_store(&cfg).await?;
+            let runs = store.runs(false).await?;
+            println!("last batch per channel:");
+            for ch in &cfg.channels {
+                match runs.iter().rev().find(|r| r.channel == ch.name) {
+                    Some(r) => println!(
+                        "  {:<16} {} {:<7} attempts {} finished {}",
+                        ch.name,
+                        r.business_date,
+                        r.state,
+                        r.attempts,
+                        opt_t(r.finished_at)
+                    ),
+                    None => println!("  {:<16} never run", ch.name),
+                }
+            }
+            let failed: Vec<_> = runs.iter().filter(|r| r.state == "failed").collect();
+            println!(
+                "failed batches: {}",
+                if failed.is_empty() { "none".to_string() } else { failed.len().to_string() }
+            );
+            for r in failed {
+                println!(
+                    "  #{} {} {}: {}",
+                    r.id,
+                    r.channel,
+                    r.business_date,
+                    r.error.as_deref().and_then(|e| e.lines().next()).unwrap_or("")
+                );
+            }
+            let mut dates = Vec::new();
+            let mut d = yesterday(&cfg);
+            while dates.len() < days as usize {
+                if crate::calendar::is_business_day(d) {
+                    dates.push(d);
+                }
+                d = d.pred_opt().unwrap_or(d);
+            }
+            dates.reverse();
+            let missing = job::daily::missing_statements(&cfg, &store, &dates).await?;
+            println!(
+                "statements missing over the last {days} business days: {}",
+                if missing.is_empty() { "none".to_string() } else { missing.len().to_string() }
+            );
+            for m in &missing {
+                println!("  {m}");
+            }
+            store.close().await;
+            Ok(if missing.iter().any(|m| m.status == "late") { job::EXIT_DISCREPANCIES } else { EXIT_CLEAN })
+        }
         Command::Runs { cmd } => {
             let cfg = load(&cli.config)?;
             let store = open_store(&cfg).await?;
@@ -471,6 +530,9 @@ fn print_daily(out: &job::daily::Outcome) {
     print!("{}", crate::report::summary_text(&out.results));
     for w in &out.warnings {
         println!("warning: {w}");
+    }
+    for m in &out.missing {
+        println!("{m}");
     }
     println!("reports: {}", out.report_dir.display());
 }

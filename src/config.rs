@@ -264,6 +264,11 @@ pub struct Channel {
     /// many times, with exponential backoff and jitter from `retry_delay_ms`.
     #[serde(default = "default_retries")]
     pub retries: u32,
+    /// When the bank's statement of a business date must be here: `HH:MM` local time (the
+    /// general time zone) on the next business day. Default `07:00`. A statement still
+    /// missing then is listed as late by the run summary and `fundrecon status`.
+    #[serde(default = "default_deadline")]
+    pub deadline: String,
     /// First backoff delay; doubles per attempt (capped at 60 s), ±50 % jitter.
     #[serde(default = "default_retry_delay")]
     pub retry_delay_ms: u64,
@@ -286,6 +291,18 @@ fn default_retries() -> u32 {
 }
 fn default_retry_delay() -> u64 {
     2000
+}
+
+fn default_deadline() -> String {
+    "07:00".into()
+}
+
+impl Channel {
+    /// The delivery deadline as a time of day (checked by `Config::check`).
+    pub fn deadline_time(&self) -> chrono::NaiveTime {
+        chrono::NaiveTime::parse_from_str(&self.deadline, "%H:%M")
+            .unwrap_or(chrono::NaiveTime::from_hms_opt(7, 0, 0).expect("valid time"))
+    }
 }
 
 fn default_pattern() -> String {
@@ -490,6 +507,9 @@ impl Config {
                         c.format
                     ),
                 );
+            }
+            if chrono::NaiveTime::parse_from_str(&c.deadline, "%H:%M").is_err() {
+                add(format!("channels[{i}].deadline"), format!("{:?} is not a time of day (HH:MM)", c.deadline));
             }
             if glob::Pattern::new(&c.pattern).is_err() {
                 add(format!("channels[{i}].pattern"), format!("{:?} is not a valid file pattern", c.pattern));

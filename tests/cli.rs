@@ -163,4 +163,20 @@ fn daily_run_on_the_demo_config() {
     let out = fundrecon(&["runs", "show", "99", "--config", cfg.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(text(&out.stderr), "error: no batch with id 99\n");
+
+    // Monday 25 March: no bank delivered; the deadline (07:00 the next business day) is
+    // long past, so both statements are late, and the run says so.
+    let out = fundrecon(&["run", "--config", cfg.to_str().unwrap(), "--date", "2024-03-25"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("late: the boc statement of account 450012345678901234 for 2024-03-25 (boc-drop, deadline 2024-03-26 07:00)\n"), "{stdout}");
+    assert!(stdout.contains("late: the icbc statement of account 1202020209000012345 for 2024-03-25 (icbc-drop, deadline 2024-03-26 07:00)\n"), "{stdout}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&read(&tmp.path().join("reports/2024-03-25/summary.json"))).unwrap();
+    assert_eq!(summary["missing_statements"].as_array().map(|a| a.len()), Some(2));
+    let out = fundrecon(&["status", "--config", cfg.to_str().unwrap()]);
+    let status = text(&out.stdout);
+    assert!(status.starts_with("last batch per channel:\n  boc-drop         2024-03-25 done"), "{status}");
+    assert!(status.contains("failed batches: none\n"), "{status}");
+    assert!(status.contains("statements missing over the last 5 business days: 10\n"), "{status}");
 }

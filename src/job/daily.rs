@@ -36,6 +36,8 @@ pub struct Outcome {
     pub book_errors: Vec<String>,
     /// Deposit-agreement warnings (expiry, no agreement, rate checks).
     pub warnings: Vec<String>,
+    /// Statements of the business date that did not arrive.
+    pub missing: Vec<super::deliveries::Missing>,
     pub exit_code: i32,
 }
 
@@ -256,6 +258,7 @@ pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<
         results.push(match_account(store, &a, cfg.matching.date_window_days).await?);
     }
     let warnings = interest_warnings(&agreements, &results, date);
+    let missing = missing_statements(cfg, store, &[date]).await?;
     let report_dir = cfg.output_dir().join(date.to_string());
     progress.stage("reports", "writing", &report_dir.display().to_string());
     // Every batch of the date, not just the ones this invocation ran: a rerun of one
@@ -269,13 +272,15 @@ pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<
     report::write_all(
         &report_dir,
         &results,
-        Some(json!({"business_date": date.to_string(), "batches": batches, "book_errors": book_errors, "interest_warnings": warnings})),
+        Some(json!({"business_date": date.to_string(), "batches": batches, "book_errors": book_errors, "interest_warnings": warnings,
+            "missing_statements": missing.iter().map(|m| json!({"account_no": m.account_no, "bank": m.bank, "channel": m.channel, "date": m.date.to_string(), "deadline": m.deadline, "status": m.status})).collect::<Vec<_>>()})),
     )
     .with_context(|| format!("writing reports to {}", report_dir.display()))?;
     progress.done();
 
     let failed = !book_errors.is_empty() || runs.iter().any(|r| r.state == "failed");
-    let dirty = results.iter().flat_map(|a| a.discrepancies.iter()).any(report::needs_attention);
+    let dirty = results.iter().flat_map(|a| a.discrepancies.iter()).any(report::needs_attention)
+        || missing.iter().any(|m| m.status == "late");
     let exit_code = if failed {
         EXIT_FAILURE
     } else if dirty {
@@ -283,7 +288,20 @@ pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<
     } else {
         EXIT_CLEAN
     };
-    Ok(Outcome { runs, results, report_dir, book_errors, warnings, exit_code })
+    Ok(Outcome { runs, results, report_dir, book_errors, warnings, missing, exit_code })
+}
+
+/// Statements of `dates` that did not arrive (late, or not yet due), as of now.
+pub async fn missing_statements(
+    cfg: &Config,
+    store: &Store,
+    dates: &[NaiveDate],
+) -> anyhow::Result<Vec<super::deliveries::Missing>> {
+    let mut facts = std::collections::BTreeMap::new();
+    for a in &cfg.accounts {
+        facts.insert(a.number.clone(), store.statement_facts(&a.number).await?);
+    }
+    Ok(super::deliveries::check(cfg, &facts, dates, chrono::Utc::now()))
 }
 
 /// Agreement warnings as of the business date: expiring within 30 days, accounts with

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod daily;
+pub mod deliveries;
 pub mod interest;
 pub mod progress;
 pub mod reconcile;
