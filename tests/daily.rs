@@ -40,6 +40,12 @@ async fn demo_matches_golden_and_rerun_changes_nothing() {
         golden("fixtures/demo/expected/matches.csv", &m);
         golden("fixtures/demo/expected/discrepancies.csv", &d);
         golden("fixtures/demo/expected/summary.json", &s);
+        // 银行存款余额调节表: both accounts reconcile (adjusted balances agree).
+        golden("fixtures/demo/expected/reconciliation.csv", &read(&first.report_dir.join("reconciliation.csv")));
+        golden("fixtures/demo/expected/reconciliation.json", &read(&first.report_dir.join("reconciliation.json")));
+        let rec: serde_json::Value =
+            serde_json::from_str(&read(&first.report_dir.join("reconciliation.json"))).unwrap();
+        assert!(rec.as_array().unwrap().iter().all(|s| s["agrees"] == true), "{rec}");
         golden("fixtures/demo/expected/summary.txt", &fundrecon::report::summary_text(&first.results));
         let counts = store.table_counts().await.unwrap();
 
@@ -146,5 +152,28 @@ async fn limits_from_the_config_apply_to_every_parser() {
         "ICBC_camt053_20240322.xml at /Document/BkToCstmrStmt/Stmt[1]/Ntry[4]: more than 3 entries in one statement"
     );
     assert_eq!(out.results.iter().map(|a| a.entries.len()).sum::<usize>(), 2 + 3);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn reconciliation_statement_that_does_not_agree_is_a_discrepancy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let path = demo_copy(&dir, &format!("sqlite://{}/db.sqlite", dir.display()));
+    // The ledger's opening balance is off by one fen: nothing explains it.
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("amount = \"79500000.00\"", "amount = \"79500000.01\"")).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let store = Store::open(&cfg.database_url()).await.unwrap();
+    let out = run(&cfg, &store, None).await;
+    let boc = out.results.iter().find(|a| a.account_no == "450012345678901234").unwrap();
+    let d = boc.discrepancies.iter().find(|d| d.rule == "reconciliation").expect("a reconciliation discrepancy");
+    assert_eq!(d.kind, fundrecon::discrepancy::Kind::BalanceBreak);
+    assert_eq!(
+        d.detail,
+        "银行存款余额调节表 at 2024-03-22: adjusted bank balance 58470727.78 vs adjusted book balance 58470727.79 (difference -0.01)"
+    );
+    let rec = read(&out.report_dir.join("reconciliation.csv"));
+    assert!(rec.contains("450012345678901234,差额,2024-03-22,,-0.01,调节后余额不符\r\n"), "{rec}");
     store.close().await;
 }

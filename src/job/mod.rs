@@ -122,7 +122,6 @@ pub async fn match_account(store: &Store, acct: &AccountInfo, window_days: u32) 
         &mut outcome.matches,
         &mut outcome.discrepancies,
     );
-    store.replace_results(&acct.number, &outcome.matches, &outcome.discrepancies).await?;
     let bank_closing = store.closing_balance(&acct.number).await?;
     let book_balance = match (acct.book_opening, bank_closing) {
         (Some((odate, oamount)), Some((cdate, _))) => Some(
@@ -135,7 +134,7 @@ pub async fn match_account(store: &Store, acct: &AccountInfo, window_days: u32) 
         ),
         _ => None,
     };
-    Ok(AccountResult {
+    let mut result = AccountResult {
         account_no: acct.number.clone(),
         name: acct.name.clone(),
         currency: acct.currency.clone(),
@@ -147,5 +146,32 @@ pub async fn match_account(store: &Store, acct: &AccountInfo, window_days: u32) 
         bank_closing,
         book_balance,
         interest,
-    })
+    };
+    // 银行存款余额调节表: adjusted balances that disagree are a discrepancy of their own.
+    if let Some(rec) = crate::report::reconciliation::build(&result)
+        && !rec.difference().is_zero()
+    {
+        result.discrepancies.push(crate::discrepancy::Discrepancy {
+            kind: crate::discrepancy::Kind::BalanceBreak,
+            account_no: acct.number.clone(),
+            entry: None,
+            record: None,
+            statement: None,
+            bank_ref: None,
+            voucher_no: None,
+            date: rec.date,
+            amount: Some(rec.adjusted_bank()),
+            expected: Some(rec.adjusted_book()),
+            rule: "reconciliation".into(),
+            detail: format!(
+                "银行存款余额调节表 at {}: adjusted bank balance {} vs adjusted book balance {} (difference {})",
+                rec.date,
+                crate::money::canonical(rec.adjusted_bank()),
+                crate::money::canonical(rec.adjusted_book()),
+                crate::money::canonical(rec.difference())
+            ),
+        });
+    }
+    store.replace_results(&acct.number, &result.matches, &result.discrepancies).await?;
+    Ok(result)
 }

@@ -3,6 +3,8 @@
 //! so that the same data always gives byte-identical files, and every row names the
 //! entries and records (by reference and voucher) that make its numbers.
 
+pub mod reconciliation;
+
 use crate::discrepancy::{Discrepancy, Kind};
 use crate::matching::{Match, Rule};
 use crate::money::canonical;
@@ -225,6 +227,13 @@ pub fn write_all(dir: &Path, results: &[AccountResult], extra: Option<Value>) ->
         }
     }
     std::fs::write(dir.join("summary.json"), serde_json::to_string_pretty(&s).expect("json") + "\n")?;
+    // 银行存款余额调节表 of every account with a book balance.
+    let stmts: Vec<reconciliation::Statement> = results.iter().filter_map(reconciliation::build).collect();
+    if !stmts.is_empty() {
+        std::fs::write(dir.join("reconciliation.csv"), reconciliation::to_csv(&stmts))?;
+        let v: Vec<Value> = stmts.iter().map(reconciliation::to_json).collect();
+        std::fs::write(dir.join("reconciliation.json"), serde_json::to_string_pretty(&v).expect("json") + "\n")?;
+    }
     Ok(())
 }
 
