@@ -45,6 +45,9 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         days: u32,
     },
+    /// Why a bank reference or voucher stands where it does: its entries and records, the
+    /// matches (rule, rule-set version, reason, other side) and open items holding it.
+    Explain { key: String },
     /// List or show batches.
     Runs {
         #[command(subcommand)]
@@ -448,6 +451,19 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             print_daily(&out);
             store.close().await;
             Ok(out.exit_code)
+        }
+        Command::Explain { key } => {
+            let cfg = load(&cli.config)?;
+            let store = open_store(&cfg).await?;
+            let lines = store.explain(&key).await?;
+            store.close().await;
+            if lines.is_empty() {
+                anyhow::bail!("nothing stored under {key:?} (neither a bank reference nor a voucher number)");
+            }
+            for l in lines {
+                println!("{l}");
+            }
+            Ok(EXIT_CLEAN)
         }
         Command::Status { days } => {
             let cfg = load(&cli.config)?;

@@ -174,6 +174,23 @@ fn daily_run_on_the_demo_config() {
     let summary: serde_json::Value =
         serde_json::from_str(&read(&tmp.path().join("reports/2024-03-25/summary.json"))).unwrap();
     assert_eq!(summary["missing_statements"].as_array().map(|a| a.len()), Some(2));
+    // explain: a voucher matched inside a batch and returned later; a bank reference.
+    let out = fundrecon(&["explain", "DF202403-002", "--config", cfg.to_str().unwrap()]);
+    let why = text(&out.stdout);
+    assert!(
+        why.starts_with("book record DF202403-002 (disbursement) of account 1202020209000012345: 2024-03-21 -2345.60"),
+        "{why}"
+    );
+    assert!(why.contains("  matched by rule batch (rule set "), "{why}");
+    assert!(why.contains("  matched by rule return (rule set "), "{why}");
+    let out = fundrecon(&["explain", "BK24032200102", "--config", cfg.to_str().unwrap()]);
+    let why = text(&out.stdout);
+    assert!(
+        why.contains("  open: amount_mismatch (rule classify): voucher 20240322-0011 found in entry BK24032200102#1"),
+        "{why}"
+    );
+    let out = fundrecon(&["explain", "NOPE", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
     let out = fundrecon(&["status", "--config", cfg.to_str().unwrap()]);
     let status = text(&out.stdout);
     assert!(status.starts_with("last batch per channel:\n  boc-drop         2024-03-25 done"), "{status}");

@@ -48,6 +48,9 @@ async fn demo_matches_golden_and_rerun_changes_nothing() {
         assert!(rec.as_array().unwrap().iter().all(|s| s["agrees"] == true), "{rec}");
         golden("fixtures/demo/expected/summary.txt", &fundrecon::report::summary_text(&first.results));
         let counts = store.table_counts().await.unwrap();
+        // explain works on every backend.
+        let why = store.explain("20240321-0007").await.unwrap();
+        assert!(why.iter().any(|l| l.contains("matched by rule reference")), "{}: {why:?}", b.name);
 
         // Run again for the same date, then rerun each batch by id: same reports, same rows.
         let again = run(&cfg, &store, None).await;

@@ -555,6 +555,78 @@ impl Store {
         })
     }
 
+    // ---- explain ------------------------------------------------------------------------
+
+    /// Everything stored about a bank reference or a voucher number: the entries and
+    /// records it names, and for each the matches (rule, rule-set version, why, the other
+    /// side) and open discrepancies that hold it. Lines for people, in a stable order.
+    pub async fn explain(&self, key: &str) -> Result<Vec<String>> {
+        on_pool!(self, p => {
+            let mut out = Vec::new();
+            let entries = sqlx::query(
+                "SELECT id, account_no, entry_key, booking_date, amount, narrative, location FROM entries WHERE bank_ref = $1 OR entry_key = $1 ORDER BY account_no, entry_key",
+            )
+            .bind(key)
+            .fetch_all(p)
+            .await?;
+            let records = sqlx::query(
+                "SELECT id, account_no, voucher_no, book_date, amount, direction, source, location FROM book_records WHERE voucher_no = $1 ORDER BY account_no, direction",
+            )
+            .bind(key)
+            .fetch_all(p)
+            .await?;
+            for (side, rows) in [("entry", &entries), ("record", &records)] {
+                for r in rows.iter() {
+                    let id: i64 = r.try_get("id")?;
+                    let amount = crate::money::canonical(r.try_get::<DbMoney, _>("amount")?.0);
+                    let account: String = r.try_get("account_no")?;
+                    let location: String = r.try_get("location")?;
+                    if side == "entry" {
+                        let date: NaiveDate = r.try_get("booking_date")?;
+                        let ek: String = r.try_get("entry_key")?;
+                        let text: String = r.try_get("narrative")?;
+                        out.push(format!("bank entry {ek} of account {account}: {date} {amount} \"{text}\" ({location})"));
+                    } else {
+                        let date: NaiveDate = r.try_get("book_date")?;
+                        let v: String = r.try_get("voucher_no")?;
+                        let dir: String = r.try_get("direction")?;
+                        let src: String = r.try_get("source")?;
+                        out.push(format!("book record {v} ({dir}) of account {account}: {date} {amount} ({src} {location})"));
+                    }
+                    let (link, col) = if side == "entry" { ("match_entries", "entry_id") } else { ("match_records", "record_id") };
+                    let sql = format!(
+                        "SELECT m.id, m.rule, m.ruleset, m.detail FROM matches m JOIN {link} l ON l.match_id = m.id WHERE l.{col} = $1 ORDER BY m.id"
+                    );
+                    for m in sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(p).await? {
+                        let mid: i64 = m.try_get("id")?;
+                        let others_e: Vec<String> = sqlx::query("SELECT e.entry_key FROM match_entries l JOIN entries e ON e.id = l.entry_id WHERE l.match_id = $1 ORDER BY e.entry_key")
+                            .bind(mid).fetch_all(p).await?.iter().map(|x| x.try_get("entry_key")).collect::<std::result::Result<_, _>>()?;
+                        let others_r: Vec<String> = sqlx::query("SELECT r.voucher_no FROM match_records l JOIN book_records r ON r.id = l.record_id WHERE l.match_id = $1 ORDER BY r.voucher_no")
+                            .bind(mid).fetch_all(p).await?.iter().map(|x| x.try_get("voucher_no")).collect::<std::result::Result<_, _>>()?;
+                        out.push(format!(
+                            "  matched by rule {} (rule set {}): {}; entries [{}], vouchers [{}]",
+                            m.try_get::<String, _>("rule")?,
+                            m.try_get::<String, _>("ruleset")?,
+                            m.try_get::<String, _>("detail")?,
+                            others_e.join(", "),
+                            others_r.join(", ")
+                        ));
+                    }
+                    let sql = format!("SELECT kind, rule, detail FROM discrepancies WHERE {col} = $1 ORDER BY id");
+                    for d in sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(p).await? {
+                        out.push(format!(
+                            "  open: {} (rule {}): {}",
+                            d.try_get::<String, _>("kind")?,
+                            d.try_get::<String, _>("rule")?,
+                            d.try_get::<String, _>("detail")?
+                        ));
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
     // ---- deposit agreements -----------------------------------------------------------
 
     /// Stores an agreement's TOML (already validated by the caller). Returns false when the
