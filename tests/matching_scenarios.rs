@@ -185,13 +185,13 @@ fn measure(n: usize) {
 }
 
 #[test]
-#[ignore = "scale: run in release"]
+#[ignore = "benchmark, not a test: run in release with --ignored --nocapture (or fundrecon bench-match)"]
 fn scale_100k() {
     measure(100_000);
 }
 
 #[test]
-#[ignore = "scale: run in release"]
+#[ignore = "benchmark, not a test: run in release with --ignored --nocapture (or fundrecon bench-match)"]
 fn scale_1m() {
     measure(1_000_000);
 }

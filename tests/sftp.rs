@@ -469,7 +469,7 @@ after_pull = "shred"
 /// Throughput over loopback: 1,000 small files, then one 200 MB file. Prints; asserts
 /// only completeness. `cargo test --release --test sftp -- --ignored --nocapture throughput`
 #[tokio::test]
-#[ignore]
+#[ignore = "benchmark, not a test: run in release with --ignored --nocapture"]
 async fn throughput() {
     if !available("throughput") {
         return;
