@@ -382,39 +382,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(EXIT_CLEAN)
         }
         Command::BenchMatch { entries } => {
-            use crate::scenario;
-            let t = std::time::Instant::now();
-            let s = scenario::generate(&scenario::Config { entries, ..scenario::Config::default() });
-            let generated = t.elapsed();
-            let rss_inputs = job::bench::peak_rss_kib();
-            // Reset the peak so that VmHWM below is the matching's own peak over the inputs.
-            let _ = std::fs::write("/proc/self/clear_refs", "5");
-            let t = std::time::Instant::now();
-            let (out, steps) = crate::matching::match_with_timings(
-                &s.account_no,
-                &s.input(),
-                &crate::matching::RuleSet::default(),
-                &s.params,
-            );
-            let took = t.elapsed();
-            let peak = job::bench::peak_rss_kib();
-            let score = scenario::score(&s, &out);
-            println!(
-                "{} entries, {} records (generated in {:.2?}): matching {:.3?}, peak RSS {} MiB (inputs {} MiB); {} matches, {} discrepancies; precision {:.4}",
-                s.entries.len(),
-                s.records.len(),
-                generated,
-                took,
-                peak / 1024,
-                rss_inputs / 1024,
-                out.matches.len(),
-                out.discrepancies.len(),
-                score.precision()
-            );
-            for (step, d) in steps {
-                println!("  {step:<28} {d:.3?}");
-            }
-            print!("{}", score.table());
+            let (_, report) = job::bench::matching(entries);
+            print!("{report}");
             Ok(EXIT_CLEAN)
         }
         Command::BenchParse { file, format } => {

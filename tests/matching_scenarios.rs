@@ -145,43 +145,10 @@ fn tc11_batch_with_returns() {
     assert_eq!(m.records, [11, 501]);
 }
 
-fn vm(key: &str) -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 fn measure(n: usize) {
-    let t = std::time::Instant::now();
-    let s = scenario::generate(&Config { entries: n, ..Config::default() });
-    let gen_time = t.elapsed();
-    let rss_in = vm("VmRSS:");
-    // Reset the peak so that VmHWM is matching's own peak over the inputs.
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let t = std::time::Instant::now();
-    let (out, steps) = matching::match_with_timings(&s.account_no, &s.input(), &RuleSet::default(), &s.params);
-    let el = t.elapsed();
-    let hwm = vm("VmHWM:");
-    println!("steps: {steps:?}");
-    let sc = scenario::score(&s, &out);
-    println!(
-        "n={n}: {} entries, {} records; generate {:.2?}; match {:.3?}; RSS with inputs {} MiB, peak during match {} MiB (+{} MiB); {} matches, {} discrepancies, precision {:.4}",
-        s.entries.len(),
-        s.records.len(),
-        gen_time,
-        el,
-        rss_in / 1024,
-        hwm / 1024,
-        hwm.saturating_sub(rss_in) / 1024,
-        out.matches.len(),
-        out.discrepancies.len(),
-        sc.precision()
-    );
-    print!("{}", sc.table());
-    check(&sc);
+    let (score, report) = fundrecon::job::bench::matching(n);
+    print!("{report}");
+    check(&score);
 }
 
 #[test]

@@ -19,14 +19,54 @@ pub struct Figures {
     pub peak_rss_mib: f64,
 }
 
-/// Peak resident set size of this process so far (VmHWM), in KiB.
-pub fn peak_rss_kib() -> u64 {
+/// A `/proc/self/status` figure in KiB (`VmHWM:` peak, `VmRSS:` current); 0 elsewhere.
+fn status_kib(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
         .unwrap_or(0)
+}
+
+/// Peak resident set size of this process so far (VmHWM), in KiB.
+pub fn peak_rss_kib() -> u64 {
+    status_kib("VmHWM:")
+}
+
+/// `fundrecon bench-match`: a generated scenario of about `entries` bank entries, matched
+/// with the default rule set; time per step, peak RSS of the matching alone (the peak is
+/// reset after generating the inputs) and the score against the scenario's truth.
+pub fn matching(entries: usize) -> (crate::scenario::Score, String) {
+    use crate::scenario;
+    use std::fmt::Write;
+    let t = Instant::now();
+    let s = scenario::generate(&scenario::Config { entries, ..scenario::Config::default() });
+    let generated = t.elapsed();
+    let rss_inputs = status_kib("VmRSS:");
+    // Reset the peak so that VmHWM below is the matching's own peak over the inputs.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let t = Instant::now();
+    let (out, steps) =
+        crate::matching::match_with_timings(&s.account_no, &s.input(), &crate::matching::RuleSet::default(), &s.params);
+    let took = t.elapsed();
+    let peak = peak_rss_kib();
+    let score = scenario::score(&s, &out);
+    let mut r = format!(
+        "{} entries, {} records (generated in {:.2?}): matching {:.3?}, peak RSS {} MiB (inputs {} MiB); {} matches, {} discrepancies; precision {:.4}\n",
+        s.entries.len(),
+        s.records.len(),
+        generated,
+        took,
+        peak / 1024,
+        rss_inputs / 1024,
+        out.matches.len(),
+        out.discrepancies.len(),
+        score.precision()
+    );
+    for (step, d) in steps {
+        let _ = writeln!(r, "  {step:<28} {d:.3?}");
+    }
+    r.push_str(&score.table());
+    (score, r)
 }
 
 /// Streams and parses one file to the full entry model, as the import does, returning

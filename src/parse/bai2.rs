@@ -55,7 +55,7 @@
 //! - Statement: account = the `03` account number as written, sequence = the `01` file id,
 //!   location = the line of the `03`; an entry's location is the line of its `16`.
 
-use super::text;
+use super::text::{self, Lines};
 use super::{Limits, Location, ParseError};
 use crate::money::{Currency, Money};
 use crate::statement::{Balance, Entry, EntryKind, Statement, kind_from_text};
@@ -79,42 +79,6 @@ pub fn parse(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Statement>
 
 // ---------------------------------------------------------------------------------------
 // Lines and small helpers
-
-/// Splits on CRLF, LF or a lone CR; yields 1-based line numbers.
-struct Lines<'a> {
-    s: &'a str,
-    pos: usize,
-    n: u64,
-}
-
-impl<'a> Lines<'a> {
-    fn new(s: &'a str) -> Self {
-        Lines { s, pos: 0, n: 0 }
-    }
-}
-
-impl<'a> Iterator for Lines<'a> {
-    type Item = (u64, &'a str);
-
-    fn next(&mut self) -> Option<(u64, &'a str)> {
-        let rest = self.s.as_bytes().get(self.pos..)?;
-        if rest.is_empty() {
-            return None;
-        }
-        let (len, advance) = match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
-            Some(i) => {
-                let crlf = rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n');
-                (i, if crlf { i + 2 } else { i + 1 })
-            }
-            None => (rest.len(), rest.len()),
-        };
-        // CR and LF are ASCII, so both ends are char boundaries.
-        let line = self.s.get(self.pos..self.pos + len).unwrap_or("");
-        self.pos += advance;
-        self.n += 1;
-        Some((self.n, line))
-    }
-}
 
 /// `"text"` for error messages, cut to about 40 characters.
 fn quote(s: &str) -> String {

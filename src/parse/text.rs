@@ -40,6 +40,42 @@ pub fn decode(bytes: &[u8], allow_latin1: bool) -> Option<(Cow<'_, str>, Encodin
     None
 }
 
+/// Splits on CRLF, LF or a lone CR; yields 1-based line numbers.
+pub struct Lines<'a> {
+    s: &'a str,
+    pos: usize,
+    n: u64,
+}
+
+impl<'a> Lines<'a> {
+    pub fn new(s: &'a str) -> Self {
+        Lines { s, pos: 0, n: 0 }
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = (u64, &'a str);
+
+    fn next(&mut self) -> Option<(u64, &'a str)> {
+        let rest = self.s.as_bytes().get(self.pos..)?;
+        if rest.is_empty() {
+            return None;
+        }
+        let (len, advance) = match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+            Some(i) => {
+                let crlf = rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n');
+                (i, if crlf { i + 2 } else { i + 1 })
+            }
+            None => (rest.len(), rest.len()),
+        };
+        // CR and LF are ASCII, so both ends are char boundaries.
+        let line = self.s.get(self.pos..self.pos + len).unwrap_or("");
+        self.pos += advance;
+        self.n += 1;
+        Some((self.n, line))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +96,14 @@ mod tests {
         assert_eq!((s.as_ref(), e), ("拨付", Encoding::Gb18030));
         // A lone lead byte is not GB18030 and must not become U+FFFD.
         assert!(decode(b"abc\x81", false).is_none());
+    }
+
+    #[test]
+    fn lines_split_on_every_line_end() {
+        let got: Vec<(u64, &str)> = Lines::new("a\r\nb\nc\rd").collect();
+        assert_eq!(got, [(1, "a"), (2, "b"), (3, "c"), (4, "d")]);
+        assert_eq!(Lines::new("").count(), 0);
+        assert_eq!(Lines::new("x\n\n").collect::<Vec<_>>(), [(1, "x"), (2, "")]);
     }
 
     #[test]
