@@ -255,7 +255,7 @@ pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<
     let agreements = super::interest::all_agreements(cfg, store).await?;
     for a in accounts(cfg, &agreements) {
         progress.stage(&a.number, "matching", "");
-        results.push(match_account(store, &a, cfg.matching.date_window_days).await?);
+        results.push(match_account(store, &a, cfg.matching.date_window_days, Some(date)).await?);
     }
     let warnings = interest_warnings(&agreements, &results, date);
     let missing = missing_statements(cfg, store, &[date]).await?;

@@ -104,7 +104,15 @@ pub async fn import_file(
 
 /// Validates and matches one account from what is stored, stores the outcome (replacing
 /// the previous automatic one) and returns it for reporting.
-pub async fn match_account(store: &Store, acct: &AccountInfo, window_days: u32) -> anyhow::Result<AccountResult> {
+///
+/// `as_of` is the business date reported (open items' ages count to it); `None` (the
+/// one-shot `reconcile`) takes the end of the account's statements.
+pub async fn match_account(
+    store: &Store,
+    acct: &AccountInfo,
+    window_days: u32,
+    as_of: Option<chrono::NaiveDate>,
+) -> anyhow::Result<AccountResult> {
     let entries = store.entries(&acct.number).await?;
     let records = store.records(&acct.number).await?;
     let facts = store.statement_facts(&acct.number).await?;
@@ -146,6 +154,7 @@ pub async fn match_account(store: &Store, acct: &AccountInfo, window_days: u32) 
         bank_closing,
         book_balance,
         interest,
+        as_of: as_of.or(statements_end).unwrap_or(chrono::NaiveDate::MIN),
     };
     // 银行存款余额调节表: adjusted balances that disagree are a discrepancy of their own.
     if let Some(rec) = crate::report::reconciliation::build(&result)

@@ -85,7 +85,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
             book_opening: None,
             agreements: Vec::new(),
         };
-        results.push(match_account(&store, &info, opts.window_days).await?);
+        results.push(match_account(&store, &info, opts.window_days, None).await?);
     }
     report::write_all(&opts.out, &results, None)
         .with_context(|| format!("writing reports to {}", opts.out.display()))?;

@@ -48,6 +48,9 @@ pub struct AccountResult {
     pub book_balance: Option<Decimal>,
     /// The interest check of every bank interest credit of the account.
     pub interest: Vec<InterestRow>,
+    /// The date the result is reported as of (the business date of the run, or the last
+    /// statement date in `reconcile`): open items' ages count to it.
+    pub as_of: NaiveDate,
 }
 
 impl AccountResult {
@@ -58,6 +61,12 @@ impl AccountResult {
     }
     pub fn matched_records(&self) -> usize {
         self.matches.iter().filter(|m| m.rule != Rule::Return).map(|m| m.records.len()).sum()
+    }
+    /// Days an open item has been open as of `as_of`, counted from its own date (the
+    /// entry's booking date, the record's book date, the statement's date), so a rerun
+    /// never resets it; never negative.
+    pub fn age_days(&self, d: &Discrepancy) -> i64 {
+        (self.as_of - d.date).num_days().max(0)
     }
     pub fn open_by_kind(&self) -> BTreeMap<Kind, usize> {
         let mut m = BTreeMap::new();

@@ -229,6 +229,7 @@ mod tests {
             bank_closing: Some((d("2024-03-31"), bank)),
             book_balance: Some(book),
             interest: vec![],
+            as_of: d("2024-03-31"),
         }
     }
 
