@@ -48,6 +48,12 @@ pub enum Command {
     /// Why a bank reference or voucher stands where it does: its entries and records, the
     /// matches (rule, rule-set version, reason, other side) and open items holding it.
     Explain { key: String },
+    /// People's decisions on matching (append-only audit rows with who and why): confirm,
+    /// reject, match by hand, unmatch, annotate; list them, list open items, verify the trail.
+    Review {
+        #[command(subcommand)]
+        cmd: ReviewCmd,
+    },
     /// List or show batches.
     Runs {
         #[command(subcommand)]
@@ -153,6 +159,57 @@ pub enum RunsCmd {
     },
     /// One batch with its files, error and summary.
     Show { id: i64 },
+}
+
+/// The items a decision names, and who decides why.
+#[derive(clap::Args, Debug)]
+pub struct Decide {
+    /// The account (as configured).
+    #[arg(long)]
+    account: String,
+    /// A bank entry: its bank reference, or its entry key (`REF#2`) when the reference repeats.
+    #[arg(long = "entry")]
+    entries: Vec<String>,
+    /// A book record: its voucher number, or `disbursement:V`/`receipt:V` when both exist.
+    #[arg(long = "voucher")]
+    vouchers: Vec<String>,
+    /// Why (recorded; required).
+    #[arg(long)]
+    why: String,
+    /// Who decides (recorded); default: $FUNDRECON_USER, else $USER.
+    #[arg(long, env = "FUNDRECON_USER")]
+    by: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReviewCmd {
+    /// Keep an automatic match (no rule will redo it), or accept an open item as explained.
+    Confirm(Decide),
+    /// An automatic match is wrong: its items stay open until matched by hand.
+    Reject(Decide),
+    /// Match entries and records by hand (amounts must agree to the fen).
+    Match(Decide),
+    /// Withdraw the decision holding an item: it goes back to automatic matching.
+    Unmatch(Decide),
+    /// A note on items; changes nothing else.
+    Annotate(Decide),
+    /// The audit rows, oldest first.
+    List {
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Open items with their age in days (as of --as-of, default today).
+    Open {
+        #[arg(long)]
+        account: Option<String>,
+        /// Only this type (missing_in_bank, amount_mismatch…).
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+    /// Check the audit trail's hash chain: a changed or removed row is named.
+    Verify,
 }
 
 #[derive(Subcommand, Debug)]
@@ -421,10 +478,18 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             store.close().await;
             Ok(out.exit_code)
         }
+        Command::Review { cmd } => {
+            let cfg = load(&cli.config)?;
+            let store = open_store(&cfg).await?;
+            let r = review(&cfg, &store, cmd).await;
+            store.close().await;
+            r
+        }
         Command::Explain { key } => {
             let cfg = load(&cli.config)?;
             let store = open_store(&cfg).await?;
-            let lines = store.explain(&key).await?;
+            let mut lines = store.explain(&key).await?;
+            lines.extend(job::review::explain(&store, &key).await?);
             store.close().await;
             if lines.is_empty() {
                 anyhow::bail!("nothing stored under {key:?} (neither a bank reference nor a voucher number)");
@@ -562,4 +627,78 @@ fn print_daily(out: &job::daily::Outcome) {
         println!("{m}");
     }
     println!("reports: {}", out.report_dir.display());
+}
+
+async fn review(cfg: &Config, store: &Store, cmd: ReviewCmd) -> anyhow::Result<i32> {
+    use crate::review::Action;
+    let (action, d) = match cmd {
+        ReviewCmd::Confirm(d) => (Action::Confirm, d),
+        ReviewCmd::Reject(d) => (Action::Reject, d),
+        ReviewCmd::Match(d) => (Action::Match, d),
+        ReviewCmd::Unmatch(d) => (Action::Unmatch, d),
+        ReviewCmd::Annotate(d) => (Action::Annotate, d),
+        ReviewCmd::List { account } => {
+            for d in store.decisions(account.as_deref()).await? {
+                let items: Vec<&str> = d.new.entries.iter().chain(&d.new.records).map(String::as_str).collect();
+                let rule = d.new.rule.as_deref().map(|r| format!(" [{r}]")).unwrap_or_default();
+                let undoes = d.new.undoes.map(|u| format!(" withdraws #{u}")).unwrap_or_default();
+                println!("{} account {}{rule}{undoes}: {}", d.summary(), d.new.account_no, items.join(", "));
+            }
+            return Ok(EXIT_CLEAN);
+        }
+        ReviewCmd::Open { account, kind, as_of } => {
+            let as_of = as_of.unwrap_or_else(|| yesterday(cfg).succ_opt().unwrap_or_else(|| yesterday(cfg)));
+            let items = store.open_items(account.as_deref()).await?;
+            println!(
+                "{:<20} {:<18} {:>5} {:<10} {:>16} {:<24} detail",
+                "account", "type", "age", "date", "amount", "item"
+            );
+            for i in items.iter().filter(|i| kind.as_deref().is_none_or(|k| k == i.kind)) {
+                let item = i.entry_key.as_deref().or(i.record_key.as_deref()).or(i.bank_ref.as_deref()).unwrap_or("-");
+                println!(
+                    "{:<20} {:<18} {:>5} {:<10} {:>16} {:<24} {} (rule {})",
+                    i.account_no,
+                    i.kind,
+                    (as_of - i.date).num_days().max(0),
+                    i.date,
+                    i.amount.or(i.expected).map(crate::money::grouped).unwrap_or_else(|| "-".into()),
+                    item,
+                    i.detail,
+                    i.rule
+                );
+            }
+            return Ok(EXIT_CLEAN);
+        }
+        ReviewCmd::Verify => {
+            let all = store.decisions(None).await?;
+            return match crate::review::verify(&all) {
+                Ok(()) => {
+                    println!("audit trail intact: {} decisions", all.len());
+                    Ok(EXIT_CLEAN)
+                }
+                Err((id, why)) => anyhow::bail!("audit trail broken at decision #{id}: {why}"),
+            };
+        }
+    };
+    let by = d.by.or_else(|| std::env::var("USER").ok()).unwrap_or_default();
+    let req = job::review::Request {
+        account: d.account,
+        action,
+        entries: d.entries,
+        vouchers: d.vouchers,
+        reason: d.why,
+        by,
+    };
+    let decision = job::review::decide(cfg, store, &req).await?;
+    println!("recorded decision {}", decision.summary());
+    // Entry keys are what `explain` takes for entries; a record key is `direction:voucher`.
+    let key = match (decision.new.entries.first(), decision.new.records.first()) {
+        (Some(e), _) => e.clone(),
+        (None, Some(r)) => r.split_once(':').map_or(r.as_str(), |(_, v)| v).to_string(),
+        (None, None) => String::new(),
+    };
+    for l in store.explain(&key).await? {
+        println!("{l}");
+    }
+    Ok(EXIT_CLEAN)
 }

@@ -88,11 +88,34 @@ pub struct Matching {
     /// `in_transit` and becomes `missing_in_bank`.
     #[serde(default = "default_window")]
     pub date_window_days: u32,
+    /// The cascade, in order (`classify` always runs last). Absent: the default
+    /// `reversal, reference, batch, return, amount_counterparty_date, split`.
+    #[serde(default)]
+    pub rules: Option<Vec<String>>,
+    /// `amount_tolerance`, when listed: the largest difference it accepts, in fen
+    /// (whole cents: never a float). 0 turns it off.
+    #[serde(default)]
+    pub tolerance_fen: u32,
 }
 
 impl Default for Matching {
     fn default() -> Self {
-        Matching { date_window_days: default_window() }
+        Matching { date_window_days: default_window(), rules: None, tolerance_fen: 0 }
+    }
+}
+
+/// The largest `tolerance_fen` accepted: 100 yuan. A bigger tolerance is no longer a
+/// fee deducted from a transfer but a different payment.
+pub const MAX_TOLERANCE_FEN: u32 = 10_000;
+
+impl Matching {
+    /// The rule set this section (or an account's override of it) configures.
+    pub fn rule_set(&self, rules: Option<&[String]>) -> Result<crate::matching::RuleSet, String> {
+        match rules.or(self.rules.as_deref()) {
+            None if self.tolerance_fen == 0 => Ok(crate::matching::RuleSet::default()),
+            None => Ok(crate::matching::RuleSet::with_tolerance(self.tolerance_fen)),
+            Some(names) => crate::matching::RuleSet::from_names(names, self.tolerance_fen),
+        }
     }
 }
 
@@ -187,6 +210,9 @@ pub struct Account {
     /// roll it forward to the book balance shown in summaries.
     #[serde(default)]
     pub book_opening: Option<BookOpening>,
+    /// This account's matching cascade, when it differs from `[matching] rules`.
+    #[serde(default)]
+    pub rules: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -439,6 +465,15 @@ impl Config {
                 format!("{} is over the limit of 31 days", self.matching.date_window_days),
             );
         }
+        if self.matching.tolerance_fen > MAX_TOLERANCE_FEN {
+            add(
+                "matching.tolerance_fen".into(),
+                format!("{} is over the limit of {MAX_TOLERANCE_FEN} fen", self.matching.tolerance_fen),
+            );
+        }
+        if let Err(e) = self.matching.rule_set(None) {
+            add("matching.rules".into(), e);
+        }
         for (key, v, lo, hi) in self.limits.ranges() {
             if let Some(v) = v
                 && !(lo..=hi).contains(&v)
@@ -469,6 +504,11 @@ impl Config {
             }
             if Currency::parse(&a.currency).is_none() {
                 add(format!("accounts[{i}].currency"), format!("{:?} is not a three-letter currency code", a.currency));
+            }
+            if let Some(r) = &a.rules
+                && let Err(e) = self.matching.rule_set(Some(r))
+            {
+                add(format!("accounts[{i}].rules"), e);
             }
             if let Some(o) = &a.book_opening {
                 if o.date.parse::<chrono::NaiveDate>().is_err() {

@@ -17,6 +17,7 @@ pub mod matching;
 pub mod money;
 pub mod parse;
 pub mod report;
+pub mod review;
 pub mod scenario;
 pub mod statement;
 pub mod store;

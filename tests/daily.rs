@@ -180,3 +180,31 @@ async fn reconciliation_statement_that_does_not_agree_is_a_discrepancy() {
     assert!(rec.contains("450012345678901234,差额,2024-03-22,,-0.01,调节后余额不符\r\n"), "{rec}");
     store.close().await;
 }
+
+/// `[matching] rules` and an account's `rules` choose the cascade: with `reference` alone
+/// the demo's amount + counterparty + date pairs stay open, on that account only.
+#[tokio::test]
+async fn configured_rule_set_is_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = &backends(tmp.path(), "rules").await[0];
+    let dir = tmp.path().join(b.name);
+    let path = demo_copy(&dir, &b.url);
+    let text = read(&path).replace(
+        "role = \"fiscal\"",
+        "role = \"fiscal\"\nrules = [\"reversal\", \"reference\", \"batch\", \"return\"]",
+    );
+    assert!(text.contains("rules = ["), "the demo config has a fiscal account");
+    std::fs::write(&path, text).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    assert!(cfg.check().is_empty(), "{:?}", cfg.check());
+    let store = Store::open(&cfg.database_url()).await.unwrap();
+    let out = run(&cfg, &store, None).await;
+    let m = read(&out.report_dir.join("matches.csv"));
+    // The fiscal account's receipt R20240321-01 was paired by amount + counterparty + date.
+    assert!(!m.contains("R20240321-01"), "{m}");
+    // The other account keeps the default cascade.
+    assert!(m.contains("ZR-240321-01,amount_counterparty_date"), "{m}");
+    let d = read(&out.report_dir.join("discrepancies.csv"));
+    assert!(d.contains("R20240321-01"), "{d}");
+    store.close().await;
+}

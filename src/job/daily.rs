@@ -55,6 +55,8 @@ pub fn accounts(cfg: &Config, agreements: &[crate::interest::Agreement]) -> Vec<
                 .filter(|g| g.account.as_deref() == Some(a.number.as_str()))
                 .cloned()
                 .collect(),
+            // `Config::check` refused a config whose rules do not parse.
+            rules: cfg.matching.rule_set(a.rules.as_deref()).unwrap_or_default(),
         })
         .collect()
 }

@@ -8,6 +8,7 @@ pub mod deliveries;
 pub mod interest;
 pub mod progress;
 pub mod reconcile;
+pub mod review;
 
 use crate::account::AccountMap;
 use crate::archive::Archive;
@@ -33,6 +34,8 @@ pub struct AccountInfo {
     pub book_opening: Option<(chrono::NaiveDate, Decimal)>,
     /// Deposit agreements of this account (the interest check runs when there are any).
     pub agreements: Vec<crate::interest::Agreement>,
+    /// The matching cascade (config `[matching] rules`, or the account's `rules`).
+    pub rules: matching::RuleSet,
 }
 
 /// Archives a delivered file and records it. Archive first: the row only exists once the
@@ -118,9 +121,30 @@ pub async fn match_account(
     let facts = store.statement_facts(&acct.number).await?;
     let statements_end = store.statements_end(&acct.number).await?;
     let params = Params { window_days, statements_end };
-    let bank_items: Vec<_> = entries.iter().map(|e| e.item.clone()).collect();
-    let book_items: Vec<_> = records.iter().map(|r| r.item.clone()).collect();
-    let mut outcome = matching::match_account(&acct.number, &bank_items, &book_items, &params);
+    // People's decisions first: what they matched or rejected is not the cascade's to redo.
+    let decided = crate::review::replay(&store.decisions(Some(&acct.number)).await?);
+    for (id, why) in &decided.ignored {
+        tracing::warn!(account = %acct.number, decision = id, "decision not in effect: {why}");
+    }
+    let part = review::partition(&acct.number, &decided, &entries, &records);
+    let bank_items: Vec<_> = match &part.auto_entries {
+        Some(v) => v.clone(),
+        None => entries.iter().map(|e| e.item.clone()).collect(),
+    };
+    let book_items: Vec<_> = match &part.auto_records {
+        Some(v) => v.clone(),
+        None => records.iter().map(|r| r.item.clone()).collect(),
+    };
+    let input = matching::Input { entries: &bank_items, records: &book_items, batch_details: &[] };
+    let mut outcome = matching::match_with(&acct.number, &input, &acct.rules, &params);
+    if !part.held_entries.is_empty() || !part.held_records.is_empty() {
+        // Held items are only classified: an empty cascade, then `classify`.
+        let held = matching::Input { entries: &part.held_entries, records: &part.held_records, batch_details: &[] };
+        let classify_only = matching::RuleSet { steps: Vec::new(), ..matching::RuleSet::default() };
+        outcome.discrepancies.extend(matching::match_with(&acct.number, &held, &classify_only, &params).discrepancies);
+    }
+    outcome.matches.extend(part.matches);
+    outcome.discrepancies.extend(part.discrepancies);
     outcome.discrepancies.extend(crate::validate::statements(&facts));
     let interest = interest::check_credits(
         &acct.agreements,
@@ -181,6 +205,7 @@ pub async fn match_account(
             ),
         });
     }
+    review::annotate(&decided, &result.entries, &result.records, &mut result.matches, &mut result.discrepancies);
     store.replace_results(&acct.number, &result.matches, &result.discrepancies).await?;
     Ok(result)
 }

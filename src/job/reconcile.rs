@@ -84,6 +84,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
             bank: String::new(),
             book_opening: None,
             agreements: Vec::new(),
+            rules: crate::matching::RuleSet::default(),
         };
         results.push(match_account(&store, &info, opts.window_days, None).await?);
     }

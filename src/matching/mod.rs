@@ -111,10 +111,12 @@ pub enum Rule {
     Return,
     /// Amount equal within a tolerance in fen (off by default).
     AmountTolerance,
+    /// Matched by hand by a person (`fundrecon review match`); never made by the cascade.
+    Manual,
 }
 
 impl Rule {
-    /// The rules a [`RuleSet`] may list (everything but `interest`).
+    /// The rules a [`RuleSet`] may list (everything but `interest` and `manual`).
     pub const CASCADE: [Rule; 7] = [
         Rule::Reversal,
         Rule::Reference,
@@ -135,11 +137,12 @@ impl Rule {
             Rule::Split => "split",
             Rule::Return => "return",
             Rule::AmountTolerance => "amount_tolerance",
+            Rule::Manual => "manual",
         }
     }
 
     pub fn parse(s: &str) -> Option<Rule> {
-        Rule::CASCADE.into_iter().chain([Rule::Interest]).find(|r| r.as_str() == s)
+        Rule::CASCADE.into_iter().chain([Rule::Interest, Rule::Manual]).find(|r| r.as_str() == s)
     }
 }
 
@@ -186,9 +189,12 @@ impl RuleSet {
         let mut steps = Vec::new();
         for n in names {
             let n = n.as_ref();
-            let r = Rule::parse(n)
-                .filter(|r| *r != Rule::Interest)
-                .ok_or_else(|| format!("unknown matching rule {n:?}"))?;
+            let known = || Rule::CASCADE.map(|r| r.as_str()).join(", ");
+            let r = match Rule::parse(n) {
+                Some(r) if Rule::CASCADE.contains(&r) => r,
+                Some(_) => return Err(format!("{n:?} is not a cascade rule (known: {})", known())),
+                None => return Err(format!("unknown matching rule {n:?} (known: {})", known())),
+            };
             if steps.contains(&r) {
                 return Err(format!("matching rule {n:?} listed twice"));
             }
@@ -336,7 +342,7 @@ fn run(
                     tolerance_by_counterparty(&mut pool, &mut out, params.window_days, i64::from(rules.tolerance_fen));
                 }
             }
-            Rule::Interest => {}
+            Rule::Interest | Rule::Manual => {}
         }
         lap(step.as_str());
     }

@@ -77,10 +77,14 @@ impl AccountResult {
     }
 }
 
-/// Discrepancies that need a person. `in_transit` is expected to clear by itself; an
+/// Discrepancies that need a person. An item a person accepted as explained does not. `in_transit` is expected to clear by itself; an
 /// `interest_credit` needs one only when the interest check found a difference (an
 /// unchecked credit is reported, and does not by itself make a run "dirty").
 pub fn needs_attention(d: &Discrepancy) -> bool {
+    // Accepted as explained by a person (`fundrecon review confirm`): still reported.
+    if d.rule == "acknowledged" {
+        return false;
+    }
     match d.kind {
         Kind::InTransit => false,
         Kind::InterestCredit => d.rule == "interest_check",

@@ -9,6 +9,7 @@
 mod money_col;
 
 pub use money_col::DbMoney;
+pub use review::{CurrentMatch, OpenItem};
 
 use crate::book::{BookRecord, Direction};
 use crate::discrepancy::{Discrepancy, Kind};
@@ -53,6 +54,9 @@ macro_rules! on_pool {
     };
 }
 
+// After the macro: the child modules use it.
+mod review;
+
 pub struct Store {
     pool: Pool,
 }
@@ -62,10 +66,12 @@ pub struct Store {
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, "agreements", include_str!("../../migrations/sqlite/0002_agreements.sql")),
+    (3, "review", include_str!("../../migrations/sqlite/0003_review.sql")),
 ];
 const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "agreements", include_str!("../../migrations/postgres/0002_agreements.sql")),
+    (3, "review", include_str!("../../migrations/postgres/0003_review.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
@@ -516,8 +522,9 @@ impl Store {
 
     /// Row counts of every table, for tests and `status`: a rerun must not change them.
     pub async fn table_counts(&self) -> Result<Vec<(String, i64)>> {
-        const TABLES: [&str; 11] = [
+        const TABLES: [&str; 12] = [
             "agreements",
+            "decisions",
             "raw_files",
             "runs",
             "run_files",

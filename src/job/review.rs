@@ -1,0 +1,307 @@
+//! People's decisions in the pipeline: [`partition`] takes what people decided out of
+//! automatic matching and puts their matches back (every matching pass, so reruns keep
+//! decisions); [`decide`] checks and records a new decision and re-matches its account
+//! (the CLI `fundrecon review …` and the review web page both go through it).
+
+use super::AccountInfo;
+use crate::config::Config;
+use crate::discrepancy::{Discrepancy, Kind};
+use crate::matching::{BankItem, BookItem, Match, Rule};
+use crate::money::canonical;
+use crate::review::{Action, Decision, Item, NewDecision, State, record_key};
+use crate::store::{Store, StoredEntry, StoredRecord};
+use anyhow::{Context, bail};
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+/// What people decided, applied to one account's items.
+#[derive(Default)]
+pub struct Partition {
+    /// Items automatic matching may still pair (all of them when nobody decided anything).
+    pub auto_entries: Option<Vec<BankItem>>,
+    pub auto_records: Option<Vec<BookItem>>,
+    /// Items of rejected automatic matches: only classified, never paired by a rule.
+    pub held_entries: Vec<BankItem>,
+    pub held_records: Vec<BookItem>,
+    /// Matches people made or confirmed.
+    pub matches: Vec<Match>,
+    /// Problems with those matches (amounts that no longer agree because the books changed).
+    pub discrepancies: Vec<Discrepancy>,
+}
+
+/// Splits an account's items by what the decisions say.
+pub fn partition(account_no: &str, st: &State, entries: &[StoredEntry], records: &[StoredRecord]) -> Partition {
+    let mut out = Partition::default();
+    if st.groups.is_empty() && st.held.is_empty() {
+        return out;
+    }
+    let ekey: HashMap<&str, &StoredEntry> = entries.iter().map(|e| (e.item.entry_key.as_str(), e)).collect();
+    let rkey: HashMap<String, &StoredRecord> =
+        records.iter().map(|r| (record_key(r.direction, &r.item.voucher_no), r)).collect();
+    let mut taken: std::collections::HashSet<Item> = std::collections::HashSet::new();
+    for g in &st.groups {
+        let es: Vec<&StoredEntry> = g.entries.iter().filter_map(|k| ekey.get(k.as_str()).copied()).collect();
+        let rs: Vec<&StoredRecord> = g.records.iter().filter_map(|k| rkey.get(k).copied()).collect();
+        taken.extend(g.entries.iter().map(|k| Item::Entry(k.clone())));
+        taken.extend(g.records.iter().map(|k| Item::Record(k.clone())));
+        let (rule, how) = match &g.confirmed_rule {
+            Some(r) => (Rule::parse(r).unwrap_or(Rule::Manual), format!("{r} match confirmed by")),
+            None => (Rule::Manual, "matched by hand by".to_string()),
+        };
+        out.matches.push(Match {
+            rule,
+            entries: es.iter().map(|e| e.item.id).collect(),
+            records: rs.iter().map(|r| r.item.id).collect(),
+            detail: format!("{how} {}", st.words(g.decision)),
+        });
+        let bank: Decimal = es.iter().map(|e| e.item.amount).sum();
+        let book: Decimal = rs.iter().map(|r| r.item.amount).sum();
+        let missing = g.entries.len() + g.records.len() - es.len() - rs.len();
+        // A match by hand of entries that cancel out (a reversal) has no record.
+        if (bank != book && !rs.is_empty()) || missing > 0 {
+            let date = es.iter().map(|e| e.item.booking_date).chain(rs.iter().map(|r| r.item.date)).max();
+            out.discrepancies.push(Discrepancy {
+                kind: Kind::AmountMismatch,
+                account_no: account_no.to_string(),
+                entry: es.first().map(|e| e.item.id),
+                record: rs.first().map(|r| r.item.id),
+                statement: None,
+                bank_ref: es.first().and_then(|e| e.item.bank_ref.clone()),
+                voucher_no: rs.first().map(|r| r.item.voucher_no.clone()),
+                date: date.unwrap_or(chrono::NaiveDate::MIN),
+                amount: Some(bank),
+                expected: Some(book),
+                rule: "review".into(),
+                detail: format!(
+                    "the match of decision #{} no longer agrees: bank {} vs books {}{}; unmatch and decide again",
+                    g.decision,
+                    canonical(bank),
+                    canonical(book),
+                    if missing > 0 { format!(", {missing} item(s) no longer stored") } else { String::new() }
+                ),
+            });
+        }
+    }
+    let held = |i: &Item| !taken.contains(i) && st.held.contains_key(i);
+    let mut auto_e = Vec::with_capacity(entries.len());
+    for e in entries {
+        let i = Item::Entry(e.item.entry_key.clone());
+        if held(&i) {
+            out.held_entries.push(e.item.clone());
+        } else if !taken.contains(&i) {
+            auto_e.push(e.item.clone());
+        }
+    }
+    let mut auto_r = Vec::with_capacity(records.len());
+    for r in records {
+        let i = Item::Record(record_key(r.direction, &r.item.voucher_no));
+        if held(&i) {
+            out.held_records.push(r.item.clone());
+        } else if !taken.contains(&i) {
+            auto_r.push(r.item.clone());
+        }
+    }
+    out.auto_entries = Some(auto_e);
+    out.auto_records = Some(auto_r);
+    out
+}
+
+/// Words people's decisions add to the results: held items say who rejected their match,
+/// acknowledged items become `acknowledged` (reported, no longer needing attention), and
+/// notes are appended to the matches and open items of their items.
+pub fn annotate(
+    st: &State,
+    entries: &[StoredEntry],
+    records: &[StoredRecord],
+    matches: &mut [Match],
+    discrepancies: &mut [Discrepancy],
+) {
+    if st.held.is_empty() && st.acknowledged.is_empty() && st.notes.is_empty() {
+        return;
+    }
+    let ent: HashMap<i64, Item> = entries.iter().map(|e| (e.item.id, Item::Entry(e.item.entry_key.clone()))).collect();
+    let rec: HashMap<i64, Item> =
+        records.iter().map(|r| (r.item.id, Item::Record(record_key(r.direction, &r.item.voucher_no)))).collect();
+    let notes = |items: &[&Item]| -> String {
+        let mut ids: Vec<i64> = items.iter().filter_map(|i| st.notes.get(*i)).flatten().copied().collect();
+        ids.sort();
+        ids.dedup();
+        ids.iter().map(|id| format!(" [note by {}]", st.words(*id))).collect()
+    };
+    for m in matches.iter_mut() {
+        let items: Vec<&Item> =
+            m.entries.iter().filter_map(|i| ent.get(i)).chain(m.records.iter().filter_map(|i| rec.get(i))).collect();
+        m.detail.push_str(&notes(&items));
+    }
+    for d in discrepancies.iter_mut() {
+        let items: Vec<&Item> =
+            d.entry.and_then(|i| ent.get(&i)).into_iter().chain(d.record.and_then(|i| rec.get(&i))).collect();
+        if let Some(h) = items.iter().find_map(|i| st.held.get(*i)) {
+            d.detail = format!("{} (automatic match rejected by {}; match it by hand)", d.detail, st.words(*h));
+        }
+        if let Some(a) = items.iter().find_map(|i| st.acknowledged.get(*i)) {
+            d.detail = format!("{} (rule {}; accepted as explained by {})", d.detail, d.rule, st.words(*a));
+            d.rule = "acknowledged".into();
+        }
+        d.detail.push_str(&notes(&items));
+    }
+}
+
+/// A decision as a person asks for it: items by the names they type (bank reference or
+/// entry key; voucher number or `direction:voucher`).
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub account: String,
+    pub action: Action,
+    pub entries: Vec<String>,
+    pub vouchers: Vec<String>,
+    pub reason: String,
+    pub by: String,
+}
+
+/// Checks a request against what is stored and decided, records it (one append) and
+/// re-matches the account so reports, `explain` and the web page show it at once.
+pub async fn decide(cfg: &Config, store: &Store, req: &Request) -> anyhow::Result<Decision> {
+    let account = cfg
+        .account(&req.account)
+        .with_context(|| format!("{:?} is not a configured account", req.account))?
+        .number
+        .clone();
+    let mut entries: Vec<(String, Decimal)> = Vec::new();
+    for name in &req.entries {
+        let found = store.find_entries(&account, name.trim()).await?;
+        match found.len() {
+            0 => bail!("no bank entry {name:?} in account {account} (a bank reference or an entry key such as REF#1)"),
+            1 => entries.extend(found),
+            _ if req.action == Action::Annotate => entries.extend(found),
+            _ => bail!(
+                "bank reference {name:?} names {} entries of account {account}; name one: {}",
+                found.len(),
+                found.iter().map(|f| f.0.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+    let mut records: Vec<(String, Decimal)> = Vec::new();
+    for name in &req.vouchers {
+        let found = store.find_records(&account, name.trim()).await?;
+        match found.len() {
+            0 => bail!("no book record {name:?} in account {account}"),
+            1 => records.extend(found),
+            _ => bail!(
+                "voucher {name:?} names {} records of account {account}; name one: {}",
+                found.len(),
+                found.iter().map(|f| f.0.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+    for list in [&mut entries, &mut records] {
+        list.sort();
+        list.dedup();
+    }
+    let items: Vec<Item> = entries
+        .iter()
+        .map(|(k, _)| Item::Entry(k.clone()))
+        .chain(records.iter().map(|(k, _)| Item::Record(k.clone())))
+        .collect();
+    let Some(first) = items.first().cloned() else { bail!("name at least one entry (--entry) or voucher (--voucher)") };
+    let st = crate::review::replay(&store.decisions(Some(&account)).await?);
+    let mut new = NewDecision {
+        account_no: account.clone(),
+        action: req.action,
+        entries: entries.iter().map(|e| e.0.clone()).collect(),
+        records: records.iter().map(|r| r.0.clone()).collect(),
+        rule: None,
+        undoes: None,
+        reason: req.reason.trim().to_string(),
+        by: req.by.trim().to_string(),
+    };
+    match req.action {
+        Action::Match => {
+            if let Some(g) = items.iter().find_map(|i| st.group_of(i).map(|g| (i, g.decision))) {
+                bail!("{} is already in the match of decision #{}; unmatch it first", g.0, g.1);
+            }
+            if entries.is_empty() {
+                bail!("a match by hand names at least one bank entry (--entry)");
+            }
+            let bank: Decimal = entries.iter().map(|e| e.1).sum();
+            let book: Decimal = records.iter().map(|r| r.1).sum();
+            if records.is_empty() && !bank.is_zero() {
+                bail!(
+                    "entries without a voucher only match each other when they cancel out; these sum to {}",
+                    canonical(bank)
+                );
+            }
+            if bank != book {
+                bail!(
+                    "the entries sum to {} and the records to {} (difference {}): a match by hand must agree to the fen",
+                    canonical(bank),
+                    canonical(book),
+                    canonical(bank - book)
+                );
+            }
+        }
+        Action::Confirm | Action::Reject => {
+            if let Some((i, h)) = items.iter().find_map(|i| st.holder(i).map(|h| (i, h))) {
+                bail!("{i} is already decided by {}; unmatch it first", st.words(h));
+            }
+            match store.match_of(&account, &first).await? {
+                Some(m) => {
+                    // The whole automatic match is judged, whichever of its items was named.
+                    new.entries = m.entries;
+                    new.records = m.records;
+                    new.rule = Some(m.rule);
+                }
+                None if req.action == Action::Reject => {
+                    bail!("{first} is not in an automatic match; there is nothing to reject")
+                }
+                None => {} // confirming an open item: accepted as explained
+            }
+        }
+        Action::Unmatch => {
+            let Some(h) = st.holder(&first) else {
+                bail!("no decision holds {first}; an automatic match is dropped with `reject`");
+            };
+            new.undoes = Some(h);
+            new.entries.clear();
+            new.records.clear();
+            let d = &st.by_id[&h].new;
+            new.entries.clone_from(&d.entries);
+            new.records.clone_from(&d.records);
+        }
+        Action::Annotate => {}
+    }
+    new.check().map_err(anyhow::Error::msg)?;
+    let decision = store.append_decision(&new).await?;
+    tracing::info!(
+        decision = decision.id,
+        account = %account,
+        action = decision.new.action.as_str(),
+        by = %decision.new.by,
+        "review decision recorded"
+    );
+    let agreements = super::interest::all_agreements(cfg, store).await?;
+    let info: AccountInfo =
+        super::daily::accounts(cfg, &agreements).into_iter().find(|a| a.number == account).expect("configured account");
+    super::match_account(store, &info, cfg.matching.date_window_days, None)
+        .await
+        .with_context(|| format!("re-matching account {account} after decision #{}", decision.id))?;
+    Ok(decision)
+}
+
+/// The decisions naming a bank reference, entry key or voucher, as lines for `explain`.
+pub async fn explain(store: &Store, key: &str) -> anyhow::Result<Vec<String>> {
+    let names = |k: &str, voucher_side: bool| {
+        k == key
+            || (!voucher_side && k.strip_prefix(key).is_some_and(|rest| rest.starts_with('#')))
+            || (voucher_side && k.split_once(':').is_some_and(|(_, v)| v == key))
+    };
+    let all = store.decisions(None).await?;
+    let mut out = Vec::new();
+    for d in &all {
+        if d.new.entries.iter().any(|k| names(k, false)) || d.new.records.iter().any(|k| names(k, true)) {
+            let undoes = d.new.undoes.map(|u| format!(" (withdraws #{u})")).unwrap_or_default();
+            out.push(format!("  decision {}{undoes}", d.summary()));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,268 @@
+//! People's decisions (issue 4): the script in fixtures/review/ played on the demo, on
+//! every backend; reruns keep every decision and never rematch what a person decided; the
+//! audit trail is append-only (the database refuses UPDATE/DELETE) and hash-chained
+//! (`review verify` names a changed row); concurrent writers never fork the chain.
+
+mod common;
+
+use chrono::NaiveDate;
+use common::*;
+use fundrecon::config::Config;
+use fundrecon::job::daily::{self, Options};
+use fundrecon::job::review::{Request, decide};
+use fundrecon::review::Action;
+use fundrecon::store::Store;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Script {
+    step: Vec<Step>,
+}
+
+#[derive(Deserialize)]
+struct Step {
+    action: String,
+    account: String,
+    #[serde(default)]
+    entries: Vec<String>,
+    #[serde(default)]
+    vouchers: Vec<String>,
+    why: String,
+    by: String,
+}
+
+fn date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2024, 3, 22).unwrap()
+}
+
+async fn run(cfg: &Config, store: &Store) -> daily::Outcome {
+    daily::run(cfg, store, &Options { date: date(), rerun: None, progress: false }).await.expect("daily run")
+}
+
+/// Decision times are today's: the transcript says `<now>` instead.
+fn stable(s: &str) -> String {
+    let today = chrono::Utc::now().date_naive().to_string();
+    let mut out = String::new();
+    for line in s.lines() {
+        let mut l = line.to_string();
+        // "at 2026-11-27 03:36:22 UTC" → "at <now>"
+        while let Some(i) = l.find(&format!("at {today} ")) {
+            let end = l[i..].find(" UTC").map(|j| i + j + 4).unwrap_or(l.len());
+            l.replace_range(i..end, "at <now>");
+        }
+        out.push_str(&l.replace(&today, "<today>"));
+        out.push('\n');
+    }
+    out
+}
+
+fn request(s: &Step) -> Request {
+    Request {
+        account: s.account.clone(),
+        action: Action::parse(&s.action).expect("script action"),
+        entries: s.entries.clone(),
+        vouchers: s.vouchers.clone(),
+        reason: s.why.clone(),
+        by: s.by.clone(),
+    }
+}
+
+#[tokio::test]
+async fn script_on_the_demo_and_reruns_keep_decisions() {
+    let script: Script =
+        toml::from_str(&read(&std::path::Path::new(ROOT).join("fixtures/review/script.toml"))).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    for b in backends(tmp.path(), "review").await {
+        let dir = tmp.path().join(b.name);
+        let cfg = Config::load(&demo_copy(&dir, &b.url)).unwrap();
+        let store = Store::open(&cfg.database_url()).await.unwrap();
+        let before = run(&cfg, &store).await;
+        let auto_matches = read(&before.report_dir.join("matches.csv"));
+
+        let mut transcript = String::new();
+        for (i, s) in script.step.iter().enumerate() {
+            transcript.push_str(&format!(
+                "> {} {} account {} entries {:?} vouchers {:?} by {:?}: {:?}\n",
+                i + 1,
+                s.action,
+                s.account,
+                s.entries,
+                s.vouchers,
+                s.by,
+                s.why
+            ));
+            match decide(&cfg, &store, &request(s)).await {
+                Ok(d) => {
+                    transcript.push_str(&format!("decision {}\n", d.summary()));
+                    let key = d
+                        .new
+                        .entries
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| d.new.records[0].split_once(':').unwrap().1.to_string());
+                    for l in store.explain(&key).await.unwrap() {
+                        transcript.push_str(&format!("{l}\n"));
+                    }
+                }
+                Err(e) => transcript.push_str(&format!("refused: {e:#}\n")),
+            }
+        }
+        golden("fixtures/review/expected/transcript.txt", &stable(&transcript));
+
+        // The daily run and reruns keep every decision.
+        let decisions = store.decisions(None).await.unwrap();
+        assert_eq!(decisions.len(), 6, "{}: six requests were accepted", b.name);
+        let after = run(&cfg, &store).await;
+        let m = read(&after.report_dir.join("matches.csv"));
+        let d = read(&after.report_dir.join("discrepancies.csv"));
+        golden("fixtures/review/expected/matches.csv", &stable(&m));
+        golden("fixtures/review/expected/discrepancies.csv", &stable(&d));
+        assert!(m.contains("BK24032100501,2024-03-21,1200000.00,R20240321-01,manual"), "{}: {m}", b.name);
+        assert_ne!(m, auto_matches);
+        let counts = store.table_counts().await.unwrap();
+        for _ in 0..2 {
+            let again = run(&cfg, &store).await;
+            assert_eq!(read(&again.report_dir.join("matches.csv")), m, "{}", b.name);
+            assert_eq!(read(&again.report_dir.join("discrepancies.csv")), d, "{}", b.name);
+        }
+        assert_eq!(store.table_counts().await.unwrap(), counts, "{}: reruns added or removed rows", b.name);
+        assert_eq!(store.decisions(None).await.unwrap(), decisions, "{}: reruns keep every decision", b.name);
+        assert_eq!(fundrecon::review::verify(&decisions), Ok(()));
+
+        // The acknowledged fee no longer needs attention; the other open items still do.
+        let fee = after
+            .results
+            .iter()
+            .flat_map(|a| &a.discrepancies)
+            .find(|x| x.bank_ref.as_deref() == Some("FE24032100011"));
+        let fee = fee.expect("the fee is still reported");
+        assert_eq!(fee.rule, "acknowledged");
+        assert!(!fundrecon::report::needs_attention(fee));
+        store.close().await;
+    }
+}
+
+/// The database itself refuses to change or delete an audit row, on both backends.
+#[tokio::test]
+async fn decisions_are_append_only_in_the_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    for b in backends(tmp.path(), "appendonly").await {
+        let dir = tmp.path().join(b.name);
+        let cfg = Config::load(&demo_copy(&dir, &b.url)).unwrap();
+        let store = Store::open(&cfg.database_url()).await.unwrap();
+        run(&cfg, &store).await;
+        let req = Request {
+            account: "450012345678901234".into(),
+            action: Action::Annotate,
+            entries: vec!["BK24032200077".into()],
+            vouchers: vec![],
+            reason: "called the bank".into(),
+            by: "张三".into(),
+        };
+        decide(&cfg, &store, &req).await.unwrap();
+        store.close().await;
+        for sql in ["UPDATE decisions SET reason = 'changed'", "DELETE FROM decisions"] {
+            let err = raw_sql(&b, sql).await.expect_err("the database refuses");
+            assert!(err.contains("append-only"), "{}: {sql}: {err}", b.name);
+        }
+    }
+}
+
+/// A changed row (written past the triggers, as a database owner could) is named by
+/// `fundrecon review verify`, which exits 2.
+#[tokio::test]
+async fn verify_names_a_tampered_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    for b in backends(tmp.path(), "tamper").await {
+        let dir = tmp.path().join(b.name);
+        let cfg_path = demo_copy(&dir, &b.url);
+        let cfg = Config::load(&cfg_path).unwrap();
+        let store = Store::open(&cfg.database_url()).await.unwrap();
+        run(&cfg, &store).await;
+        for why in ["first", "second", "third"] {
+            let req = Request {
+                account: "450012345678901234".into(),
+                action: Action::Annotate,
+                entries: vec!["BK24032200077".into()],
+                vouchers: vec![],
+                reason: why.into(),
+                by: "张三".into(),
+            };
+            decide(&cfg, &store, &req).await.unwrap();
+        }
+        store.close().await;
+        let verify = || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_fundrecon"))
+                .args(["--config", cfg_path.to_str().unwrap(), "review", "verify"])
+                .output()
+                .unwrap()
+        };
+        let ok = verify();
+        assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+        assert_eq!(String::from_utf8_lossy(&ok.stdout), "audit trail intact: 3 decisions\n");
+        let tamper = match b.name {
+            "sqlite" => "DROP TRIGGER decisions_no_update; UPDATE decisions SET reason = 'nothing to see' WHERE id = 2",
+            _ => {
+                "ALTER TABLE decisions DISABLE TRIGGER decisions_no_change; UPDATE decisions SET reason = 'nothing to see' WHERE id = 2"
+            }
+        };
+        raw_sql(&b, tamper).await.unwrap();
+        let bad = verify();
+        assert_eq!(bad.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert!(err.contains("audit trail broken at decision #2") && err.contains("changed"), "{}: {err}", b.name);
+    }
+}
+
+/// Many writers at once (PostgreSQL: several processes share it): every decision lands,
+/// the chain stays one line.
+#[tokio::test]
+async fn concurrent_writers_never_fork_the_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    for b in backends(tmp.path(), "concurrent").await {
+        let dir = tmp.path().join(b.name);
+        let cfg = Config::load(&demo_copy(&dir, &b.url)).unwrap();
+        let store = std::sync::Arc::new(Store::open(&cfg.database_url()).await.unwrap());
+        run(&cfg, &store).await;
+        let mut tasks = Vec::new();
+        for i in 0..12 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let d = fundrecon::review::NewDecision {
+                    account_no: "450012345678901234".into(),
+                    action: Action::Annotate,
+                    entries: vec!["BK24032200077#1".into()],
+                    records: vec![],
+                    rule: None,
+                    undoes: None,
+                    reason: format!("note {i}"),
+                    by: "张三".into(),
+                };
+                store.append_decision(&d).await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let all = store.decisions(None).await.unwrap();
+        assert_eq!(all.len(), 12, "{}", b.name);
+        assert_eq!(fundrecon::review::verify(&all), Ok(()), "{}", b.name);
+        store.close().await;
+    }
+}
+
+/// Runs SQL outside the store (as an operator with database access would); the error text.
+async fn raw_sql(b: &Backend, sql: &str) -> Result<(), String> {
+    use sqlx::Connection;
+    let run = async {
+        if b.name == "sqlite" {
+            let mut c = sqlx::SqliteConnection::connect(&b.url).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut c).await?;
+        } else {
+            let mut c = sqlx::PgConnection::connect(&b.url).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut c).await?;
+        }
+        Ok::<(), sqlx::Error>(())
+    };
+    run.await.map_err(|e| e.to_string())
+}
