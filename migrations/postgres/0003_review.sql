@@ -29,3 +29,6 @@ END
 $$;
 CREATE TRIGGER decisions_no_change BEFORE UPDATE OR DELETE ON decisions
     FOR EACH ROW EXECUTE FUNCTION decisions_append_only();
+
+-- Every open item records the rule-set version that classified it, like every match.
+ALTER TABLE discrepancies ADD COLUMN ruleset TEXT NOT NULL DEFAULT '';

@@ -32,3 +32,6 @@ CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
 BEGIN
     SELECT RAISE(ABORT, 'decisions are append-only');
 END;
+
+-- Every open item records the rule-set version that classified it, like every match.
+ALTER TABLE discrepancies ADD COLUMN ruleset TEXT NOT NULL DEFAULT '';

@@ -497,8 +497,8 @@ impl Store {
             }
             for d in discrepancies {
                 sqlx::query(
-                    "INSERT INTO discrepancies (account_no, kind, entry_id, record_id, statement_id, bank_ref, voucher_no, on_date, amount, expected, rule, detail) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                    "INSERT INTO discrepancies (account_no, kind, entry_id, record_id, statement_id, bank_ref, voucher_no, on_date, amount, expected, rule, detail, ruleset) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(account_no)
                 .bind(d.kind.as_str())
@@ -512,6 +512,7 @@ impl Store {
                 .bind(d.expected.map(DbMoney))
                 .bind(&d.rule)
                 .bind(&d.detail)
+                .bind(RULESET)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -619,12 +620,13 @@ impl Store {
                             others_r.join(", ")
                         ));
                     }
-                    let sql = format!("SELECT kind, rule, detail FROM discrepancies WHERE {col} = $1 ORDER BY id");
+                    let sql = format!("SELECT kind, rule, ruleset, detail FROM discrepancies WHERE {col} = $1 ORDER BY id");
                     for d in sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(p).await? {
                         out.push(format!(
-                            "  open: {} (rule {}): {}",
+                            "  open: {} (rule {}, rule set {}): {}",
                             d.try_get::<String, _>("kind")?,
                             d.try_get::<String, _>("rule")?,
+                            d.try_get::<String, _>("ruleset")?,
                             d.try_get::<String, _>("detail")?
                         ));
                     }
