@@ -12,6 +12,10 @@ use super::labels::Lang;
 use super::view::{Book, Cell, Layout};
 use std::fmt::Write;
 
+/// Rows per table in the page: beyond this a browser crawls and nobody reads on; the
+/// rest are in report.xlsx and the CSV reports (the last row says how many).
+pub const MAX_ROWS: usize = 5_000;
+
 const STYLE: &str = "\
 body{font-family:\"PingFang SC\",\"Microsoft YaHei\",\"Noto Sans CJK SC\",\"Source Han Sans SC\",sans-serif;\
 margin:1.5em;color:#1b1b1b;font-size:14px}\
@@ -73,19 +77,20 @@ pub fn page(book: &Book) -> String {
     }
     out.push_str("</nav>\n");
     for (i, s) in book.sheets.iter().enumerate() {
+        let rows = &s.rows[..s.rows.len().min(MAX_ROWS)];
         let _ = write!(out, "<section id=\"s{i}\">\n<h2>{}</h2>\n", esc(s.name));
         match s.layout {
             Layout::Table => {
                 out.push_str("<table>\n<thead><tr>");
-                for c in s.rows.first().map(Vec::as_slice).unwrap_or_default() {
+                for c in rows.first().map(Vec::as_slice).unwrap_or_default() {
                     let _ = write!(out, "<th scope=\"col\">{}</th>", esc(cell_text(c)));
                 }
                 out.push_str("</tr></thead>\n<tbody>\n");
-                if s.rows.len() <= 1 {
-                    let span = s.rows.first().map_or(1, Vec::len);
+                if rows.len() <= 1 {
+                    let span = rows.first().map_or(1, Vec::len);
                     let _ = writeln!(out, "<tr><td colspan=\"{span}\">{}</td></tr>", esc(l.none));
                 }
-                for r in s.rows.iter().skip(1) {
+                for r in rows.iter().skip(1) {
                     out.push_str("<tr>");
                     for c in r {
                         td(&mut out, c);
@@ -96,8 +101,8 @@ pub fn page(book: &Book) -> String {
             }
             Layout::Form => {
                 out.push_str("<table class=\"form\">\n");
-                let width = s.rows.iter().map(Vec::len).max().unwrap_or(1);
-                for r in &s.rows {
+                let width = rows.iter().map(Vec::len).max().unwrap_or(1);
+                for r in rows {
                     let strong = matches!(r.first(), Some(Cell::Heading(_)));
                     out.push_str(if strong { "<tr class=\"strong\">" } else { "<tr>" });
                     for c in r {
@@ -111,8 +116,53 @@ pub fn page(book: &Book) -> String {
                 out.push_str("</table>\n");
             }
         }
+        if s.rows.len() > rows.len() {
+            let n = s.rows.len() - rows.len();
+            let _ = writeln!(
+                out,
+                "<p>{}</p>",
+                match book.lang {
+                    Lang::Zh => format!("另有 {n} 行未在此页列出，见 report.xlsx 与 CSV 报告。"),
+                    Lang::En => format!("{n} more rows are not shown here: see report.xlsx and the CSV reports."),
+                }
+            );
+        }
         out.push_str("</section>\n");
     }
     out.push_str("</body>\n</html>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::view::{Book, Sheet};
+
+    fn book(rows: usize) -> Book {
+        let mut r = vec![vec![Cell::Label("名称".into()), Cell::Label("金额".into())]];
+        for i in 0..rows {
+            r.push(vec![Cell::Text(format!("<b>{i}</b>")), Cell::Amount(rust_decimal::Decimal::new(-1234567, 2))]);
+        }
+        Book {
+            title: "资金对账报告".into(),
+            as_of: chrono::NaiveDate::from_ymd_opt(2024, 3, 22).unwrap(),
+            lang: Lang::Zh,
+            sheets: vec![Sheet { name: "汇总", layout: Layout::Table, widths: vec![], rows: r }],
+        }
+    }
+
+    #[test]
+    fn cells_are_escaped_and_amounts_grouped() {
+        let p = page(&book(1));
+        assert!(p.contains("<td class=\"t\">&lt;b&gt;0&lt;/b&gt;</td><td class=\"n neg\">-12,345.67</td>"), "{p}");
+        assert!(p.starts_with("<!DOCTYPE html>\n<html lang=\"zh-CN\">"));
+        assert!(page(&book(0)).contains("<td colspan=\"2\">无</td>"));
+    }
+
+    #[test]
+    fn long_tables_are_cut_and_say_so() {
+        let p = page(&book(MAX_ROWS + 10));
+        assert_eq!(p.matches("<tr>").count(), MAX_ROWS, "the header row and MAX_ROWS - 1 data rows");
+        assert!(p.contains("另有 11 行未在此页列出"), "the header counts as one of the rows");
+    }
 }

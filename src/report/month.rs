@@ -89,6 +89,126 @@ pub fn restrict(a: &AccountResult, first: NaiveDate, last: NaiveDate) -> Account
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::discrepancy::{Discrepancy, Kind};
+    use crate::matching::{BankItem, BookItem, Match, Rule};
+    use crate::store::{StoredEntry, StoredRecord};
+    use rust_decimal::dec;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn entry(id: i64, date: &str, amount: Decimal) -> StoredEntry {
+        StoredEntry {
+            item: BankItem {
+                id,
+                entry_key: format!("k{id}"),
+                booking_date: d(date),
+                amount,
+                bank_ref: Some(format!("B{id}")),
+                customer_ref: None,
+                end_to_end_id: None,
+                counterparty_account: None,
+                narrative: String::new(),
+                kind: crate::statement::EntryKind::Transfer,
+            },
+            statement_id: 1,
+            currency: "CNY".into(),
+            value_date: None,
+            counterparty_name: None,
+            location: String::new(),
+        }
+    }
+
+    fn record(id: i64, date: &str, amount: Decimal) -> StoredRecord {
+        StoredRecord {
+            item: BookItem {
+                id,
+                voucher_no: format!("V{id}"),
+                date: d(date),
+                amount,
+                counterparty_account: None,
+                batch_ref: None,
+            },
+            direction: crate::book::Direction::Receipt,
+            currency: "CNY".into(),
+            counterparty_name: None,
+            purpose: None,
+            source: String::new(),
+            location: String::new(),
+        }
+    }
+
+    fn open(kind: Kind, date: &str) -> Discrepancy {
+        Discrepancy {
+            kind,
+            account_no: "4500".into(),
+            entry: None,
+            record: None,
+            statement: None,
+            bank_ref: None,
+            voucher_no: None,
+            date: d(date),
+            amount: None,
+            expected: None,
+            rule: "classify".into(),
+            detail: String::new(),
+        }
+    }
+
+    /// Data into April: the March view keeps March, rolls the balances back to March 31,
+    /// carries February's open item and counts ages to March 31.
+    #[test]
+    fn a_month_out_of_longer_data() {
+        let a = AccountResult {
+            account_no: "4500".into(),
+            name: "n".into(),
+            currency: "CNY".into(),
+            bank: "boc".into(),
+            entries: vec![
+                entry(1, "2024-03-05", dec!(100)),
+                entry(2, "2024-04-02", dec!(-30)),
+                entry(3, "2024-03-30", dec!(5)),
+            ],
+            records: vec![record(1, "2024-03-04", dec!(100)), record(2, "2024-04-01", dec!(-30))],
+            matches: vec![
+                Match { rule: Rule::Reference, entries: vec![1], records: vec![1], detail: String::new() },
+                Match { rule: Rule::Reference, entries: vec![2], records: vec![2], detail: String::new() },
+            ],
+            discrepancies: vec![
+                open(Kind::MissingInBank, "2024-02-27"),
+                open(Kind::MissingInBooks, "2024-03-30"),
+                open(Kind::BankFee, "2024-04-03"),
+            ],
+            bank_closing: Some((d("2024-04-03"), dec!(1075))),
+            book_balance: Some(dec!(1070)),
+            interest: vec![],
+            as_of: d("2024-04-03"),
+        };
+        let (first, last) = bounds("2024-03").unwrap();
+        let m = restrict(&a, first, last);
+        assert_eq!(m.entries.iter().map(|e| e.item.id).collect::<Vec<_>>(), [1, 3]);
+        assert_eq!(m.records.len(), 1);
+        assert_eq!(m.matches.len(), 1);
+        assert_eq!(
+            m.discrepancies.iter().map(|d| d.kind).collect::<Vec<_>>(),
+            [Kind::MissingInBank, Kind::MissingInBooks]
+        );
+        assert_eq!(m.bank_closing, Some((last, dec!(1105))));
+        assert_eq!(m.book_balance, Some(dec!(1100)));
+        assert_eq!(m.as_of, last);
+        assert_eq!(m.age_days(&m.discrepancies[0]), 33);
+
+        // A month before any statement: no balances.
+        let (first, last) = bounds("2024-01").unwrap();
+        let j = restrict(&a, first, last);
+        assert_eq!((j.bank_closing, j.book_balance, j.entries.len()), (None, None, 0));
+        // A month after the data: the latest balances as they are.
+        let (first, last) = bounds("2024-05").unwrap();
+        let may = restrict(&a, first, last);
+        assert_eq!((may.bank_closing, may.book_balance), (a.bank_closing, a.book_balance));
+        assert_eq!(may.as_of, a.as_of);
+    }
 
     #[test]
     fn month_bounds() {

@@ -71,8 +71,8 @@ pub struct Book {
     pub sheets: Vec<Sheet>,
 }
 
-/// Bounds on one sheet (Excel's own limit is 1,048,576 rows): a report beyond it says
-/// so in its last row instead of failing or writing a file Excel refuses.
+/// Bound on one sheet (Excel's own limit is 1,048,576 rows): a report beyond it says so
+/// in its last row instead of failing or writing a file Excel refuses.
 pub const MAX_ROWS: usize = 1_000_000;
 
 /// The date a set of results is reported as of: the latest `as_of`.
@@ -86,13 +86,16 @@ pub fn book(results: &[AccountResult], lang: Lang, title: &str) -> Book {
         title: title.to_string(),
         as_of: as_of(results),
         lang,
-        sheets: vec![
+        sheets: [
             summary(results, l, lang),
             open_items(results, l, lang),
-            matched(results, l, lang),
+            matched(results, l),
             reconciliation_sheet(results, l, lang),
             interest(results, l, lang),
-        ],
+        ]
+        .into_iter()
+        .map(|s| Sheet { rows: bounded(s.rows, MAX_ROWS, lang), ..s })
+        .collect(),
     }
 }
 
@@ -100,15 +103,14 @@ fn labels(v: &[&str]) -> Vec<Cell> {
     v.iter().map(|s| if s.is_empty() { Cell::Empty } else { Cell::Label(s.to_string()) }).collect()
 }
 
-fn bounded(mut rows: Vec<Vec<Cell>>, lang: Lang) -> Vec<Vec<Cell>> {
-    if rows.len() > MAX_ROWS {
-        let n = rows.len() - 1;
-        rows.truncate(MAX_ROWS);
+/// At most `max` rows, the last saying how many were left out and where they are.
+pub fn bounded(mut rows: Vec<Vec<Cell>>, max: usize, lang: Lang) -> Vec<Vec<Cell>> {
+    if rows.len() > max {
+        let left_out = rows.len() - max;
+        rows.truncate(max);
         rows.push(vec![Cell::Label(match lang {
-            Lang::Zh => format!("行数超过上限 {MAX_ROWS}，其余 {} 行见 CSV 报告", n + 1 - MAX_ROWS),
-            Lang::En => {
-                format!("over the limit of {MAX_ROWS} rows: the other {} rows are in the CSV reports", n + 1 - MAX_ROWS)
-            }
+            Lang::Zh => format!("行数超过上限 {max}，另有 {left_out} 行未列出，见 CSV 报告"),
+            Lang::En => format!("over the limit of {max} rows: {left_out} more rows are in the CSV reports"),
         })]);
     }
     rows
@@ -234,11 +236,11 @@ fn open_items(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
         name: l.sheet_open,
         layout: Layout::Table,
         widths: vec![12.0, 18.0, 22.0, 11.0, 16.0, 16.0, 20.0, 18.0, 22.0, 28.0, 8.0, 16.0, 50.0, 40.0],
-        rows: bounded(rows, lang),
+        rows,
     }
 }
 
-fn matched(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
+fn matched(results: &[AccountResult], l: &Labels) -> Sheet {
     let header = labels(&[
         l.account_no,
         l.rule,
@@ -289,7 +291,7 @@ fn matched(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
         name: l.sheet_matched,
         layout: Layout::Table,
         widths: vec![22.0, 22.0, 11.0, 22.0, 16.0, 11.0, 28.0, 16.0, 22.0, 50.0],
-        rows: bounded(rows, lang),
+        rows,
     }
 }
 
