@@ -106,9 +106,12 @@ fn check_structure(bytes: &[u8]) {
     let parts = parts(bytes);
     let part = |n: &str| parts.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("{n}"));
     assert!(part("xl/styles.xml").contains("formatCode=\"#,##0.00\""), "amount format");
-    // Sheets 1, 2, 3, 5 are tables; 4 is the 调节表 form.
-    for i in [1, 2, 3, 5] {
-        let x = part(&format!("xl/worksheets/sheet{i}.xml"));
+    // Sheets 1, 2, 3, 5 (and 6, 运行情况, in a daily run) are tables; 4 is the 调节表 form.
+    for i in [1, 2, 3, 5, 6] {
+        let Some((_, x)) = parts.iter().find(|(k, _)| *k == format!("xl/worksheets/sheet{i}.xml")) else {
+            assert_eq!(i, 6, "sheet {i} missing");
+            continue;
+        };
         assert!(x.contains("ySplit=\"1\"") && x.contains("state=\"frozen\""), "sheet {i}: frozen header\n{x}");
         assert!(x.contains("<autoFilter ref=\"A1:"), "sheet {i}: autofilter");
         assert!(x.contains("<col "), "sheet {i}: column widths");
@@ -150,6 +153,33 @@ fn the_external_reference_check_can_fail() {
         assert!(!external_references(bad).is_empty(), "{bad}");
     }
     assert!(external_references("<a href=\"#s1\">x</a> http://text.example").is_empty());
+}
+
+/// A batch that failed shows in the report people read (运行情况), with its error.
+#[tokio::test]
+async fn failed_batch_shows_in_the_run_sheet_and_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("broken");
+    let cfg = Config::load(&demo_copy(&dir, &format!("sqlite://{}", dir.join("b.db").display()))).unwrap();
+    let sta = dir.join("demo/boc/BOC_MT940_20240322.sta");
+    let good = read(&sta);
+    std::fs::write(&sta, good.replace(":61:2403220322D3000000,00NTRF", ":61:2403220322D3000x00,00NTRF")).unwrap();
+    let store = Store::open(&cfg.database_url()).await.unwrap();
+    let out = daily::run(&cfg, &store, &Options { date: d("2024-03-22"), rerun: None, progress: false }).await.unwrap();
+    store.close().await;
+    assert_eq!(out.exit_code, 2);
+    let xlsx = std::fs::read(out.report_dir.join("report.xlsx")).unwrap();
+    check_structure(&xlsx);
+    let (_, run) = sheets(&xlsx).into_iter().find(|(n, _)| n == "运行情况").expect("运行情况 sheet");
+    let row = run
+        .rows()
+        .find(|r| r[1] == Data::String("boc-drop (boc)".into()))
+        .unwrap_or_else(|| panic!("{run:?}"))
+        .to_vec();
+    assert_eq!(row[2], Data::String("失败".into()));
+    assert!(row[3].to_string().starts_with("BOC_MT940_20240322.sta:"), "{:?}", row[3]);
+    let html = read(&out.report_dir.join("report.html"));
+    assert!(html.contains("运行情况") && html.contains("失败") && html.contains("BOC_MT940_20240322.sta:"));
 }
 
 async fn demo_run(dir: &Path, url: &str, extra_config: &str, books_edit: Option<(&str, &str)>) -> daily::Outcome {

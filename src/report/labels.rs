@@ -63,6 +63,17 @@ pub struct Labels {
     pub gain: &'static str,
     pub status: &'static str,
     pub none: &'static str,
+    // 运行情况: the run's batches and what went wrong
+    pub sheet_run: &'static str,
+    pub run_what: &'static str,
+    pub run_object: &'static str,
+    pub run_batch: &'static str,
+    pub run_book_error: &'static str,
+    pub run_warning: &'static str,
+    pub run_missing: &'static str,
+    pub run_deadline: &'static str,
+    pub run_state: &'static str,
+    pub run_detail: &'static str,
     // 银行存款余额调节表
     pub rec_item: &'static str,
     pub rec_reference: &'static str,
@@ -129,6 +140,16 @@ pub const ZH: Labels = Labels {
     gain: "协议增收",
     status: "核对结果",
     none: "无",
+    sheet_run: "运行情况",
+    run_what: "类别",
+    run_object: "对象",
+    run_batch: "批次",
+    run_book_error: "账簿导入错误",
+    run_warning: "存款协议提示",
+    run_missing: "对账单未到",
+    run_deadline: "截止时间",
+    run_state: "状态",
+    run_detail: "说明",
     rec_item: "项目",
     rec_reference: "流水号/凭证号",
     rec_amount: "金额",
@@ -194,6 +215,16 @@ pub const EN: Labels = Labels {
     gain: "Gain over demand rate",
     status: "Result",
     none: "none",
+    sheet_run: "Run",
+    run_what: "What",
+    run_object: "Object",
+    run_batch: "Batch",
+    run_book_error: "Book import error",
+    run_warning: "Deposit agreement warning",
+    run_missing: "Statement missing",
+    run_deadline: "deadline",
+    run_state: "State",
+    run_detail: "Details",
     rec_item: "Item",
     rec_reference: "Reference",
     rec_amount: "Amount",
@@ -232,6 +263,24 @@ impl Lang {
     pub fn action(self, k: Kind) -> &'static str {
         let (zh, en) = action(k);
         if self == Lang::Zh { zh } else { en }
+    }
+
+    /// A batch state (`done`, `failed`, `running`…) or a missing statement's status
+    /// (`late`, `due`); unknown words go through as they are.
+    pub fn state(self, s: &str) -> String {
+        let zh = match s {
+            "done" => "完成",
+            "failed" => "失败",
+            "running" => "运行中",
+            "pending" => "待运行",
+            "late" => "逾期未到",
+            "due" => "未到期",
+            _ => s,
+        };
+        match self {
+            Lang::Zh => zh.to_string(),
+            Lang::En => s.replace('_', " "),
+        }
     }
 
     /// An interest check status (`equal`, `discrepancy`, `not_checked`).
@@ -315,7 +364,9 @@ mod tests {
     #[test]
     fn sheet_names_are_valid_in_excel() {
         for l in [&ZH, &EN] {
-            for s in [l.sheet_summary, l.sheet_open, l.sheet_matched, l.sheet_reconciliation, l.sheet_interest] {
+            for s in
+                [l.sheet_summary, l.sheet_open, l.sheet_matched, l.sheet_reconciliation, l.sheet_interest, l.sheet_run]
+            {
                 assert!(s.chars().count() <= 31 && !s.contains(['[', ']', ':', '*', '?', '/', '\\']), "{s}");
             }
         }

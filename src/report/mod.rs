@@ -278,6 +278,8 @@ pub fn write_all(dir: &Path, results: &[AccountResult], extra: Option<Value>) ->
 pub fn write_with(dir: &Path, results: &[AccountResult], extra: Option<Value>, opts: &Options) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let want = |f: Format| opts.formats.contains(&f);
+    // The daily job's extras (batches, errors, warnings) also make the 运行情况 sheet.
+    let run_sheet = extra.as_ref().and_then(|e| view::run_sheet(e, opts.lang));
     if want(Format::Csv) {
         std::fs::write(dir.join("matches.csv"), matches_csv(results))?;
         std::fs::write(dir.join("discrepancies.csv"), discrepancies_csv(results))?;
@@ -303,7 +305,8 @@ pub fn write_with(dir: &Path, results: &[AccountResult], extra: Option<Value>, o
         }
     }
     if want(Format::Xlsx) || want(Format::Html) {
-        let book = view::book(results, opts.lang, opts.lang.labels().title);
+        let mut book = view::book(results, opts.lang, opts.lang.labels().title);
+        book.sheets.extend(run_sheet);
         if want(Format::Xlsx) {
             let bytes = xlsx::workbook(&book).map_err(std::io::Error::other)?;
             std::fs::write(dir.join("report.xlsx"), bytes)?;

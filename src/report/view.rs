@@ -99,6 +99,50 @@ pub fn book(results: &[AccountResult], lang: Lang, title: &str) -> Book {
     }
 }
 
+/// The run's own sheet (运行情况), from the daily job's summary extras: every batch with
+/// its state and error, book import errors, agreement warnings, missing statements. A
+/// mailed report must show a failed batch, not just the accounts that did reconcile.
+pub fn run_sheet(extra: &serde_json::Value, lang: Lang) -> Option<Sheet> {
+    let l = lang.labels();
+    let str_of = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    let list = |k: &str| extra.get(k).and_then(|v| v.as_array()).cloned().unwrap_or_default();
+    let batches = extra.get("batches")?.as_array()?;
+    let mut rows = vec![labels(&[l.run_what, l.run_object, l.run_state, l.run_detail])];
+    for b in batches {
+        rows.push(vec![
+            Cell::Label(l.run_batch.into()),
+            Cell::text(format!("{} ({})", str_of(b, "channel"), str_of(b, "bank"))),
+            Cell::Label(lang.state(&str_of(b, "state"))),
+            Cell::text(str_of(b, "error")),
+        ]);
+    }
+    for e in list("book_errors") {
+        rows.push(vec![
+            Cell::Label(l.run_book_error.into()),
+            Cell::Empty,
+            Cell::Label(lang.state("failed")),
+            Cell::text(e.as_str().unwrap_or("")),
+        ]);
+    }
+    for w in list("interest_warnings") {
+        rows.push(vec![
+            Cell::Label(l.run_warning.into()),
+            Cell::Empty,
+            Cell::Empty,
+            Cell::text(w.as_str().unwrap_or("")),
+        ]);
+    }
+    for m in list("missing_statements") {
+        rows.push(vec![
+            Cell::Label(l.run_missing.into()),
+            Cell::text(format!("{} ({})", str_of(&m, "account_no"), str_of(&m, "channel"))),
+            Cell::Label(lang.state(&str_of(&m, "status"))),
+            Cell::text(format!("{} {} {}", str_of(&m, "date"), l.run_deadline, str_of(&m, "deadline"))),
+        ]);
+    }
+    Some(Sheet { name: l.sheet_run, layout: Layout::Table, widths: vec![16.0, 30.0, 10.0, 80.0], rows })
+}
+
 fn labels(v: &[&str]) -> Vec<Cell> {
     v.iter().map(|s| if s.is_empty() { Cell::Empty } else { Cell::Label(s.to_string()) }).collect()
 }
