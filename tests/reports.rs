@@ -185,8 +185,15 @@ async fn failed_batch_shows_in_the_run_sheet_and_page() {
 async fn demo_run(dir: &Path, url: &str, extra_config: &str, books_edit: Option<(&str, &str)>) -> daily::Outcome {
     let cfg_path = demo_copy(dir, url);
     if !extra_config.is_empty() {
+        // `extra_config` is a `[report]` table; should the demo config get one, its keys go
+        // in there (a second `[report]` would be a TOML error).
         let mut t = read(&cfg_path);
-        t.push_str(extra_config);
+        match t.find("\n[report]\n") {
+            Some(i) => {
+                t.insert_str(i + "\n[report]\n".len(), extra_config.trim_start().trim_start_matches("[report]\n"))
+            }
+            None => t.push_str(extra_config),
+        }
         std::fs::write(&cfg_path, t).unwrap();
     }
     if let Some((from, to)) = books_edit {
