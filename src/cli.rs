@@ -130,6 +130,19 @@ pub enum Command {
         #[arg(long)]
         format: String,
     },
+    /// The month's workbook from the database (matching recomputed from what is stored, as
+    /// a rerun does): entries, records and matches of the month, open items up to its end
+    /// with their ages, the 银行存款余额调节表 at its end, its interest credits.
+    Report {
+        /// The month, `YYYY-MM`.
+        #[arg(long)]
+        month: String,
+        #[arg(long, default_value = "xlsx", value_parser = ["xlsx", "html"])]
+        format: String,
+        /// Folder to write `report-YYYY-MM.xlsx` to (default: `<output_dir>/YYYY-MM/`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Parse + match in one shot on a throwaway database; writes matches.csv,
     /// discrepancies.csv and summary.json to --out.
     Reconcile {
@@ -455,6 +468,31 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             print!("{}", crate::report::summary_text(&results));
             println!("reports: {}", out.display());
             Ok(code)
+        }
+        Command::Report { month, format, out } => {
+            let (first, last) = crate::report::month::bounds(&month)
+                .with_context(|| format!("--month {month:?}: not a month (use YYYY-MM, e.g. 2024-03)"))?;
+            let cfg = load(&cli.config)?;
+            let store = open_store(&cfg).await?;
+            let agreements = job::interest::all_agreements(&cfg, &store).await?;
+            let mut results = Vec::new();
+            for a in job::daily::accounts(&cfg, &agreements) {
+                let r = job::match_account(&store, &a, cfg.matching.date_window_days, None).await?;
+                results.push(crate::report::month::restrict(&r, first, last));
+            }
+            store.close().await;
+            let lang = cfg.report.language;
+            let book = crate::report::view::book(&results, lang, &format!("{} {month}", lang.labels().title));
+            let dir = out.unwrap_or_else(|| cfg.output_dir().join(&month));
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let path = dir.join(format!("report-{month}.{format}"));
+            let bytes = match format.as_str() {
+                "html" => crate::report::html::page(&book).into_bytes(),
+                _ => crate::report::xlsx::workbook(&book).context("building the workbook")?,
+            };
+            std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+            println!("report: {}", path.display());
+            Ok(EXIT_CLEAN)
         }
         Command::Run { date } => {
             let cfg = load(&cli.config)?;

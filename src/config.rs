@@ -31,6 +31,9 @@ pub struct Config {
     /// Deposit agreements (存款优惠协议), each naming its `account`; see `interest::terms`.
     #[serde(default)]
     pub agreements: Vec<crate::interest::Agreement>,
+    /// `[report]`: language and formats of the report files.
+    #[serde(default)]
+    pub report: ReportConfig,
     /// Folder of the config file; set by [`Config::load`], used to resolve relative paths.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -160,6 +163,34 @@ impl LimitsConfig {
             ("max_xml_depth", u(self.max_xml_depth), 8, 256),
             ("max_text_bytes", u(self.max_text_bytes), 64, 16 << 20),
         ]
+    }
+}
+
+/// `[report]`: `language = "zh"` (default) or `"en"` for the XLSX and HTML reports (CSV
+/// and JSON keep their stable English columns); `formats`, any of `csv`, `json`, `xlsx`,
+/// `html` (default all). An unknown value is a TOML error naming the key.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    #[serde(default)]
+    pub language: crate::report::labels::Lang,
+    #[serde(default = "default_formats")]
+    pub formats: Vec<crate::report::Format>,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig { language: Default::default(), formats: default_formats() }
+    }
+}
+
+fn default_formats() -> Vec<crate::report::Format> {
+    crate::report::Format::ALL.to_vec()
+}
+
+impl ReportConfig {
+    pub fn options(&self) -> crate::report::Options {
+        crate::report::Options { lang: self.language, formats: self.formats.clone() }
     }
 }
 
@@ -639,6 +670,9 @@ impl Config {
                 add(format!("channels[{i}].retry_delay_ms"), "over the limit of 600000 (10 minutes)".into());
             }
         }
+        if self.report.formats.is_empty() {
+            add("report.formats".into(), "empty: list at least one of \"csv\", \"json\", \"xlsx\", \"html\"".into());
+        }
         for p2 in crate::interest::terms::check_set(&self.agreements) {
             add(p2.path.clone(), p2.message.clone());
         }
@@ -693,6 +727,21 @@ mod tests {
         let e = Config::parse("[general]\ndata_dri = \"x\"\n").unwrap_err();
         assert!(e.contains("data_dri"), "{e}");
         assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn report_section() {
+        use crate::report::{Format, labels::Lang};
+        let c = Config::parse("").unwrap();
+        assert_eq!((c.report.language, c.report.formats.len()), (Lang::Zh, 4));
+        let c = Config::parse("[report]\nlanguage = \"en\"\nformats = [\"xlsx\", \"csv\"]\n").unwrap();
+        assert_eq!((c.report.language, c.report.formats), (Lang::En, vec![Format::Xlsx, Format::Csv]));
+        let e = Config::parse("[report]\nlanguage = \"fr\"\n").unwrap_err();
+        assert!(e.contains("language") && e.contains("line 2"), "{e}");
+        let e = Config::parse("[report]\nformats = [\"pdf\"]\n").unwrap_err();
+        assert!(e.contains("pdf"), "{e}");
+        let c = Config::parse("[report]\nformats = []\n").unwrap();
+        assert!(c.check().iter().any(|p| p.path == "report.formats"));
     }
 
     #[test]

@@ -271,11 +271,12 @@ pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<
         .iter()
         .map(|r| json!({"id": r.id, "channel": r.channel, "bank": r.bank, "state": r.state, "error": r.error}))
         .collect();
-    report::write_all(
+    report::write_with(
         &report_dir,
         &results,
         Some(json!({"business_date": date.to_string(), "batches": batches, "book_errors": book_errors, "interest_warnings": warnings,
             "missing_statements": missing.iter().map(|m| json!({"account_no": m.account_no, "bank": m.bank, "channel": m.channel, "date": m.date.to_string(), "deadline": m.deadline, "status": m.status})).collect::<Vec<_>>()})),
+        &cfg.report.options(),
     )
     .with_context(|| format!("writing reports to {}", report_dir.display()))?;
     progress.done();

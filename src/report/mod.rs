@@ -1,14 +1,25 @@
-//! Reports of one reconciliation: `matches.csv`, `discrepancies.csv`, `summary.json`.
+//! Reports of one reconciliation: `matches.csv`, `discrepancies.csv`, `summary.json`,
+//! `reconciliation.csv/json`, and for people `report.xlsx` and `report.html`.
 //! Column sets and names are a stable interface (README). Rows are sorted by stable keys
 //! so that the same data always gives byte-identical files, and every row names the
 //! entries and records (by reference and voucher) that make its numbers.
+//!
+//! CSV files are for Excel: UTF-8 with a BOM, CRLF, and text cells that Excel would take
+//! for a formula written as text (`cell`).
 
+pub mod cell;
+pub mod html;
+pub mod labels;
+pub mod month;
 pub mod reconciliation;
+pub mod view;
+pub mod xlsx;
 
 use crate::discrepancy::{Discrepancy, Kind};
 use crate::matching::{Match, Rule};
 use crate::money::canonical;
 use crate::store::{StoredEntry, StoredRecord};
+use cell::Col;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -118,7 +129,14 @@ pub fn matches_csv(results: &[AccountResult]) -> Vec<u8> {
         }
     }
     rows.sort();
-    write_csv(&["account_no", "bank_ref", "booking_date", "amount", "voucher_nos", "rule"], rows)
+    // Text columns are guarded against formula injection; booking_date and amount are not
+    // (a negative amount must stay a parseable number).
+    use Col::{Number as N, Text as T};
+    cell::csv_for_excel(
+        &["account_no", "bank_ref", "booking_date", "amount", "voucher_nos", "rule"],
+        &[T, T, N, N, T, T],
+        rows,
+    )
 }
 
 pub fn discrepancies_csv(results: &[AccountResult]) -> Vec<u8> {
@@ -138,17 +156,13 @@ pub fn discrepancies_csv(results: &[AccountResult]) -> Vec<u8> {
         }
     }
     rows.sort_by(|x, y| (&x[1], &x[4], &x[0], &x[2], &x[3], &x[7]).cmp(&(&y[1], &y[4], &y[0], &y[2], &y[3], &y[7])));
-    write_csv(&["type", "account_no", "bank_ref", "voucher_no", "date", "amount", "expected_amount", "detail"], rows)
-}
-
-fn write_csv<const N: usize>(header: &[&str; N], rows: Vec<[String; N]>) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
-    // Writing to a Vec cannot fail.
-    w.write_record(header).expect("write to memory");
-    for r in rows {
-        w.write_record(&r).expect("write to memory");
-    }
-    w.into_inner().expect("flush to memory")
+    // Text columns guarded; date, amount and expected_amount left as they are.
+    use Col::{Number as N, Text as T};
+    cell::csv_for_excel(
+        &["type", "account_no", "bank_ref", "voucher_no", "date", "amount", "expected_amount", "detail"],
+        &[T, T, T, T, N, N, N, T],
+        rows,
+    )
 }
 
 pub fn summary_json(results: &[AccountResult]) -> Value {
@@ -228,24 +242,82 @@ pub fn interest_totals(results: &[AccountResult]) -> Value {
     )
 }
 
-/// Writes the three report files into `dir` (created if needed).
-pub fn write_all(dir: &Path, results: &[AccountResult], extra: Option<Value>) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join("matches.csv"), matches_csv(results))?;
-    std::fs::write(dir.join("discrepancies.csv"), discrepancies_csv(results))?;
-    let mut s = summary_json(results);
-    if let Some(Value::Object(m)) = extra {
-        for (k, v) in m {
-            s[k] = v;
-        }
+/// A report file format (`[report] formats`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// `matches.csv`, `discrepancies.csv`, `reconciliation.csv`
+    Csv,
+    /// `summary.json`, `reconciliation.json`
+    Json,
+    /// `report.xlsx`
+    Xlsx,
+    /// `report.html`
+    Html,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [Format::Csv, Format::Json, Format::Xlsx, Format::Html];
+}
+
+/// What to write and in which language (`[report]` in the config).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub lang: labels::Lang,
+    pub formats: Vec<Format>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { lang: labels::Lang::Zh, formats: Format::ALL.to_vec() }
     }
-    std::fs::write(dir.join("summary.json"), serde_json::to_string_pretty(&s).expect("json") + "\n")?;
+}
+
+/// Writes every report file into `dir` (created if needed), in Chinese.
+pub fn write_all(dir: &Path, results: &[AccountResult], extra: Option<Value>) -> std::io::Result<()> {
+    write_with(dir, results, extra, &Options::default())
+}
+
+/// Writes the report files `opts` asks for into `dir` (created if needed).
+pub fn write_with(dir: &Path, results: &[AccountResult], extra: Option<Value>, opts: &Options) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let want = |f: Format| opts.formats.contains(&f);
+    // The daily job's extras (batches, errors, warnings) also make the 运行情况 sheet.
+    let run_sheet = extra.as_ref().and_then(|e| view::run_sheet(e, opts.lang));
+    if want(Format::Csv) {
+        std::fs::write(dir.join("matches.csv"), matches_csv(results))?;
+        std::fs::write(dir.join("discrepancies.csv"), discrepancies_csv(results))?;
+    }
+    if want(Format::Json) {
+        let mut s = summary_json(results);
+        if let Some(Value::Object(m)) = extra {
+            for (k, v) in m {
+                s[k] = v;
+            }
+        }
+        std::fs::write(dir.join("summary.json"), serde_json::to_string_pretty(&s).expect("json") + "\n")?;
+    }
     // 银行存款余额调节表 of every account with a book balance.
     let stmts: Vec<reconciliation::Statement> = results.iter().filter_map(reconciliation::build).collect();
     if !stmts.is_empty() {
-        std::fs::write(dir.join("reconciliation.csv"), reconciliation::to_csv(&stmts))?;
-        let v: Vec<Value> = stmts.iter().map(reconciliation::to_json).collect();
-        std::fs::write(dir.join("reconciliation.json"), serde_json::to_string_pretty(&v).expect("json") + "\n")?;
+        if want(Format::Csv) {
+            std::fs::write(dir.join("reconciliation.csv"), reconciliation::to_csv(&stmts))?;
+        }
+        if want(Format::Json) {
+            let v: Vec<Value> = stmts.iter().map(reconciliation::to_json).collect();
+            std::fs::write(dir.join("reconciliation.json"), serde_json::to_string_pretty(&v).expect("json") + "\n")?;
+        }
+    }
+    if want(Format::Xlsx) || want(Format::Html) {
+        let mut book = view::book(results, opts.lang, opts.lang.labels().title);
+        book.sheets.extend(run_sheet);
+        if want(Format::Xlsx) {
+            let bytes = xlsx::workbook(&book).map_err(std::io::Error::other)?;
+            std::fs::write(dir.join("report.xlsx"), bytes)?;
+        }
+        if want(Format::Html) {
+            std::fs::write(dir.join("report.html"), html::page(&book))?;
+        }
     }
     Ok(())
 }

@@ -151,21 +151,21 @@ pub fn to_json(s: &Statement) -> Value {
 }
 
 /// CSV for Excel in the usual layout read top to bottom: one row per line of the
-/// statement (`section,date,reference,amount,detail`), sections in Chinese.
+/// statement (`section,date,reference,amount,detail`), sections in Chinese. UTF-8 with a
+/// BOM; the text columns (account, reference) are guarded against formula injection, the
+/// date and amount columns are not (see `cell`).
 pub fn to_csv(list: &[Statement]) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
-    w.write_record(["account_no", "section", "date", "reference", "amount", "detail"]).expect("write to memory");
+    let mut rows: Vec<[String; 6]> = Vec::new();
     for s in list {
         let mut row = |section: &str, date: String, reference: &str, amount: Decimal, detail: &str| {
-            w.write_record([
-                s.account_no.as_str(),
-                section,
-                date.as_str(),
-                reference,
-                canonical(amount).as_str(),
-                detail,
-            ])
-            .expect("write to memory");
+            rows.push([
+                s.account_no.clone(),
+                section.to_string(),
+                date,
+                reference.to_string(),
+                canonical(amount),
+                detail.to_string(),
+            ]);
         };
         let d = s.date.to_string();
         row("单位银行存款日记账余额", d.clone(), "", s.book_balance, "");
@@ -186,7 +186,12 @@ pub fn to_csv(list: &[Statement]) -> Vec<u8> {
         row("调节后余额 (银行)", d.clone(), "", s.adjusted_bank(), "");
         row("差额", d, "", s.difference(), if s.difference().is_zero() { "调节后余额相符" } else { "调节后余额不符" });
     }
-    w.into_inner().expect("flush to memory")
+    use super::cell::Col::{Number as N, Text as T};
+    super::cell::csv_for_excel(
+        &["account_no", "section", "date", "reference", "amount", "detail"],
+        &[T, T, N, T, N, T],
+        rows,
+    )
 }
 
 #[cfg(test)]
@@ -256,6 +261,7 @@ mod tests {
         assert_eq!(s.adjusted_bank(), dec!(296270777.78));
         assert_eq!(to_json(&s)["agrees"], true);
         let csv = String::from_utf8(to_csv(&[s])).unwrap();
+        assert!(csv.starts_with('\u{feff}'), "BOM for Excel");
         assert!(csv.contains("4500,调节后余额 (单位),2024-03-31,,296270777.78,\r\n"), "{csv}");
         assert!(csv.contains("4500,差额,2024-03-31,,0.00,调节后余额相符\r\n"), "{csv}");
     }

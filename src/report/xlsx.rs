@@ -1,0 +1,146 @@
+//! The Excel workbook (rust_xlsxwriter) of a [`view::Book`].
+//!
+//! - Text cells go through `write_string`: text is never a formula, whatever it starts
+//!   with (`=HYPERLINK(…)` from a counterparty name stays a string). This module never
+//!   calls `write_formula`.
+//! - Amounts are numbers with the format `#,##0.00`. Excel stores a double, so a cell is
+//!   exact to the fen for any amount below 2^53 fen; the CSV reports keep the exact
+//!   decimal text.
+//! - Dates are Excel dates (`yyyy-mm-dd`), so they sort and filter as dates.
+//! - Table sheets: header row frozen and bold, an autofilter over the data; widths fixed
+//!   per column. The file's creation time is the report date, so the same data gives the
+//!   same bytes.
+
+use super::view::{Book, Cell, Layout};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
+
+/// Excel's limit on the characters in one cell; longer text is cut (the CSV reports
+/// keep it whole).
+const MAX_CELL_CHARS: usize = 32_767;
+
+struct Formats {
+    amount: Format,
+    amount_bold: Format,
+    date: Format,
+    header: Format,
+    bold: Format,
+    text: Format,
+}
+
+fn formats() -> Formats {
+    Formats {
+        amount: Format::new().set_num_format("#,##0.00"),
+        amount_bold: Format::new().set_num_format("#,##0.00").set_bold(),
+        date: Format::new().set_num_format("yyyy-mm-dd"),
+        header: Format::new().set_bold().set_text_wrap().set_background_color("#DDEBF7"),
+        bold: Format::new().set_bold(),
+        // Text cells are marked as text (`@`) as well: typed over in Excel, they stay text.
+        text: Format::new().set_num_format("@"),
+    }
+}
+
+fn cut(s: &str) -> &str {
+    match s.char_indices().nth(MAX_CELL_CHARS) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+fn amount(x: Decimal) -> f64 {
+    // Decimal's range fits in f64's (with rounding beyond 15–17 significant digits).
+    x.to_f64().unwrap_or(0.0)
+}
+
+/// `header`: a row of column headings; `strong`: a balance or total line (amounts bold).
+fn write_cell(
+    ws: &mut Worksheet,
+    (row, col): (u32, u16),
+    c: &Cell,
+    f: &Formats,
+    header: bool,
+    strong: bool,
+) -> Result<(), XlsxError> {
+    match c {
+        Cell::Empty => {}
+        Cell::Label(s) if header => {
+            ws.write_string_with_format(row, col, cut(s), &f.header)?;
+        }
+        Cell::Label(s) => {
+            ws.write_string(row, col, cut(s))?;
+        }
+        Cell::Heading(s) => {
+            ws.write_string_with_format(row, col, cut(s), &f.bold)?;
+        }
+        Cell::Text(s) => {
+            ws.write_string_with_format(row, col, cut(s), &f.text)?;
+        }
+        Cell::Int(n) => {
+            ws.write_number(row, col, *n as f64)?;
+        }
+        Cell::Amount(x) => {
+            ws.write_number_with_format(row, col, amount(*x), if strong { &f.amount_bold } else { &f.amount })?;
+        }
+        Cell::Date(d) => {
+            use chrono::Datelike;
+            match u16::try_from(d.year())
+                .ok()
+                .and_then(|y| ExcelDateTime::from_ymd(y, d.month() as u8, d.day() as u8).ok())
+            {
+                Some(x) => {
+                    ws.write_datetime_with_format(row, col, &x, &f.date)?;
+                }
+                // Before 1900 Excel has no dates: the ISO text instead.
+                None => {
+                    ws.write_string(row, col, d.to_string())?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The workbook as bytes.
+pub fn workbook(book: &Book) -> Result<Vec<u8>, XlsxError> {
+    let f = formats();
+    let mut wb = Workbook::new();
+    let mut props = DocProperties::new().set_title(format!("{} {}", book.title, book.as_of));
+    use chrono::Datelike;
+    if let Some(d) = u16::try_from(book.as_of.year())
+        .ok()
+        .and_then(|y| ExcelDateTime::from_ymd(y, book.as_of.month() as u8, book.as_of.day() as u8).ok())
+    {
+        props = props.set_creation_datetime(&d);
+    }
+    wb.set_properties(&props);
+    for sheet in &book.sheets {
+        let ws = wb.add_worksheet();
+        ws.set_name(sheet.name)?;
+        for (i, w) in sheet.widths.iter().enumerate() {
+            ws.set_column_width(i as u16, *w)?;
+        }
+        let last_col = sheet.rows.iter().map(|r| r.len()).max().unwrap_or(1).saturating_sub(1) as u16;
+        for (r, row) in sheet.rows.iter().enumerate() {
+            let r32 = u32::try_from(r).map_err(|_| XlsxError::RowColumnLimitError)?;
+            // A form's column headings: a line of our own labels only.
+            let header = match sheet.layout {
+                Layout::Table => r == 0,
+                Layout::Form => row.len() >= 4 && row.iter().all(|c| matches!(c, Cell::Label(_) | Cell::Empty)),
+            };
+            // In a form, a line that starts with a heading is a balance or total line.
+            let strong = sheet.layout == Layout::Form && matches!(row.first(), Some(Cell::Heading(_)));
+            for (c, cell) in row.iter().enumerate() {
+                let c16 = u16::try_from(c).map_err(|_| XlsxError::RowColumnLimitError)?;
+                write_cell(ws, (r32, c16), cell, &f, header, strong)?;
+            }
+        }
+        if sheet.layout == Layout::Table {
+            ws.set_freeze_panes(1, 0)?;
+            let last_row = sheet.rows.len().saturating_sub(1).max(1) as u32;
+            ws.autofilter(0, 0, last_row, last_col)?;
+            ws.set_row_height(0, 30)?;
+        }
+    }
+    wb.save_to_buffer()
+}
