@@ -127,6 +127,10 @@ async fn under_credit_by_one_fen_is_a_discrepancy_and_exact_credit_matches() {
                 );
                 assert_eq!(row["window"]["from"], "2023-12-21");
                 assert_eq!(row["gain"], "0.00", "a demand agreement gains nothing over the demand rate");
+                // 积数 (sum of end-of-day balances) × 0.35 % / 360 is the expected interest.
+                let days: rust_decimal::Decimal = row["balance_days"].as_str().unwrap().parse().unwrap();
+                let yielded = (days * rust_decimal::Decimal::new(35, 4) / rust_decimal::Decimal::from(360)).round_dp(2);
+                assert_eq!(yielded.to_string(), "70777.78", "积数 {days}");
                 let by_bank = summary["interest_by_bank"].as_array().unwrap();
                 let periods: Vec<&str> = by_bank.iter().map(|r| r["period"].as_str().unwrap()).collect();
                 assert_eq!(periods, ["2024", "2024Q1"]);

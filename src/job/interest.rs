@@ -89,12 +89,14 @@ pub fn check_credits(
             window: None,
             expected: None,
             gain: None,
+            balance_days: None,
             status: "not_checked",
             detail: String::new(),
         };
         match check_one(agreements, account_no, facts, entries, e) {
             Ok(c) => {
                 (row.window, row.expected, row.gain) = (Some((c.from, c.to)), Some(c.expected), Some(c.gain));
+                row.balance_days = Some(c.balance_days);
                 if c.equal {
                     row.status = "equal";
                     row.detail = format!(
@@ -150,6 +152,8 @@ struct Checked {
     equal: bool,
     explained_by: Vec<String>,
     gain: Decimal,
+    /// 积数: the sum of the window's end-of-day balances.
+    balance_days: Decimal,
 }
 
 fn check_one(
@@ -201,6 +205,7 @@ fn check_one(
         equal: c.equal,
         explained_by,
         gain: c.expected - demand,
+        balance_days: daily.iter().sum(),
     })
 }
 

@@ -37,6 +37,8 @@ pub struct InterestRow {
     pub expected: Option<Decimal>,
     /// Expected minus what the agreement's demand rate alone would have paid.
     pub gain: Option<Decimal>,
+    /// 积数 of the window: the sum of its end-of-day balances.
+    pub balance_days: Option<Decimal>,
     /// `equal`, `discrepancy` or `not_checked`.
     pub status: &'static str,
     pub detail: String,
@@ -140,7 +142,7 @@ pub fn matches_csv(results: &[AccountResult]) -> Vec<u8> {
 }
 
 pub fn discrepancies_csv(results: &[AccountResult]) -> Vec<u8> {
-    let mut rows: Vec<[String; 8]> = Vec::new();
+    let mut rows: Vec<[String; 10]> = Vec::new();
     for a in results {
         for d in &a.discrepancies {
             rows.push([
@@ -152,15 +154,29 @@ pub fn discrepancies_csv(results: &[AccountResult]) -> Vec<u8> {
                 d.amount.map(canonical).unwrap_or_default(),
                 d.expected.map(canonical).unwrap_or_default(),
                 d.detail.clone(),
+                d.rule.clone(),
+                a.age_days(d).to_string(),
             ]);
         }
     }
     rows.sort_by(|x, y| (&x[1], &x[4], &x[0], &x[2], &x[3], &x[7]).cmp(&(&y[1], &y[4], &y[0], &y[2], &y[3], &y[7])));
-    // Text columns guarded; date, amount and expected_amount left as they are.
+    // Text columns guarded; date, amount, expected_amount and age_days left as they are.
+    // `rule` and `age_days` came after the first eight (columns are only ever added).
     use Col::{Number as N, Text as T};
     cell::csv_for_excel(
-        &["type", "account_no", "bank_ref", "voucher_no", "date", "amount", "expected_amount", "detail"],
-        &[T, T, T, T, N, N, N, T],
+        &[
+            "type",
+            "account_no",
+            "bank_ref",
+            "voucher_no",
+            "date",
+            "amount",
+            "expected_amount",
+            "detail",
+            "rule",
+            "age_days",
+        ],
+        &[T, T, T, T, N, N, N, T, T, N],
         rows,
     )
 }
@@ -210,6 +226,7 @@ fn interest_row_json(r: &InterestRow) -> Value {
         "expected": r.expected.map(canonical),
         "difference": r.expected.map(|e| canonical(r.credited - e)),
         "gain": r.gain.map(canonical),
+        "balance_days": r.balance_days.map(canonical),
         "status": r.status,
         "detail": r.detail,
     })

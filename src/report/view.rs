@@ -475,9 +475,7 @@ fn interest(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
             Cell::opt_text(&r.bank_ref),
             Cell::opt_date(r.window.map(|(f, _)| f)),
             Cell::opt_date(r.window.map(|(_, t)| t)),
-            // 积数 (balance × days) is not carried by the interest rows yet: `fundrecon
-            // interest --account` prints it per window.
-            Cell::Empty,
+            Cell::opt_amount(r.balance_days),
             Cell::opt_amount(r.expected),
             Cell::Amount(r.credited),
             Cell::opt_amount(r.expected.map(|e| r.credited - e)),
