@@ -592,7 +592,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     {
                         anyhow::bail!("no channel {c:?} in the config");
                     }
-                    let by = format!("queued by {}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+                    let by = format!("runs queue by {}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
                     for ch in cfg.channels.iter().filter(|x| channel.as_deref().is_none_or(|c| c == x.name)) {
                         match store.enqueue(&ch.name, &ch.bank, date, &by).await? {
                             Some(id) => println!("batch {id} {} {date} queued", ch.name),
@@ -686,7 +686,7 @@ async fn print_queue(cfg: &Config, store: &Store) -> anyhow::Result<()> {
 async fn print_batch_queue(store: &Store, id: i64) -> anyhow::Result<()> {
     if let Some(q) = store.queue_row(id).await? {
         if let Some(by) = &q.queued_by {
-            println!("queued by {by}");
+            println!("queued: {by}");
         }
         if let Some(w) = &q.lease_owner {
             println!("held by worker {w} (lease until {})", q.lease_until_ms.and_then(chrono::DateTime::from_timestamp_millis).map(|t| t.to_string()).unwrap_or_default());

@@ -231,7 +231,13 @@ pub async fn import_batch(
             continue;
         }
         progress.stage(&ch.name, "parsing", &format!("{}/{} {name}", i + 1, files.len()));
-        match import_file(store, archive, &f.sha256, name, format, &map, &limits).await {
+        // Two workers importing the same file (two batches that fetched it) take turns:
+        // the second finds it imported and skips it (PostgreSQL; a no-op on SQLite).
+        let imported = match store.exclusive(&format!("import:{}", f.sha256)).await {
+            Ok(_lock) => import_file(store, archive, &f.sha256, name, format, &map, &limits).await,
+            Err(e) => Err(e.into()),
+        };
+        match imported {
             Ok(s) if s.already_imported => out.skipped += 1,
             Ok(s) => {
                 out.imported += 1;

@@ -523,6 +523,9 @@ async fn run_stage(
     }
     match stage {
         "fetching" => {
+            // One pull per channel at a time, across workers: the fetch state and the
+            // source files' `after_pull` are the channel's, not the batch's.
+            let _lock = store.exclusive(&format!("fetch:{}", ch.name)).await?;
             let f = daily::fetch_batch(cfg, store, archive, ch, row.id, &progress).await;
             if f.error.is_some() {
                 metrics.fetch_error(&ch.name);
@@ -538,7 +541,10 @@ async fn run_stage(
             carry.imported = Some(i);
         }
         "matching" => {
-            carry.book_errors = Some(daily::import_books(cfg, store, archive).await);
+            carry.book_errors = Some({
+                let _lock = store.exclusive("books").await?;
+                daily::import_books(cfg, store, archive).await
+            });
             let agreements = crate::job::interest::all_agreements(cfg, store).await?;
             let mut matched = BTreeMap::new();
             for a in daily::accounts(cfg, &agreements).iter().filter(|a| a.bank == ch.bank) {
