@@ -106,3 +106,19 @@ fn the_config_refuses_misleading_schedules_with_their_path() {
         assert!(e.contains(want), "{want} missing from {e}");
     }
 }
+
+/// The example production config has the right shape: every key known, schedules and the
+/// `[worker]` section valid. Only what exists on a production machine is missing here.
+#[test]
+fn the_production_example_config_is_valid_but_for_its_machine_paths() {
+    let text = read(&std::path::Path::new(ROOT).join("ops/fundrecon-production.toml"));
+    let cfg = fundrecon::config::Config::parse(&text).unwrap();
+    assert!(cfg.database_url().starts_with("postgres://") || std::env::var("FUNDRECON_DATABASE_URL").is_ok());
+    assert!(cfg.channels.iter().all(|c| c.schedule.is_some()));
+    for p in cfg.check() {
+        assert!(
+            p.path.ends_with(".key_file") || p.path.ends_with(".host_key") || p.path.starts_with("books["),
+            "unexpected problem: {p}"
+        );
+    }
+}
