@@ -55,6 +55,10 @@ pub enum Command {
         /// Exit once no batch is waiting or in progress (process the queue, then stop).
         #[arg(long)]
         drain: bool,
+        /// `host:port` for /metrics and /healthz, instead of `worker.metrics_listen`
+        /// (several workers on one machine need one port each).
+        #[arg(long)]
+        metrics_listen: Option<String>,
     },
     /// Where things stand: the last batch per channel, failed batches, and statements
     /// that are late or due over the last business days.
@@ -442,8 +446,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             store.close().await;
             Ok(out.exit_code)
         }
-        Command::Worker { id, drain } => {
-            let cfg = load(&cli.config)?;
+        Command::Worker { id, drain, metrics_listen } => {
+            let mut cfg = load(&cli.config)?;
+            if let Some(l) = metrics_listen {
+                l.parse::<std::net::SocketAddr>()
+                    .map_err(|_| anyhow::anyhow!("--metrics-listen {l:?} is not an address:port (e.g. 127.0.0.1:9188)"))?;
+                cfg.worker.metrics_listen = Some(l);
+            }
             let store = open_store(&cfg).await?;
             let opts = crate::worker::Options { id, drain, until: None, clock: crate::worker::Clock::System };
             let r = crate::worker::service(&cfg, &store, opts).await;
