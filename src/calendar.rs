@@ -193,10 +193,7 @@ mod tests {
         let c = Calendar::china();
         assert_eq!(c.years(), [2024, 2025, 2026]);
         for (year, working_days) in [(2024, 251), (2025, 248), (2026, 248)] {
-            let n = (1..=366)
-                .filter_map(|o| NaiveDate::from_yo_opt(year, o))
-                .filter(|x| c.is_business_day(*x))
-                .count();
+            let n = (1..=366).filter_map(|o| NaiveDate::from_yo_opt(year, o)).filter(|x| c.is_business_day(*x)).count();
             assert_eq!(n, working_days, "{year}");
         }
         // 调休: Sunday 2024-02-04 worked, Friday 2024-10-04 off, Saturday 2026-02-28 worked.

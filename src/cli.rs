@@ -449,8 +449,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Worker { id, drain, metrics_listen } => {
             let mut cfg = load(&cli.config)?;
             if let Some(l) = metrics_listen {
-                l.parse::<std::net::SocketAddr>()
-                    .map_err(|_| anyhow::anyhow!("--metrics-listen {l:?} is not an address:port (e.g. 127.0.0.1:9188)"))?;
+                l.parse::<std::net::SocketAddr>().map_err(|_| {
+                    anyhow::anyhow!("--metrics-listen {l:?} is not an address:port (e.g. 127.0.0.1:9188)")
+                })?;
                 cfg.worker.metrics_listen = Some(l);
             }
             let store = open_store(&cfg).await?;
@@ -653,7 +654,9 @@ async fn print_queue(cfg: &Config, store: &Store) -> anyhow::Result<()> {
         let who = match (&r.lease_owner, r.lease_until_ms) {
             (Some(w), Some(t)) if t >= now_ms => format!("worker {w}, lease {} s left", (t - now_ms) / 1000),
             (Some(w), _) => format!("worker {w} stopped renewing: lease expired, any worker takes it over"),
-            (None, _) if r.next_at_ms > now_ms => format!("retry {} in {} s", r.stage_tries + 1, (r.next_at_ms - now_ms) / 1000),
+            (None, _) if r.next_at_ms > now_ms => {
+                format!("retry {} in {} s", r.stage_tries + 1, (r.next_at_ms - now_ms) / 1000)
+            }
             (None, _) => "waiting for a worker".to_string(),
         };
         println!("  #{} {:<16} {} {:<9} {who}", r.id, r.channel, r.business_date, r.state);
@@ -698,17 +701,31 @@ async fn print_batch_queue(store: &Store, id: i64) -> anyhow::Result<()> {
             println!("queued: {by}");
         }
         if let Some(w) = &q.lease_owner {
-            println!("held by worker {w} (lease until {})", q.lease_until_ms.and_then(chrono::DateTime::from_timestamp_millis).map(|t| t.to_string()).unwrap_or_default());
+            println!(
+                "held by worker {w} (lease until {})",
+                q.lease_until_ms
+                    .and_then(chrono::DateTime::from_timestamp_millis)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default()
+            );
         }
         if q.stage_tries > 0 {
-            println!("stage {} tried {} time(s); next try not before {}", q.state, q.stage_tries, chrono::DateTime::from_timestamp_millis(q.next_at_ms).map(|t| t.to_string()).unwrap_or_default());
+            println!(
+                "stage {} tried {} time(s); next try not before {}",
+                q.state,
+                q.stage_tries,
+                chrono::DateTime::from_timestamp_millis(q.next_at_ms).map(|t| t.to_string()).unwrap_or_default()
+            );
         }
     }
     let stages = store.stages(Some(id)).await?;
     if !stages.is_empty() {
         println!("stages:");
         for s in stages {
-            let took = s.finished_at.map(|f| format!("{} ms", (f - s.started_at).num_milliseconds())).unwrap_or_else(|| "-".into());
+            let took = s
+                .finished_at
+                .map(|f| format!("{} ms", (f - s.started_at).num_milliseconds()))
+                .unwrap_or_else(|| "-".into());
             println!(
                 "  {:<9} try {} by {:<24} {} {:>9}  {}{}",
                 s.stage,

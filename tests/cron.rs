@@ -72,26 +72,29 @@ fn several_fires_of_one_date_queue_one_batch_per_channel() {
     assert_eq!(
         got,
         [
-            ("boc-drop".to_string(), d("2024-09-29")),   // 06:15 on the 30th: the make-up Sunday
-            ("icbc-drop".to_string(), d("2024-09-29")),  // 06:30 on the 30th
-            ("boc-drop".to_string(), d("2024-09-30")),   // midnight into 1 October
-            ("icbc-drop".to_string(), d("2024-09-30")),  // 06:30 on 1 October; 2 October: nothing new
+            ("boc-drop".to_string(), d("2024-09-29")), // 06:15 on the 30th: the make-up Sunday
+            ("icbc-drop".to_string(), d("2024-09-29")), // 06:30 on the 30th
+            ("boc-drop".to_string(), d("2024-09-30")), // midnight into 1 October
+            ("icbc-drop".to_string(), d("2024-09-30")), // 06:30 on 1 October; 2 October: nothing new
         ]
     );
     assert_eq!(due[0].fired_at, local("2024-09-30 06:15:00"));
     // An empty window, and a window that ends before it starts, queue nothing.
-    assert!(schedule::due(&chans, &cal, Shanghai, local("2024-09-30 06:31:00"), local("2024-09-30 06:44:59")).is_empty());
-    assert!(schedule::due(&chans, &cal, Shanghai, local("2024-10-02 00:00:00"), local("2024-10-01 00:00:00")).is_empty());
+    assert!(
+        schedule::due(&chans, &cal, Shanghai, local("2024-09-30 06:31:00"), local("2024-09-30 06:44:59")).is_empty()
+    );
+    assert!(
+        schedule::due(&chans, &cal, Shanghai, local("2024-10-02 00:00:00"), local("2024-10-01 00:00:00")).is_empty()
+    );
 }
 
 #[test]
 fn the_config_refuses_misleading_schedules_with_their_path() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = demo_copy(dir.path(), "");
-    let text = read(&cfg).replace(
-        "name = \"boc-drop\"\n",
-        "name = \"boc-drop\"\nschedule = \"0 30 6 * * 2-6\"\n",
-    ).replace("name = \"icbc-drop\"\n", "name = \"icbc-drop\"\nschedule = \"30 6 * * Mon-Fri\"\n")
+    let text = read(&cfg)
+        .replace("name = \"boc-drop\"\n", "name = \"boc-drop\"\nschedule = \"0 30 6 * * 2-6\"\n")
+        .replace("name = \"icbc-drop\"\n", "name = \"icbc-drop\"\nschedule = \"30 6 * * Mon-Fri\"\n")
         + "\n[worker]\ntimezone = \"Asia/Beijing\"\nlease_secs = 1\nmetrics_listen = \"localhost\"\ncalendar = \"nope.toml\"\n";
     std::fs::write(&cfg, text).unwrap();
     let e = fundrecon::config::Config::load(&cfg).unwrap_err().to_string();

@@ -172,7 +172,15 @@ async fn three_workers_share_fifty_batches_each_done_once() {
     let runs = store.runs(false).await.unwrap();
     assert_eq!(runs.len(), 50);
     for r in &runs {
-        assert_eq!((r.state.as_str(), r.attempts), ("done", 1), "batch {} {} {}: {:?}", r.id, r.channel, r.business_date, r.error);
+        assert_eq!(
+            (r.state.as_str(), r.attempts),
+            ("done", 1),
+            "batch {} {} {}: {:?}",
+            r.id,
+            r.channel,
+            r.business_date,
+            r.error
+        );
     }
     // Every stage of every batch ran exactly once, and finished.
     let stages = store.stages(None).await.unwrap();
@@ -332,7 +340,10 @@ async fn transient_failures_retry_then_fail_with_the_cause_and_rerun_recovers() 
     assert_eq!(store.run(id).await.unwrap().unwrap().state, "done");
 
     // Always failing: failed after three tries, with the cause.
-    let out = Command::new(BIN).args(["runs", "rerun", &id.to_string(), "--config", cfg_path.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["runs", "rerun", &id.to_string(), "--config", cfg_path.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let mut w = worker(&cfg_path, "r2", true, &[("FUNDRECON_TEST_FAIL", "parsing:99")]);
     assert_eq!(wait_exit(&mut w, Duration::from_secs(60), "worker r2"), 0, "{}", log_of(&cfg_path, "r2"));
@@ -353,7 +364,10 @@ async fn transient_failures_retry_then_fail_with_the_cause_and_rerun_recovers() 
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("queued from parsing"));
     // A second rerun while it is queued is refused.
-    let again = Command::new(BIN).args(["runs", "rerun", &id.to_string(), "--config", cfg_path.to_str().unwrap()]).output().unwrap();
+    let again = Command::new(BIN)
+        .args(["runs", "rerun", &id.to_string(), "--config", cfg_path.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already queued"));
     let mut w = worker(&cfg_path, "r3", true, &[]);
@@ -387,7 +401,8 @@ async fn sqlite_allows_one_worker_and_serves_metrics() {
     })
     .await;
 
-    let second = Command::new(BIN).args(["worker", "--config", cfg_path.to_str().unwrap(), "--id", "two"]).output().unwrap();
+    let second =
+        Command::new(BIN).args(["worker", "--config", cfg_path.to_str().unwrap(), "--id", "two"]).output().unwrap();
     assert_eq!(second.status.code(), Some(2));
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(err.contains("another worker (one, pid ") && err.contains("SQLite supports one worker"), "{err}");

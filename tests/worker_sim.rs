@@ -24,7 +24,12 @@ fn d(s: &str) -> NaiveDate {
 async fn hour(cfg: &Config, store: &Store, start: &str) -> Vec<(String, NaiveDate, String, String)> {
     let t0 = local(start);
     let clock = Clock::simulated(t0);
-    let opts = Options { id: Some("sim".into()), drain: false, until: Some(t0 + chrono::Duration::hours(1)), clock: clock.clone() };
+    let opts = Options {
+        id: Some("sim".into()),
+        drain: false,
+        until: Some(t0 + chrono::Duration::hours(1)),
+        clock: clock.clone(),
+    };
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let wall = std::time::Instant::now();
     let mut w = Worker::start(cfg, store, &opts).await.unwrap();

@@ -263,7 +263,7 @@ impl Store {
                 state: now_row.state,
             });
         }
-        Ok(self.queue_row(id).await?.ok_or(RequeueError::NotFound(id))?)
+        self.queue_row(id).await?.ok_or(RequeueError::NotFound(id))
     }
 
     pub async fn queue_row(&self, id: i64) -> Result<Option<QueueRow>> {
@@ -336,8 +336,12 @@ impl Store {
     /// The stage executions of a batch (or of every batch with `None`), in order.
     pub async fn stages(&self, run_id: Option<i64>) -> Result<Vec<StageRow>> {
         let sql = match run_id {
-            Some(_) => "SELECT run_id, stage, worker_id, try_no, started_at, finished_at, outcome, error FROM run_stages WHERE run_id = $1 ORDER BY id",
-            None => "SELECT run_id, stage, worker_id, try_no, started_at, finished_at, outcome, error FROM run_stages ORDER BY id",
+            Some(_) => {
+                "SELECT run_id, stage, worker_id, try_no, started_at, finished_at, outcome, error FROM run_stages WHERE run_id = $1 ORDER BY id"
+            }
+            None => {
+                "SELECT run_id, stage, worker_id, try_no, started_at, finished_at, outcome, error FROM run_stages ORDER BY id"
+            }
         };
         on_pool!(self, p => {
             let mut q = sqlx::query(sql);
@@ -428,18 +432,20 @@ impl Store {
         let Pool::Sqlite(p) = &self.pool else {
             return Ok(Ok(()));
         };
-        let holder = sqlx::query("SELECT worker_id, host, pid, heartbeat_ms FROM worker_lock WHERE id = 1 AND worker_id IS NOT NULL")
-            .fetch_optional(p)
-            .await?
-            .map(|r| -> std::result::Result<LockHolder, sqlx::Error> {
-                Ok(LockHolder {
-                    worker_id: r.try_get("worker_id")?,
-                    host: r.try_get::<Option<String>, _>("host")?.unwrap_or_default(),
-                    pid: r.try_get::<Option<i64>, _>("pid")?.unwrap_or(0),
-                    heartbeat_ms: r.try_get("heartbeat_ms")?,
-                })
+        let holder = sqlx::query(
+            "SELECT worker_id, host, pid, heartbeat_ms FROM worker_lock WHERE id = 1 AND worker_id IS NOT NULL",
+        )
+        .fetch_optional(p)
+        .await?
+        .map(|r| -> std::result::Result<LockHolder, sqlx::Error> {
+            Ok(LockHolder {
+                worker_id: r.try_get("worker_id")?,
+                host: r.try_get::<Option<String>, _>("host")?.unwrap_or_default(),
+                pid: r.try_get::<Option<i64>, _>("pid")?.unwrap_or(0),
+                heartbeat_ms: r.try_get("heartbeat_ms")?,
             })
-            .transpose()?;
+        })
+        .transpose()?;
         // A holder on this machine whose process is gone died without unlocking.
         let dead = holder.as_ref().is_some_and(|h| {
             h.host == host && h.pid > 0 && !std::path::Path::new(&format!("/proc/{}", h.pid)).exists()
@@ -461,7 +467,12 @@ impl Store {
         if n == 1 {
             Ok(Ok(()))
         } else {
-            Ok(Err(holder.unwrap_or(LockHolder { worker_id: "?".into(), host: String::new(), pid: 0, heartbeat_ms: 0 })))
+            Ok(Err(holder.unwrap_or(LockHolder {
+                worker_id: "?".into(),
+                host: String::new(),
+                pid: 0,
+                heartbeat_ms: 0,
+            })))
         }
     }
 

@@ -126,9 +126,14 @@ impl Metrics {
             head(&mut o, "fundrecon_stage_duration_seconds", "histogram", "Time per batch stage in this worker.");
             for (stage, h) in &i.stage_seconds {
                 for (n, b) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(o, "fundrecon_stage_duration_seconds_bucket{{stage=\"{stage}\",le=\"{b}\"}} {}", h.counts[n]);
+                    let _ = writeln!(
+                        o,
+                        "fundrecon_stage_duration_seconds_bucket{{stage=\"{stage}\",le=\"{b}\"}} {}",
+                        h.counts[n]
+                    );
                 }
-                let _ = writeln!(o, "fundrecon_stage_duration_seconds_bucket{{stage=\"{stage}\",le=\"+Inf\"}} {}", h.count);
+                let _ =
+                    writeln!(o, "fundrecon_stage_duration_seconds_bucket{{stage=\"{stage}\",le=\"+Inf\"}} {}", h.count);
                 let _ = writeln!(o, "fundrecon_stage_duration_seconds_sum{{stage=\"{stage}\"}} {}", h.sum);
                 let _ = writeln!(o, "fundrecon_stage_duration_seconds_count{{stage=\"{stage}\"}} {}", h.count);
             }
@@ -136,13 +141,23 @@ impl Metrics {
             for ((stage, outcome), n) in &i.stage_outcomes {
                 let _ = writeln!(o, "fundrecon_stages_total{{stage=\"{stage}\",outcome=\"{outcome}\"}} {n}");
             }
-            head(&mut o, "fundrecon_batches_finished_total", "counter", "Batches this worker finished, by final state.");
+            head(
+                &mut o,
+                "fundrecon_batches_finished_total",
+                "counter",
+                "Batches this worker finished, by final state.",
+            );
             for (state, n) in &i.batches_finished {
                 let _ = writeln!(o, "fundrecon_batches_finished_total{{state=\"{state}\"}} {n}");
             }
             head(&mut o, "fundrecon_files_imported_total", "counter", "Statement files imported by this worker.");
             let _ = writeln!(o, "fundrecon_files_imported_total {}", i.files_imported);
-            head(&mut o, "fundrecon_statements_parsed_total", "counter", "Statements parsed and stored by this worker.");
+            head(
+                &mut o,
+                "fundrecon_statements_parsed_total",
+                "counter",
+                "Statements parsed and stored by this worker.",
+            );
             let _ = writeln!(o, "fundrecon_statements_parsed_total {}", i.statements_parsed);
             head(&mut o, "fundrecon_entries_parsed_total", "counter", "New bank entries stored by this worker.");
             let _ = writeln!(o, "fundrecon_entries_parsed_total {}", i.entries_parsed);
@@ -150,7 +165,12 @@ impl Metrics {
             for (a, n) in &i.matches {
                 let _ = writeln!(o, "fundrecon_matches{{account=\"{a}\"}} {n}");
             }
-            head(&mut o, "fundrecon_open_discrepancies", "gauge", "Open discrepancies in the database by account and type.");
+            head(
+                &mut o,
+                "fundrecon_open_discrepancies",
+                "gauge",
+                "Open discrepancies in the database by account and type.",
+            );
             for ((a, k), n) in &i.open_discrepancies {
                 let _ = writeln!(o, "fundrecon_open_discrepancies{{account=\"{a}\",type=\"{k}\"}} {n}");
             }
@@ -167,7 +187,12 @@ impl Metrics {
             for (b, t) in &i.last_success {
                 let _ = writeln!(o, "fundrecon_last_success_timestamp_seconds{{bank=\"{b}\"}} {t}");
             }
-            head(&mut o, "fundrecon_worker_heartbeat_timestamp_seconds", "gauge", "Last database heartbeat of this worker.");
+            head(
+                &mut o,
+                "fundrecon_worker_heartbeat_timestamp_seconds",
+                "gauge",
+                "Last database heartbeat of this worker.",
+            );
             let _ = writeln!(o, "fundrecon_worker_heartbeat_timestamp_seconds {}", i.heartbeat_ms / 1000);
             o
         })

@@ -264,9 +264,12 @@ impl<'a> Worker<'a> {
             return;
         }
         for d in schedule::due(&self.schedules, &self.cal, self.tz, self.last_checked, now) {
-            let by = format!("schedule {} at {}", d.channel, d.fired_at.with_timezone(&self.tz).format("%Y-%m-%d %H:%M:%S"));
+            let by =
+                format!("schedule {} at {}", d.channel, d.fired_at.with_timezone(&self.tz).format("%Y-%m-%d %H:%M:%S"));
             match self.store.enqueue(&d.channel, &d.bank, d.date, &by).await {
-                Ok(Some(id)) => tracing::info!(run = id, channel = %d.channel, date = %d.date, "batch queued by its schedule"),
+                Ok(Some(id)) => {
+                    tracing::info!(run = id, channel = %d.channel, date = %d.date, "batch queued by its schedule")
+                }
                 Ok(None) => tracing::debug!(channel = %d.channel, date = %d.date, "batch exists"),
                 Err(e) => {
                     // Look again next time: enqueueing is idempotent.
@@ -292,7 +295,9 @@ impl<'a> Worker<'a> {
     }
 
     async fn refresh_metrics(&self, force: bool) {
-        if !force && self.last_refresh.get().is_some_and(|t| t.elapsed() < Duration::from_secs(self.cfg.worker.poll_secs)) {
+        if !force
+            && self.last_refresh.get().is_some_and(|t| t.elapsed() < Duration::from_secs(self.cfg.worker.poll_secs))
+        {
             return;
         }
         self.last_refresh.set(Some(Instant::now()));
