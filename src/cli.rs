@@ -470,6 +470,17 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Rerun { id, from_stage: None } => {
             let cfg = load(&cli.config)?;
             let store = open_store(&cfg).await?;
+            // A batch a worker holds is the worker's: running it here too would race it.
+            if let Some(q) = store.queue_row(id).await?
+                && let (Some(w), Some(until)) = (&q.lease_owner, q.lease_until_ms)
+                && until >= chrono::Utc::now().timestamp_millis()
+            {
+                store.close().await;
+                anyhow::bail!(
+                    "batch {id} is being worked on by worker {w} ({}); wait for it, or queue it again afterwards with `fundrecon runs rerun {id}`",
+                    q.state
+                );
+            }
             let out = job::daily::run(
                 &cfg,
                 &store,

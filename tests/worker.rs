@@ -443,3 +443,60 @@ async fn sqlite_allows_one_worker_and_serves_metrics() {
     assert_eq!(wait_exit(&mut next, Duration::from_secs(30), "worker three"), 0, "{}", log_of(&cfg_path, "three"));
     store.close().await;
 }
+
+/// A worker frozen (SIGSTOP) past its lease loses the batch to another worker; when it
+/// wakes up, its writes are fenced off: it records `lease_lost`, and the batch is done
+/// once, by the other worker. Meanwhile an inline `rerun` of the held batch is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_lost_its_lease_writes_nothing() {
+    if !pg_or_skip("a_worker_that_lost_its_lease_writes_nothing") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let b = pg_backend(tmp.path(), "fence").await;
+    let dir = tmp.path().join("pg");
+    let cfg_path = setup(&dir, &b.url, "");
+    let cfg = Config::load(&cfg_path).unwrap();
+    let store = Store::open(&cfg.database_url()).await.unwrap();
+    let ch = &cfg.channels[0];
+    let id = store
+        .enqueue(&ch.name, &ch.bank, NaiveDate::from_ymd_opt(2024, 3, 22).unwrap(), "test")
+        .await
+        .unwrap()
+        .unwrap();
+
+    let mut a = worker(&cfg_path, "frozen", true, &[("FUNDRECON_TEST_PAUSE", "matching:1500")]);
+    wait_for(Duration::from_secs(60), "the matching stage to start", || async {
+        store.stages(Some(id)).await.unwrap().iter().any(|s| s.stage == "matching")
+    })
+    .await;
+    let inline =
+        Command::new(BIN).args(["rerun", &id.to_string(), "--config", cfg_path.to_str().unwrap()]).output().unwrap();
+    assert_eq!(inline.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&inline.stderr).contains("is being worked on by worker frozen"));
+    let pid = a.id().to_string();
+    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    let mut other = worker(&cfg_path, "other", true, &[]);
+    assert_eq!(wait_exit(&mut other, Duration::from_secs(60), "worker other"), 0, "{}", log_of(&cfg_path, "other"));
+    assert!(Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+    assert_eq!(wait_exit(&mut a, Duration::from_secs(30), "worker frozen"), 0, "{}", log_of(&cfg_path, "frozen"));
+
+    let r = store.queue_row(id).await.unwrap().unwrap();
+    assert_eq!((r.state.as_str(), r.lease_owner.as_deref()), ("done", None));
+    let st = store.stages(Some(id)).await.unwrap();
+    let seen: Vec<(&str, &str, Option<&str>)> =
+        st.iter().map(|s| (s.stage.as_str(), s.worker_id.as_str(), s.outcome.as_deref())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("fetching", "frozen", Some("done")),
+            ("parsing", "frozen", Some("done")),
+            ("matching", "frozen", Some("lease_lost")),
+            ("matching", "other", Some("done")),
+            ("reporting", "other", Some("done")),
+        ],
+        "{}",
+        log_of(&cfg_path, "frozen")
+    );
+    store.close().await;
+}
