@@ -216,7 +216,10 @@ impl<'a> Worker<'a> {
             self.heartbeat(false).await;
             match self.store.claim(&self.id, self.clock.now_ms(), self.lease_until()).await {
                 Ok(Some(row)) => {
-                    if self.work(row, &mut stop).await == After::Stop {
+                    let after = self.work(row, &mut stop).await;
+                    // Gauges stay current while busy too (at most once per poll).
+                    self.refresh_metrics(false).await;
+                    if after == After::Stop {
                         break;
                     }
                     continue;
