@@ -37,7 +37,29 @@ pub enum Command {
         date: Option<NaiveDate>,
     },
     /// Rerun one batch by id (same inputs, same results; archived files are reused).
-    Rerun { id: i64 },
+    /// With --from-stage the batch is queued for the workers instead (as `runs rerun`).
+    Rerun {
+        id: i64,
+        /// Queue it for the workers from this stage: `fetch` (pull again) or `parse`
+        /// (reuse the files already archived for the batch).
+        #[arg(long, value_parser = ["fetch", "parse"])]
+        from_stage: Option<String>,
+    },
+    /// The scheduled service: queues each channel's batch on its `schedule`, takes
+    /// batches from the queue (several workers share a PostgreSQL database; SQLite allows
+    /// one) and runs them stage by stage. Stops on SIGTERM/SIGINT (exit 0).
+    Worker {
+        /// This worker's id in the database (default `<host>-<pid>`).
+        #[arg(long)]
+        id: Option<String>,
+        /// Exit once no batch is waiting or in progress (process the queue, then stop).
+        #[arg(long)]
+        drain: bool,
+        /// `host:port` for /metrics and /healthz, instead of `worker.metrics_listen`
+        /// (several workers on one machine need one port each).
+        #[arg(long)]
+        metrics_listen: Option<String>,
+    },
     /// Where things stand: the last batch per channel, failed batches, and statements
     /// that are late or due over the last business days.
     Status {
@@ -172,6 +194,22 @@ pub enum RunsCmd {
     },
     /// One batch with its files, error and summary.
     Show { id: i64 },
+    /// Queue the batches of a business date for the workers (every channel, or one);
+    /// a batch that exists already is left as it is.
+    Queue {
+        #[arg(long)]
+        date: NaiveDate,
+        #[arg(long)]
+        channel: Option<String>,
+    },
+    /// Queue a finished (failed or done) batch again for the workers.
+    Rerun {
+        id: i64,
+        /// `fetch` (default: pull again) or `parse` (reuse the files already archived
+        /// for the batch).
+        #[arg(long, value_parser = ["fetch", "parse"])]
+        from_stage: Option<String>,
+    },
 }
 
 /// The items a decision names, and who decides why.
@@ -277,7 +315,13 @@ pub fn main() -> i32 {
 }
 
 fn load(path: &std::path::Path) -> anyhow::Result<Config> {
-    Ok(Config::load(path)?)
+    let cfg = Config::load(path)?;
+    // Business days (matching windows, deadlines, schedules) follow the configured
+    // holiday calendar; `Config::check` has reported a calendar that does not load.
+    if let Ok(c) = cfg.calendar() {
+        crate::calendar::install(c);
+    }
+    Ok(cfg)
 }
 
 async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
@@ -503,9 +547,41 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             store.close().await;
             Ok(out.exit_code)
         }
-        Command::Rerun { id } => {
+        Command::Worker { id, drain, metrics_listen } => {
+            let mut cfg = load(&cli.config)?;
+            if let Some(l) = metrics_listen {
+                l.parse::<std::net::SocketAddr>().map_err(|_| {
+                    anyhow::anyhow!("--metrics-listen {l:?} is not an address:port (e.g. 127.0.0.1:9188)")
+                })?;
+                cfg.worker.metrics_listen = Some(l);
+            }
+            let store = open_store(&cfg).await?;
+            let opts = crate::worker::Options { id, drain, until: None, clock: crate::worker::Clock::System };
+            let r = crate::worker::service(&cfg, &store, opts).await;
+            store.close().await;
+            r
+        }
+        Command::Rerun { id, from_stage: Some(stage) } => {
             let cfg = load(&cli.config)?;
             let store = open_store(&cfg).await?;
+            let r = requeue(&store, id, &stage).await;
+            store.close().await;
+            r
+        }
+        Command::Rerun { id, from_stage: None } => {
+            let cfg = load(&cli.config)?;
+            let store = open_store(&cfg).await?;
+            // A batch a worker holds is the worker's: running it here too would race it.
+            if let Some(q) = store.queue_row(id).await?
+                && let (Some(w), Some(until)) = (&q.lease_owner, q.lease_until_ms)
+                && until >= chrono::Utc::now().timestamp_millis()
+            {
+                store.close().await;
+                anyhow::bail!(
+                    "batch {id} is being worked on by worker {w} ({}); wait for it, or queue it again afterwards with `fundrecon runs rerun {id}`",
+                    q.state
+                );
+            }
             let out = job::daily::run(
                 &cfg,
                 &store,
@@ -586,6 +662,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             for m in &missing {
                 println!("  {m}");
             }
+            print_queue(&cfg, &store).await?;
             store.close().await;
             Ok(if missing.iter().any(|m| m.status == "late") { job::EXIT_DISCREPANCIES } else { EXIT_CLEAN })
         }
@@ -637,12 +714,151 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     if let Some(s) = &r.summary {
                         println!("summary: {s}");
                     }
+                    print_batch_queue(&store, id).await?;
+                }
+                RunsCmd::Queue { date, channel } => {
+                    if let Some(c) = &channel
+                        && !cfg.channels.iter().any(|x| x.name == *c)
+                    {
+                        anyhow::bail!("no channel {c:?} in the config");
+                    }
+                    let by = format!("runs queue by {}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+                    for ch in cfg.channels.iter().filter(|x| channel.as_deref().is_none_or(|c| c == x.name)) {
+                        match store.enqueue(&ch.name, &ch.bank, date, &by).await? {
+                            Some(id) => println!("batch {id} {} {date} queued", ch.name),
+                            None => println!("{} {date}: a batch exists already (see `fundrecon runs list`)", ch.name),
+                        }
+                    }
+                }
+                RunsCmd::Rerun { id, from_stage } => {
+                    let code = requeue(&store, id, from_stage.as_deref().unwrap_or("fetch")).await;
+                    store.close().await;
+                    return code;
                 }
             }
             store.close().await;
             Ok(EXIT_CLEAN)
         }
     }
+}
+
+/// `runs rerun` / `rerun --from-stage`: queue a finished batch again for the workers.
+async fn requeue(store: &Store, id: i64, stage: &str) -> anyhow::Result<i32> {
+    let start = match stage {
+        "parse" => Some("parsing"),
+        _ => None,
+    };
+    let by = format!("rerun by {}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    let row = store.requeue(id, start, &by, chrono::Utc::now().timestamp_millis()).await?;
+    println!(
+        "batch {} {} {} queued from {} ({by}); a running `fundrecon worker` takes it",
+        row.id,
+        row.channel,
+        row.business_date,
+        start.unwrap_or("fetching")
+    );
+    Ok(EXIT_CLEAN)
+}
+
+/// The worker part of `status`: batches per state, batches in progress with their worker,
+/// waiting retries, live workers, the last success per bank.
+async fn print_queue(cfg: &Config, store: &Store) -> anyhow::Result<()> {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let counts = store.state_counts().await?;
+    let line: Vec<String> = counts.iter().map(|(s, n)| format!("{s} {n}")).collect();
+    println!("batches by state: {}", if line.is_empty() { "none".to_string() } else { line.join(", ") });
+    let open = store.open_batches().await?;
+    let running: Vec<_> = open.iter().filter(|r| r.state != "queued").collect();
+    println!("running batches: {}", if running.is_empty() { "none".to_string() } else { running.len().to_string() });
+    for r in &running {
+        let who = match (&r.lease_owner, r.lease_until_ms) {
+            (Some(w), Some(t)) if t >= now_ms => format!("worker {w}, lease {} s left", (t - now_ms) / 1000),
+            (Some(w), _) => format!("worker {w} stopped renewing: lease expired, any worker takes it over"),
+            (None, _) if r.next_at_ms > now_ms => {
+                format!("retry {} in {} s", r.stage_tries + 1, (r.next_at_ms - now_ms) / 1000)
+            }
+            (None, _) => "waiting for a worker".to_string(),
+        };
+        println!("  #{} {:<16} {} {:<9} {who}", r.id, r.channel, r.business_date, r.state);
+    }
+    let queued: Vec<_> = open.iter().filter(|r| r.state == "queued").collect();
+    println!("queued: {}", if queued.is_empty() { "none".to_string() } else { queued.len().to_string() });
+    for r in queued.iter().take(20) {
+        println!("  #{} {:<16} {} {}", r.id, r.channel, r.business_date, r.queued_by.as_deref().unwrap_or(""));
+    }
+    if queued.len() > 20 {
+        println!("  … and {} more", queued.len() - 20);
+    }
+    let stale = now_ms - 3 * 1000 * cfg.worker.lease_secs as i64;
+    let workers = store.live_workers(stale).await?;
+    println!("workers: {}", if workers.is_empty() { "none running".to_string() } else { workers.len().to_string() });
+    for w in &workers {
+        println!(
+            "  {} (pid {} on {}, {}) started {}, heartbeat {} s ago",
+            w.id,
+            w.pid,
+            w.host,
+            w.version,
+            w.started_at.format("%Y-%m-%d %H:%M:%S"),
+            (now_ms - w.heartbeat_ms) / 1000
+        );
+    }
+    println!("last success per bank:");
+    let last = store.last_success_per_bank().await?;
+    for b in &cfg.banks {
+        match last.iter().find(|(bank, _)| *bank == b.id) {
+            Some((_, t)) => println!("  {:<16} {}", b.id, t.format("%Y-%m-%d %H:%M:%S UTC")),
+            None => println!("  {:<16} never", b.id),
+        }
+    }
+    Ok(())
+}
+
+/// The queue part of `runs show`: lease, retries and every stage execution.
+async fn print_batch_queue(store: &Store, id: i64) -> anyhow::Result<()> {
+    if let Some(q) = store.queue_row(id).await? {
+        if let Some(by) = &q.queued_by {
+            println!("queued: {by}");
+        }
+        if let Some(w) = &q.lease_owner {
+            println!(
+                "held by worker {w} (lease until {})",
+                q.lease_until_ms
+                    .and_then(chrono::DateTime::from_timestamp_millis)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default()
+            );
+        }
+        if q.stage_tries > 0 {
+            println!(
+                "stage {} tried {} time(s); next try not before {}",
+                q.state,
+                q.stage_tries,
+                chrono::DateTime::from_timestamp_millis(q.next_at_ms).map(|t| t.to_string()).unwrap_or_default()
+            );
+        }
+    }
+    let stages = store.stages(Some(id)).await?;
+    if !stages.is_empty() {
+        println!("stages:");
+        for s in stages {
+            let took = s
+                .finished_at
+                .map(|f| format!("{} ms", (f - s.started_at).num_milliseconds()))
+                .unwrap_or_else(|| "-".into());
+            println!(
+                "  {:<9} try {} by {:<24} {} {:>9}  {}{}",
+                s.stage,
+                s.try_no,
+                s.worker_id,
+                s.started_at.format("%Y-%m-%d %H:%M:%S"),
+                took,
+                s.outcome.as_deref().unwrap_or("unfinished (worker stopped or died)"),
+                s.error.map(|e| format!(": {e}")).unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn opt_t(t: Option<chrono::DateTime<chrono::Utc>>) -> String {

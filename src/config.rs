@@ -34,6 +34,9 @@ pub struct Config {
     /// `[report]`: language and formats of the report files.
     #[serde(default)]
     pub report: ReportConfig,
+    /// `[worker]`: the scheduled service (`fundrecon worker`).
+    #[serde(default)]
+    pub worker: WorkerConfig,
     /// Folder of the config file; set by [`Config::load`], used to resolve relative paths.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -329,6 +332,11 @@ pub struct Channel {
     /// First backoff delay; doubles per attempt (capped at 60 s), ±50 % jitter.
     #[serde(default = "default_retry_delay")]
     pub retry_delay_ms: u64,
+    /// When `fundrecon worker` enqueues this channel's batch: a cron expression with six
+    /// fields, seconds first (`"0 30 6 * * Mon-Fri"`), in `worker.timezone`. Day-of-week
+    /// must be names: in this syntax 1 is Sunday. None: the channel is only run by hand.
+    #[serde(default)]
+    pub schedule: Option<String>,
 }
 
 fn default_after_pull() -> String {
@@ -384,6 +392,86 @@ pub struct BookSource {
     #[serde(default)]
     pub layout: Option<String>,
     pub path: PathBuf,
+}
+
+/// `[worker]`: every key optional. See `ops/fundrecon-production.toml` for a commented one.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// IANA zone the schedules are evaluated in; default `general.timezone`
+    /// (itself `Asia/Shanghai` by default).
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Holiday calendar TOML (the shape of `ops/calendar/cn.toml`); default: that file,
+    /// compiled in.
+    #[serde(default)]
+    pub calendar: Option<PathBuf>,
+    /// How long a worker's claim on a batch lasts without renewal; renewed every third of
+    /// it while the worker works. A batch whose worker died is taken over after this.
+    #[serde(default = "default_lease")]
+    pub lease_secs: u64,
+    /// How often an idle worker looks for work and due schedules.
+    #[serde(default = "default_poll")]
+    pub poll_secs: u64,
+    /// Tries of one stage before the batch fails with the cause (transient failures).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Wait before the first retry of a stage; doubles per try up to `backoff_max_secs`.
+    #[serde(default = "default_backoff")]
+    pub backoff_secs: u64,
+    #[serde(default = "default_backoff_max")]
+    pub backoff_max_secs: u64,
+    /// On SIGTERM/SIGINT the current stage may finish within this; past it the stage is
+    /// rolled back (its transaction dropped, the lease released) and the worker exits 0.
+    #[serde(default = "default_shutdown")]
+    pub shutdown_secs: u64,
+    /// At start, schedule fires this far back are enqueued if their batch is missing
+    /// (a worker that was down at 06:30 still runs the day's batches).
+    #[serde(default = "default_catch_up")]
+    pub catch_up_hours: u64,
+    /// `host:port` for `/metrics` (Prometheus text) and `/healthz`; none = no HTTP port.
+    /// Keep it on 127.0.0.1 unless a firewall guards it: it is unauthenticated.
+    #[serde(default)]
+    pub metrics_listen: Option<String>,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            timezone: None,
+            calendar: None,
+            lease_secs: default_lease(),
+            poll_secs: default_poll(),
+            max_attempts: default_max_attempts(),
+            backoff_secs: default_backoff(),
+            backoff_max_secs: default_backoff_max(),
+            shutdown_secs: default_shutdown(),
+            catch_up_hours: default_catch_up(),
+            metrics_listen: None,
+        }
+    }
+}
+
+fn default_lease() -> u64 {
+    60
+}
+fn default_poll() -> u64 {
+    5
+}
+fn default_max_attempts() -> u32 {
+    5
+}
+fn default_backoff() -> u64 {
+    30
+}
+fn default_backoff_max() -> u64 {
+    1800
+}
+fn default_shutdown() -> u64 {
+    30
+}
+fn default_catch_up() -> u64 {
+    24
 }
 
 /// One problem in a config, with its TOML path.
@@ -462,6 +550,19 @@ impl Config {
             return self.general.database_url.clone();
         }
         format!("sqlite://{}", self.data_dir().join("fundrecon.db").display())
+    }
+
+    /// The zone schedules and business dates are counted in (checked by `check`).
+    pub fn worker_timezone(&self) -> chrono_tz::Tz {
+        self.worker.timezone.as_deref().unwrap_or(&self.general.timezone).parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+
+    /// The holiday calendar: `worker.calendar`, else the compiled-in mainland China one.
+    pub fn calendar(&self) -> Result<crate::calendar::Calendar, String> {
+        match &self.worker.calendar {
+            Some(p) => crate::calendar::Calendar::load(&self.resolve(p)),
+            None => Ok(crate::calendar::Calendar::china()),
+        }
     }
 
     pub fn account(&self, number: &str) -> Option<&Account> {
@@ -669,6 +770,40 @@ impl Config {
             if c.retry_delay_ms > 600_000 {
                 add(format!("channels[{i}].retry_delay_ms"), "over the limit of 600000 (10 minutes)".into());
             }
+            if let Some(s) = &c.schedule
+                && let Err(e) = crate::worker::schedule::Schedule::parse(s)
+            {
+                add(format!("channels[{i}].schedule"), e);
+            }
+        }
+        let w = &self.worker;
+        if let Some(tz) = &w.timezone
+            && tz.parse::<chrono_tz::Tz>().is_err()
+        {
+            add("worker.timezone".into(), format!("{tz:?} is not a supported time zone (use e.g. \"Asia/Shanghai\")"));
+        }
+        if let Some(c) = &w.calendar
+            && let Err(e) = crate::calendar::Calendar::load(&self.resolve(c))
+        {
+            add("worker.calendar".into(), e);
+        }
+        for (key, v, lo, hi) in [
+            ("lease_secs", w.lease_secs, 2, 3600),
+            ("poll_secs", w.poll_secs, 1, 600),
+            ("max_attempts", u64::from(w.max_attempts), 1, 100),
+            ("backoff_secs", w.backoff_secs, 0, 86_400),
+            ("backoff_max_secs", w.backoff_max_secs, 0, 86_400),
+            ("shutdown_secs", w.shutdown_secs, 1, 3600),
+            ("catch_up_hours", w.catch_up_hours, 0, 24 * 31),
+        ] {
+            if !(lo..=hi).contains(&v) {
+                add(format!("worker.{key}"), format!("{v} is outside {lo}..={hi}"));
+            }
+        }
+        if let Some(l) = &w.metrics_listen
+            && l.parse::<std::net::SocketAddr>().is_err()
+        {
+            add("worker.metrics_listen".into(), format!("{l:?} is not an address:port (e.g. \"127.0.0.1:9187\")"));
         }
         if self.report.formats.is_empty() {
             add("report.formats".into(), "empty: list at least one of \"csv\", \"json\", \"xlsx\", \"html\"".into());

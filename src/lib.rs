@@ -22,3 +22,4 @@ pub mod scenario;
 pub mod statement;
 pub mod store;
 pub mod validate;
+pub mod worker;

@@ -63,7 +63,7 @@ pub fn accounts(cfg: &Config, agreements: &[crate::interest::Agreement]) -> Vec<
 
 /// Imports every book source; each file all-or-nothing. Returns the errors (file, line,
 /// field), which fail the run but not the matching of what is stored.
-async fn import_books(cfg: &Config, store: &Store, archive: &Archive) -> Vec<String> {
+pub async fn import_books(cfg: &Config, store: &Store, archive: &Archive) -> Vec<String> {
     let mut errors = Vec::new();
     for b in &cfg.books {
         let path = cfg.resolve(&b.path);
@@ -107,22 +107,46 @@ async fn import_books(cfg: &Config, store: &Store, archive: &Archive) -> Vec<Str
     errors
 }
 
-/// One batch: pull, archive, import. Returns the summary JSON and the errors.
-async fn batch(
+/// What a channel pull did (the fetching stage of a batch).
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Fetched {
+    pub fetched: usize,
+    pub known: usize,
+    pub new_content: usize,
+    pub attempts: u32,
+    pub after_pull_failed: Vec<String>,
+    /// Files refused, one line each (they fail the batch).
+    pub refused: Vec<String>,
+    /// The pull failed (after the channel's own retries), with the cause.
+    pub error: Option<String>,
+    /// That failure was transient (a later try may succeed): the worker retries the stage.
+    pub transient: bool,
+}
+
+/// What importing a batch's files did (the parsing stage).
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Imported {
+    pub files_in_batch: usize,
+    pub imported: u64,
+    pub skipped: u64,
+    pub entries_new: u64,
+    pub entries_known: u64,
+    pub statements: u64,
+    pub superseded: Vec<String>,
+    /// One line per file that failed (it fails the batch; other files go on).
+    pub errors: Vec<String>,
+}
+
+/// The fetching stage: pull the channel's new files, archive and record each under the
+/// batch. Idempotent: a file is archived and recorded by its content hash.
+pub async fn fetch_batch(
     cfg: &Config,
     store: &Store,
     archive: &Archive,
     ch: &ChannelConfig,
-    run: &RunRow,
+    run_id: i64,
     progress: &Progress,
-) -> (serde_json::Value, Vec<String>) {
-    let mut errors = Vec::new();
-    let bank_accounts: Vec<(&str, &[String])> =
-        cfg.accounts.iter().filter(|a| a.bank == ch.bank).map(|a| (a.number.as_str(), a.aliases.as_slice())).collect();
-    let map = AccountMap::new(bank_accounts);
-    let format = Some(ch.format.as_str());
-    let base = cfg.limits.limits();
-    let limits = Limits { max_file_bytes: ch.max_file_bytes.min(base.max_file_bytes), ..base };
+) -> Fetched {
     /// Receives a channel's downloads: archive (rename of the temporary file, fsync), then
     /// `raw_files`, then `run_files`. Only after this returns does the channel remember the
     /// file and move or delete the source copy.
@@ -149,7 +173,6 @@ async fn batch(
     }
 
     progress.stage(&ch.name, "fetching", "");
-    let mut refused = Vec::new();
     let mut sink = BatchSink {
         store,
         archive,
@@ -157,71 +180,165 @@ async fn batch(
         // step is a rename.
         tmp_dir: cfg.data_dir().join("archive").join("tmp"),
         channel: &ch.name,
-        run_id: run.id,
+        run_id,
     };
-    let (fetched, known, new_content, attempts, after_pull_failed) = match fetch::open(cfg, ch).pull(&mut sink).await {
-        Ok(pull) => {
-            for r in pull.refused {
-                refused.push(r.to_string());
-            }
-            (pull.kept.len(), pull.known, pull.new_content, pull.attempts, pull.after_pull_failed)
-        }
+    match fetch::open(cfg, ch).pull(&mut sink).await {
+        Ok(pull) => Fetched {
+            fetched: pull.kept.len(),
+            known: pull.known,
+            new_content: pull.new_content,
+            attempts: pull.attempts,
+            after_pull_failed: pull.after_pull_failed,
+            refused: pull.refused.iter().map(|r| r.to_string()).collect(),
+            error: None,
+            transient: false,
+        },
         Err(e) => {
             tracing::error!(channel = %ch.name, error = %e, "fetch failed");
-            errors.push(e.to_string());
-            (0, 0, 0, 0, Vec::new())
+            let transient = e.is_transient() || matches!(e, fetch::FetchError::GaveUp { .. });
+            Fetched { error: Some(e.to_string()), transient, ..Default::default() }
         }
-    };
-    errors.extend(refused.iter().cloned());
-    let files = match store.run_files(run.id).await {
+    }
+}
+
+/// The parsing stage: import every file of the batch not imported yet, each file in one
+/// transaction. Idempotent: an imported file is skipped by its content hash.
+pub async fn import_batch(
+    cfg: &Config,
+    store: &Store,
+    archive: &Archive,
+    ch: &ChannelConfig,
+    run_id: i64,
+    progress: &Progress,
+) -> Imported {
+    let bank_accounts: Vec<(&str, &[String])> =
+        cfg.accounts.iter().filter(|a| a.bank == ch.bank).map(|a| (a.number.as_str(), a.aliases.as_slice())).collect();
+    let map = AccountMap::new(bank_accounts);
+    let format = Some(ch.format.as_str());
+    let base = cfg.limits.limits();
+    let limits = Limits { max_file_bytes: ch.max_file_bytes.min(base.max_file_bytes), ..base };
+    let mut out = Imported::default();
+    let files = match store.run_files(run_id).await {
         Ok(f) => f,
         Err(e) => {
-            errors.push(e.to_string());
+            out.errors.push(e.to_string());
             Vec::new()
         }
     };
-    let (mut imported, mut skipped, mut entries_new, mut entries_known, mut statements) =
-        (0u64, 0u64, 0u64, 0u64, 0u64);
-    let mut superseded = Vec::new();
+    out.files_in_batch = files.len();
     for (i, f) in files.iter().enumerate() {
         let name = &f.name;
         if f.superseded {
-            superseded.push(format!("{} ({})", f.name, &f.sha256[..12]));
+            out.superseded.push(format!("{} ({})", f.name, &f.sha256[..12]));
             continue;
         }
         progress.stage(&ch.name, "parsing", &format!("{}/{} {name}", i + 1, files.len()));
-        match import_file(store, archive, &f.sha256, name, format, &map, &limits).await {
-            Ok(s) if s.already_imported => skipped += 1,
+        // Two workers importing the same file (two batches that fetched it) take turns:
+        // the second finds it imported and skips it (PostgreSQL; a no-op on SQLite).
+        let imported = match store.exclusive(&format!("import:{}", f.sha256)).await {
+            Ok(_lock) => import_file(store, archive, &f.sha256, name, format, &map, &limits).await,
+            Err(e) => Err(e.into()),
+        };
+        match imported {
+            Ok(s) if s.already_imported => out.skipped += 1,
             Ok(s) => {
-                imported += 1;
-                statements += s.statements;
-                entries_new += s.entries_new;
-                entries_known += s.entries_known;
+                out.imported += 1;
+                out.statements += s.statements;
+                out.entries_new += s.entries_new;
+                out.entries_known += s.entries_known;
                 tracing::info!(channel = %ch.name, file = %name, statements = s.statements, entries = s.entries_new, "imported");
             }
             Err(e) => {
                 tracing::error!(channel = %ch.name, file = %name, error = %format!("{e:#}"), "import failed");
-                errors.push(format!("{e:#}"));
+                out.errors.push(format!("{e:#}"));
             }
         }
     }
+    out
+}
+
+/// The batch summary (`runs.summary`) from its stages, and the errors that fail it.
+pub fn batch_summary(f: &Fetched, i: &Imported) -> (serde_json::Value, Vec<String>) {
+    let mut errors = Vec::new();
+    errors.extend(f.error.iter().cloned());
+    errors.extend(f.refused.iter().cloned());
+    errors.extend(i.errors.iter().cloned());
     let summary = json!({
-        "files_fetched": fetched,
-        "files_new_content": new_content,
-        "files_known": known,
-        "fetch_attempts": attempts,
-        "after_pull_failed": after_pull_failed,
-        "files_in_batch": files.len(),
-        "files_imported": imported,
-        "files_already_imported": skipped,
-        "statements": statements,
-        "entries_new": entries_new,
-        "entries_already_known": entries_known,
-        "refused": refused,
-        "superseded": superseded,
+        "files_fetched": f.fetched,
+        "files_new_content": f.new_content,
+        "files_known": f.known,
+        "fetch_attempts": f.attempts,
+        "after_pull_failed": f.after_pull_failed,
+        "files_in_batch": i.files_in_batch,
+        "files_imported": i.imported,
+        "files_already_imported": i.skipped,
+        "statements": i.statements,
+        "entries_new": i.entries_new,
+        "entries_already_known": i.entries_known,
+        "refused": f.refused,
+        "superseded": i.superseded,
         "errors": errors,
     });
     (summary, errors)
+}
+
+/// One batch: pull, archive, import. Returns the summary JSON and the errors.
+async fn batch(
+    cfg: &Config,
+    store: &Store,
+    archive: &Archive,
+    ch: &ChannelConfig,
+    run: &RunRow,
+    progress: &Progress,
+) -> (serde_json::Value, Vec<String>) {
+    let fetched = fetch_batch(cfg, store, archive, ch, run.id, progress).await;
+    let imported = import_batch(cfg, store, archive, ch, run.id, progress).await;
+    batch_summary(&fetched, &imported)
+}
+
+/// The date's report: every account matched from what is stored (replacing its previous
+/// automatic results), written to `dir`. Shared by `run` and the worker's reporting stage.
+pub struct DateReport {
+    pub results: Vec<AccountResult>,
+    pub warnings: Vec<String>,
+    pub missing: Vec<super::deliveries::Missing>,
+}
+
+pub async fn report_date(
+    cfg: &Config,
+    store: &Store,
+    date: NaiveDate,
+    book_errors: &[String],
+    dir: &std::path::Path,
+    progress: &Progress,
+) -> anyhow::Result<DateReport> {
+    let mut results = Vec::new();
+    let agreements = super::interest::all_agreements(cfg, store).await?;
+    for a in accounts(cfg, &agreements) {
+        progress.stage(&a.number, "matching", "");
+        let _lock = store.exclusive(&format!("account:{}", a.number)).await?;
+        results.push(match_account(store, &a, cfg.matching.date_window_days, Some(date)).await?);
+    }
+    let warnings = interest_warnings(&agreements, &results, date);
+    let missing = missing_statements(cfg, store, &[date]).await?;
+    progress.stage("reports", "writing", &dir.display().to_string());
+    // Every batch of the date, not just the ones this invocation ran: a rerun of one
+    // batch must write the same report as the full run.
+    let batches: Vec<_> = store
+        .runs_on(date)
+        .await?
+        .iter()
+        .map(|r| json!({"id": r.id, "channel": r.channel, "bank": r.bank, "state": r.state, "error": r.error}))
+        .collect();
+    report::write_with(
+        dir,
+        &results,
+        Some(json!({"business_date": date.to_string(), "batches": batches, "book_errors": book_errors, "interest_warnings": warnings,
+            "missing_statements": missing.iter().map(|m| json!({"account_no": m.account_no, "bank": m.bank, "channel": m.channel, "date": m.date.to_string(), "deadline": m.deadline, "status": m.status})).collect::<Vec<_>>()})),
+        &cfg.report.options(),
+    )
+    .with_context(|| format!("writing reports to {}", dir.display()))?;
+    Ok(DateReport { results, warnings, missing })
 }
 
 pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<Outcome> {
@@ -253,32 +370,9 @@ pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<
         runs.push(store.run(row.id).await?.expect("run row exists"));
     }
 
-    let mut results = Vec::new();
-    let agreements = super::interest::all_agreements(cfg, store).await?;
-    for a in accounts(cfg, &agreements) {
-        progress.stage(&a.number, "matching", "");
-        results.push(match_account(store, &a, cfg.matching.date_window_days, Some(date)).await?);
-    }
-    let warnings = interest_warnings(&agreements, &results, date);
-    let missing = missing_statements(cfg, store, &[date]).await?;
     let report_dir = cfg.output_dir().join(date.to_string());
-    progress.stage("reports", "writing", &report_dir.display().to_string());
-    // Every batch of the date, not just the ones this invocation ran: a rerun of one
-    // batch must write the same report as the full run.
-    let batches: Vec<_> = store
-        .runs_on(date)
-        .await?
-        .iter()
-        .map(|r| json!({"id": r.id, "channel": r.channel, "bank": r.bank, "state": r.state, "error": r.error}))
-        .collect();
-    report::write_with(
-        &report_dir,
-        &results,
-        Some(json!({"business_date": date.to_string(), "batches": batches, "book_errors": book_errors, "interest_warnings": warnings,
-            "missing_statements": missing.iter().map(|m| json!({"account_no": m.account_no, "bank": m.bank, "channel": m.channel, "date": m.date.to_string(), "deadline": m.deadline, "status": m.status})).collect::<Vec<_>>()})),
-        &cfg.report.options(),
-    )
-    .with_context(|| format!("writing reports to {}", report_dir.display()))?;
+    let DateReport { results, warnings, missing } =
+        report_date(cfg, store, date, &book_errors, &report_dir, &progress).await?;
     progress.done();
 
     let failed = !book_errors.is_empty() || runs.iter().any(|r| r.state == "failed");

@@ -282,6 +282,8 @@ pub async fn decide(cfg: &Config, store: &Store, req: &Request) -> anyhow::Resul
     let agreements = super::interest::all_agreements(cfg, store).await?;
     let info: AccountInfo =
         super::daily::accounts(cfg, &agreements).into_iter().find(|a| a.number == account).expect("configured account");
+    // One matching pass per account at a time, across workers and review sessions.
+    let _lock = store.exclusive(&format!("account:{account}")).await?;
     super::match_account(store, &info, cfg.matching.date_window_days, None)
         .await
         .with_context(|| format!("re-matching account {account} after decision #{}", decision.id))?;

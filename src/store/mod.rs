@@ -67,11 +67,13 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, "agreements", include_str!("../../migrations/sqlite/0002_agreements.sql")),
     (3, "review", include_str!("../../migrations/sqlite/0003_review.sql")),
+    (4, "queue", include_str!("../../migrations/sqlite/0004_queue.sql")),
 ];
 const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "agreements", include_str!("../../migrations/postgres/0002_agreements.sql")),
     (3, "review", include_str!("../../migrations/postgres/0003_review.sql")),
+    (4, "queue", include_str!("../../migrations/postgres/0004_queue.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
@@ -797,6 +799,10 @@ macro_rules! on_tx {
     };
 }
 use on_tx;
+
+// After the macros: the queue's queries use `on_pool!`.
+mod queue;
+pub use queue::{Exclusive, LockHolder, QueueRow, RequeueError, StageRow, WorkerRow};
 
 /// One file's import in progress: statements are added one by one inside a single
 /// transaction; `commit` marks the file imported in the same transaction.
