@@ -500,3 +500,41 @@ async fn a_worker_that_lost_its_lease_writes_nothing() {
     );
     store.close().await;
 }
+
+/// `fundrecon run` next to a live worker: the batch the worker holds is left to it
+/// (reported in the worker's state, its lease untouched); the other bank's batch runs.
+#[tokio::test]
+async fn fundrecon_run_leaves_a_batch_a_worker_holds_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = backends(tmp.path(), "runbeside").await.remove(0);
+    let dir = tmp.path().join(b.name);
+    let cfg_path = setup(&dir, &b.url, "");
+    let cfg = Config::load(&cfg_path).unwrap();
+    let store = Store::open(&cfg.database_url()).await.unwrap();
+    let day = NaiveDate::from_ymd_opt(2024, 3, 22).unwrap();
+    let ch = &cfg.channels[0];
+    let held = store.enqueue(&ch.name, &ch.bank, day, "test").await.unwrap().expect("queued");
+    let mut w = worker(&cfg_path, "holder", false, &[("FUNDRECON_TEST_PAUSE", "parsing:60000")]);
+    wait_for(Duration::from_secs(60), "the parsing stage to start", || async {
+        store.stages(Some(held)).await.unwrap().iter().any(|s| s.stage == "parsing")
+    })
+    .await;
+    let out = Command::new(BIN)
+        .args(["run", "--config", cfg_path.to_str().unwrap(), "--date", "2024-03-22"])
+        .env("FUNDRECON_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains(&format!("batch {held} {} 2024-03-22 parsing", ch.name)), "{stdout}\n{stderr}");
+    assert!(stderr.contains("batch held by a worker"), "{stderr}");
+    let row = store.queue_row(held).await.unwrap().unwrap();
+    assert_eq!((row.state.as_str(), row.lease_owner.as_deref()), ("parsing", Some("holder")));
+    assert!(
+        store.runs(false).await.unwrap().iter().any(|r| r.channel == cfg.channels[1].name && r.state == "done"),
+        "the other bank's batch ran"
+    );
+    sigterm(&w);
+    assert_eq!(wait_exit(&mut w, Duration::from_secs(SHUTDOWN_SECS + 20), "worker after SIGTERM"), 0);
+    store.close().await;
+}

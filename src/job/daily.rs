@@ -361,6 +361,16 @@ pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<
             continue;
         }
         let row = store.ensure_run(&ch.name, &ch.bank, date).await?;
+        // A batch a live worker holds is the worker's: running it here too would race it.
+        // It is reported in the state the worker has it in.
+        if let Some(q) = store.queue_row(row.id).await?
+            && let (Some(w), Some(until)) = (&q.lease_owner, q.lease_until_ms)
+            && until >= chrono::Utc::now().timestamp_millis()
+        {
+            tracing::warn!(run = row.id, worker = %w, state = %q.state, "batch held by a worker: not run here");
+            runs.push(row);
+            continue;
+        }
         store.start_run(row.id).await?;
         let span = tracing::info_span!("batch", run = row.id, channel = %ch.name, bank = %ch.bank, date = %date);
         let _g = span.enter();
