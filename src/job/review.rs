@@ -307,3 +307,154 @@ pub async fn explain(store: &Store, key: &str) -> anyhow::Result<Vec<String>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Property: whatever people decided, every entry and record ends in exactly one place
+    //! (a people's match, an automatic match, or an open item), and no rule pairs an item
+    //! a person matched, confirmed or rejected.
+    use super::*;
+    use crate::book::Direction;
+    use crate::matching::{Input, Params, RuleSet};
+    use crate::review::{Action, Decision, NewDecision, replay};
+    use crate::statement::EntryKind;
+    use chrono::{DateTime, NaiveDate};
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn day(n: u64) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2024, 3, 18).unwrap().checked_add_days(chrono::Days::new(n)).unwrap()
+    }
+
+    fn entry(i: usize, amount: i64, d: u64, cp: bool) -> StoredEntry {
+        StoredEntry {
+            item: BankItem {
+                id: i as i64 + 1,
+                entry_key: format!("B{i}#1"),
+                booking_date: day(d),
+                amount: Decimal::new(amount, 2),
+                bank_ref: Some(format!("B{i}")),
+                customer_ref: None,
+                end_to_end_id: None,
+                counterparty_account: cp.then(|| "6222".to_string()),
+                narrative: String::new(),
+                kind: EntryKind::Transfer,
+            },
+            statement_id: 1,
+            currency: "CNY".into(),
+            value_date: None,
+            counterparty_name: None,
+            location: String::new(),
+        }
+    }
+
+    fn record(i: usize, amount: i64, d: u64, cp: bool) -> StoredRecord {
+        StoredRecord {
+            item: BookItem {
+                id: 100 + i as i64,
+                voucher_no: format!("V{i}"),
+                date: day(d),
+                amount: Decimal::new(amount, 2),
+                counterparty_account: cp.then(|| "6222".to_string()),
+                batch_ref: None,
+            },
+            direction: if amount < 0 { Direction::Disbursement } else { Direction::Receipt },
+            currency: "CNY".into(),
+            counterparty_name: None,
+            purpose: None,
+            source: "t".into(),
+            location: String::new(),
+        }
+    }
+
+    fn decision(id: i64, action: Action, entries: Vec<String>, records: Vec<String>) -> Decision {
+        let new = NewDecision {
+            account_no: "A".into(),
+            action,
+            entries,
+            records,
+            rule: (action == Action::Reject).then(|| "amount_counterparty_date".to_string()),
+            undoes: None,
+            reason: "why".into(),
+            by: "t".into(),
+        };
+        Decision {
+            id,
+            new,
+            at: DateTime::from_timestamp(0, 0).unwrap(),
+            prev_hash: String::new(),
+            row_hash: String::new(),
+        }
+    }
+
+    const AMOUNTS: [i64; 4] = [-5_000, 5_000, -2_000, 2_000];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn every_item_ends_in_exactly_one_place(
+            es in prop::collection::vec((0..AMOUNTS.len(), 0u64..5, any::<bool>()), 0..8),
+            rs in prop::collection::vec((0..AMOUNTS.len(), 0u64..5, any::<bool>()), 0..8),
+            picks in prop::collection::vec((0..3u8, 0usize..8, 0usize..8), 0..6),
+        ) {
+            let entries: Vec<StoredEntry> = es.iter().enumerate().map(|(i, (a, d, c))| entry(i, AMOUNTS[*a], *d, *c)).collect();
+            let records: Vec<StoredRecord> = rs.iter().enumerate().map(|(i, (a, d, c))| record(i, AMOUNTS[*a], *d, *c)).collect();
+            // People's decisions on random pairs: match by hand, reject, annotate.
+            let mut ds = Vec::new();
+            for (n, (kind, ei, ri)) in picks.iter().enumerate() {
+                let (Some(e), Some(r)) = (entries.get(*ei), records.get(*ri)) else { continue };
+                let ek = vec![e.item.entry_key.clone()];
+                let rk = vec![record_key(r.direction, &r.item.voucher_no)];
+                let action = [Action::Match, Action::Reject, Action::Annotate][*kind as usize];
+                ds.push(decision(n as i64 + 1, action, ek, rk));
+            }
+            let st = replay(&ds);
+            let part = partition("A", &st, &entries, &records);
+            let all_e: Vec<BankItem> = entries.iter().map(|e| e.item.clone()).collect();
+            let all_r: Vec<BookItem> = records.iter().map(|r| r.item.clone()).collect();
+            let auto_e = part.auto_entries.clone().unwrap_or(all_e);
+            let auto_r = part.auto_records.clone().unwrap_or(all_r);
+            let params = Params { window_days: 3, statements_end: Some(day(6)) };
+            let auto = crate::matching::match_with("A", &Input { entries: &auto_e, records: &auto_r, batch_details: &[] }, &RuleSet::default(), &params);
+            let held = crate::matching::match_with(
+                "A",
+                &Input { entries: &part.held_entries, records: &part.held_records, batch_details: &[] },
+                &RuleSet { steps: Vec::new(), ..RuleSet::default() },
+                &params,
+            );
+            // Where each item ended.
+            let mut places: BTreeMap<(char, i64), Vec<String>> = BTreeMap::new();
+            for (src, ms) in [("auto", &auto.matches), ("people", &part.matches)] {
+                for m in ms.iter() {
+                    for e in &m.entries { places.entry(('e', *e)).or_default().push(format!("{src} {}", m.rule.as_str())); }
+                    for r in &m.records { places.entry(('r', *r)).or_default().push(format!("{src} {}", m.rule.as_str())); }
+                }
+            }
+            for d in auto.discrepancies.iter().chain(&held.discrepancies) {
+                if let Some(e) = d.entry { places.entry(('e', e)).or_default().push(d.kind.as_str().to_string()); }
+                if let Some(r) = d.record { places.entry(('r', r)).or_default().push(d.kind.as_str().to_string()); }
+            }
+            for e in &entries {
+                let p = places.get(&('e', e.item.id)).cloned().unwrap_or_default();
+                prop_assert_eq!(p.len(), 1, "entry {} ended in {:?}; decisions {:?}", e.item.entry_key, p, ds.iter().map(|d| (d.new.action, &d.new.entries, &d.new.records)).collect::<Vec<_>>());
+            }
+            for r in &records {
+                let p = places.get(&('r', r.item.id)).cloned().unwrap_or_default();
+                prop_assert_eq!(p.len(), 1, "record {} ended in {:?}", r.item.voucher_no, p);
+            }
+            // Nothing a person decided reaches a rule.
+            for g in &st.groups {
+                for k in &g.entries {
+                    let id = entries.iter().find(|e| &e.item.entry_key == k).unwrap().item.id;
+                    prop_assert!(!auto.matches.iter().any(|m| m.entries.contains(&id)));
+                }
+            }
+            for item in st.held.keys() {
+                if let Item::Entry(k) = item {
+                    let id = entries.iter().find(|e| &e.item.entry_key == k).unwrap().item.id;
+                    prop_assert!(!auto.matches.iter().any(|m| m.entries.contains(&id)), "held entry {} was paired", k);
+                }
+            }
+        }
+    }
+}
