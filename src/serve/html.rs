@@ -68,6 +68,7 @@ input[type=text], input[type=number], input[type=password], select, textarea { b
 textarea { width:100%; min-height:3.2em; }
 button { background:var(--accent); color:#fff; border:0; border-radius:3px; padding:.3rem .9rem; cursor:pointer; }
 button.danger { background:var(--bad); }
+button small { color:#dce7f5; }
 .actions { display:grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap:.8rem; }
 .actions form { background:#fff; border:1px solid var(--line); padding:.6rem .8rem; margin:0; }
 .actions h3 { margin:0 0 .4rem; font-size:1rem; }

@@ -191,7 +191,8 @@ async fn security_headers(mut r: Response) -> Response {
     );
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
-    set(h, header::REFERRER_POLICY, "no-referrer");
+    // Not "no-referrer": with it browsers send `Origin: null` on the page's own forms.
+    set(h, header::REFERRER_POLICY, "same-origin");
     if !h.contains_key(header::CACHE_CONTROL) {
         set(h, header::CACHE_CONTROL, "no-store");
     }
@@ -243,8 +244,14 @@ async fn not_found(State(app): State<Arc<App>>, headers: HeaderMap) -> Response 
     message(StatusCode::NOT_FOUND, s.as_ref(), "error", "没有这个页面", "Not found", "")
 }
 
-/// A POST's Origin, when sent, must be this site (the Host it was sent to).
+/// A POST's Origin, when sent, must be this site (the Host it was sent to); so must the
+/// browser's `Sec-Fetch-Site`, when sent.
 fn origin_ok(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site")
+        && !matches!(site.to_str(), Ok("same-origin" | "none"))
+    {
+        return false;
+    }
     let Some(origin) = headers.get(header::ORIGIN) else { return true };
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else { return false };
     origin.to_str().is_ok_and(|o| o == format!("http://{host}") || o == format!("https://{host}"))
@@ -282,7 +289,8 @@ async fn login(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> 
         _ => false,
     };
     if !origin_ok(&headers) || !token_ok {
-        tracing::warn!(user = %user, "web: login refused: missing or wrong login-form token or Origin");
+        let why = if origin_ok(&headers) { "missing, used or wrong login-form token" } else { "foreign Origin" };
+        tracing::warn!(user = %user, reason = why, "web: login refused");
         return forbidden(None, "the login form expired or came from elsewhere: open the login page again");
     }
     let password = f.get("password").unwrap_or("");
@@ -426,6 +434,11 @@ mod tests {
         assert!(!origin_ok(&h));
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
         assert!(!origin_ok(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
+        assert!(!origin_ok(&h), "another port of the same host is another origin");
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(origin_ok(&h));
     }
 
     #[test]
