@@ -215,6 +215,8 @@ async fn filters_actions_and_limits() {
         ("?min_amount=1000000", 3),
         ("?max_amount=50", 2),
         ("?min_age=1", 4),
+        ("?max_age=0", 4),
+        ("?min_age=1&max_age=1", 3),
         ("?kind=bank_fee&bank=boc", 1),
     ] {
         let p = c.get(&format!("/{q}")).await;
@@ -256,13 +258,21 @@ async fn filters_actions_and_limits() {
     assert!(after.body.contains("decision #2 recorded"));
     assert!(after.body.contains("matched by hand by 张三"), "{}", after.body);
     assert!(after.body.contains("id=\"form-unmatch\""), "a match by hand can be withdrawn");
+    // Withdraw it again (unmatch): the item is open once more, held by the rejection.
+    let r = send(&mut c, act("unmatch", vec![], "matched too early")).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let again = c.get(r.header("location").unwrap()).await;
+    assert!(again.body.contains("rejected by 张三"), "{}", again.body);
+    let r = send(&mut c, act("match", vec![("voucher", "receipt:R20240321-01")], "payer confirmed by phone")).await;
+    assert_eq!(r.status, 303, "{}", r.body);
     let all = c.get("/decisions").await;
-    assert!(all.body.contains("audit trail intact: 2 decisions"), "{}", all.body);
+    assert!(all.body.contains("audit trail intact: 4 decisions"), "{}", all.body);
     assert!(all.body.contains("payer confirmed by phone"));
     let rows = d.store.decisions(None).await.unwrap();
     assert_eq!(fundrecon::review::verify(&rows), Ok(()));
     assert_eq!(rows[1].new.entries, ["BK24032100501#1"]);
     assert_eq!(rows[1].new.records, ["receipt:R20240321-01"]);
+    assert_eq!((rows[2].new.action.as_str(), rows[2].new.undoes), ("unmatch", Some(2)));
 
     // Limits: a body over 64 KiB, a reason over the limit, an unknown action.
     let big = vec![b'a'; 100 * 1024];
@@ -273,8 +283,14 @@ async fn filters_actions_and_limits() {
     assert_eq!(r.status, 413);
     let r = c.post("/action", &[("csrf", &csrf), ("account", FISCAL), ("action", "delete")]).await;
     assert_eq!(r.status, 400);
-    assert_eq!(d.store.decisions(None).await.unwrap().len(), 2);
+    assert_eq!(d.store.decisions(None).await.unwrap().len(), 4);
     assert_eq!(c.get("/nowhere").await.status, 404);
+
+    // A page of another site whose DNS name points at 127.0.0.1 (DNS rebinding) is refused.
+    c.host = Some(format!("evil.example:{}", d.addr.port()));
+    assert_eq!(c.get("/login").await.status, 421);
+    c.host = Some(format!("localhost:{}", d.addr.port()));
+    assert_eq!(c.get("/").await.status, 200);
 }
 
 #[test]

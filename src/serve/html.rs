@@ -64,6 +64,7 @@ tr:hover td { background:#f9fbfe; }
 .filters { display:flex; gap:.8rem; flex-wrap:wrap; align-items:flex-end; background:#fff; border:1px solid var(--line); padding:.6rem .8rem; margin-bottom:.8rem; }
 .filters label { display:flex; flex-direction:column; font-size:.9em; }
 input, select, textarea, button { font:inherit; }
+input[type=number] { width:6em; }
 input[type=text], input[type=number], input[type=password], select, textarea { border:1px solid #b9c1cc; border-radius:3px; padding:.2rem .4rem; background:#fff; }
 textarea { width:100%; min-height:3.2em; }
 button { background:var(--accent); color:#fff; border:0; border-radius:3px; padding:.3rem .9rem; cursor:pointer; }

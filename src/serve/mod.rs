@@ -107,6 +107,41 @@ impl Fields {
     }
 }
 
+/// Bound to loopback (no `allow_remote`), the Host a browser names must be a loopback
+/// name: a page of another site that rebinds its DNS name to 127.0.0.1 is refused.
+async fn loopback_host(
+    State(app): State<Arc<App>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !app.cfg.serve.allow_remote {
+        let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        if !is_loopback_host(host) {
+            tracing::warn!(host, path = req.uri().path(), "web: refused a request for another host name");
+            return message(
+                StatusCode::MISDIRECTED_REQUEST,
+                None,
+                "error",
+                "主机名不对",
+                "Wrong host",
+                "use http://127.0.0.1 or http://localhost",
+            );
+        }
+    }
+    next.run(req).await
+}
+
+/// `127.0.0.1:8080`, `localhost:8080`, `[::1]:8080` (with or without a port).
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host
+            .rsplit_once(':')
+            .map_or(host, |(n, port)| if port.chars().all(|c| c.is_ascii_digit()) { n } else { host }),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The routes (for tests and `serve`).
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
@@ -120,6 +155,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/app.css", get(css))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), loopback_host))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(app)
 }
@@ -259,6 +295,8 @@ fn origin_ok(headers: &HeaderMap) -> bool {
 
 /// Checks a POST of a logged-in session: Origin, session, CSRF token. The session, or
 /// the refusal (403, logged).
+// The refusal is the response itself, made once per request: boxing it gains nothing.
+#[allow(clippy::result_large_err)]
 fn guard(app: &App, headers: &HeaderMap, f: &Fields, path: &str) -> Result<(String, Session), Response> {
     let current = app.current(headers);
     let who = current.as_ref().map(|c| c.1.user.clone()).unwrap_or_default();
@@ -399,6 +437,7 @@ async fn action(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) ->
 }
 
 /// GET guard: the session, or a redirect to the login page.
+#[allow(clippy::result_large_err)]
 fn viewer_or_login(app: &App, headers: &HeaderMap) -> Result<Session, Response> {
     app.current(headers).map(|x| x.1).ok_or_else(|| see_other("/login", &[]))
 }
@@ -439,6 +478,16 @@ mod tests {
         assert!(!origin_ok(&h), "another port of the same host is another origin");
         h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
         assert!(origin_ok(&h));
+    }
+
+    #[test]
+    fn loopback_host_names() {
+        for h in ["127.0.0.1:8080", "127.0.0.1", "localhost:1", "LOCALHOST", "[::1]:8080", "127.1.2.3:80"] {
+            assert!(is_loopback_host(h), "{h}");
+        }
+        for h in ["evil.example:8080", "10.0.0.1:8080", "", "localhost.evil.example", "[::2]:80", "127.0.0.1.nip.io"] {
+            assert!(!is_loopback_host(h), "{h}");
+        }
     }
 
     #[test]

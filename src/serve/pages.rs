@@ -134,6 +134,7 @@ struct Filters {
     kind: String,
     bank: String,
     min_age: Option<i64>,
+    max_age: Option<i64>,
     min_amount: Option<Decimal>,
     max_amount: Option<Decimal>,
     problems: Vec<String>,
@@ -147,10 +148,12 @@ impl Filters {
             bank: f.opt("bank").unwrap_or("").to_string(),
             ..Default::default()
         };
-        if let Some(a) = f.opt("min_age") {
-            match a.parse::<i64>() {
-                Ok(n) if n >= 0 => out.min_age = Some(n),
-                _ => out.problems.push(format!("账龄 min_age {a:?} is not a whole number of days")),
+        for (key, slot) in [("min_age", &mut out.min_age), ("max_age", &mut out.max_age)] {
+            if let Some(a) = f.opt(key) {
+                match a.parse::<i64>() {
+                    Ok(n) if (0..=100_000).contains(&n) => *slot = Some(n),
+                    _ => out.problems.push(format!("账龄 {key} {a:?} is not a whole number of days")),
+                }
             }
         }
         for (key, slot) in [("min_amount", &mut out.min_amount), ("max_amount", &mut out.max_amount)] {
@@ -170,6 +173,7 @@ impl Filters {
             && (self.kind.is_empty() || i.kind == self.kind)
             && (self.bank.is_empty() || bank_of(app, &i.account_no).as_deref() == Some(self.bank.as_str()))
             && self.min_age.is_none_or(|m| age >= m)
+            && self.max_age.is_none_or(|m| age <= m)
             && self.min_amount.is_none_or(|m| amount.is_some_and(|a| a >= m))
             && self.max_amount.is_none_or(|m| amount.is_some_and(|a| a <= m))
     }
@@ -206,7 +210,8 @@ pub async fn open_items(State(app): State<Arc<App>>, headers: HeaderMap, RawQuer
          <label>{}<select name=\"account\" id=\"f-account\">{}</select></label>\
          <label>{}<select name=\"kind\" id=\"f-kind\">{}</select></label>\
          <label>{}<select name=\"bank\" id=\"f-bank\">{}</select></label>\
-         <label>{}<input type=\"number\" name=\"min_age\" id=\"f-min-age\" min=\"0\" value=\"{}\"></label>\
+         <label>{}<input type=\"number\" name=\"min_age\" id=\"f-min-age\" min=\"0\" size=\"5\" value=\"{}\"></label>\
+         <label>{}<input type=\"number\" name=\"max_age\" id=\"f-max-age\" min=\"0\" size=\"5\" value=\"{}\"></label>\
          <label>{}<input type=\"text\" name=\"min_amount\" id=\"f-min-amount\" size=\"12\" value=\"{}\"></label>\
          <label>{}<input type=\"text\" name=\"max_amount\" id=\"f-max-amount\" size=\"12\" value=\"{}\"></label>\
          <button type=\"submit\" id=\"filter\">筛选 <small>Filter</small></button> <a href=\"/\">清除 <small>clear</small></a></form>",
@@ -219,6 +224,8 @@ pub async fn open_items(State(app): State<Arc<App>>, headers: HeaderMap, RawQuer
         html::options(&banks, &f.bank),
         label("账龄 ≥ 天", "Age ≥ days"),
         num(f.min_age.map(|d| d.to_string())),
+        label("账龄 ≤ 天", "Age ≤ days"),
+        num(f.max_age.map(|d| d.to_string())),
         label("金额 ≥", "Amount ≥"),
         num(f.min_amount.map(crate::money::canonical)),
         label("金额 ≤", "Amount ≤"),
@@ -570,9 +577,9 @@ async fn item_page(
     if let Some(m) = &auto {
         let _ = write!(
             b,
-            "<h2>{}</h2><p id=\"match\">{} <small>rule {}</small>: {}</p><p class=\"key\">{}</p>",
+            "<h2>{}</h2><p id=\"match\">{} <span class=\"key\">{}</span>: {}</p><p class=\"key\">{}</p>",
             label("当前匹配", "Current match"),
-            label("规则", "Rule"),
+            label("规则", "rule"),
             esc(&m.rule),
             esc(&m.detail),
             esc(&m.entries.iter().chain(&m.records).cloned().collect::<Vec<_>>().join(" · ")),

@@ -94,6 +94,8 @@ impl Resp {
 pub struct Client {
     pub addr: SocketAddr,
     pub cookies: BTreeMap<String, String>,
+    /// The Host header (default: the address).
+    pub host: Option<String>,
 }
 
 pub fn enc(s: &str) -> String {
@@ -102,12 +104,13 @@ pub fn enc(s: &str) -> String {
 
 impl Client {
     pub fn new(addr: SocketAddr) -> Client {
-        Client { addr, cookies: BTreeMap::new() }
+        Client { addr, cookies: BTreeMap::new(), host: None }
     }
 
     pub async fn request(&mut self, method: &str, path: &str, extra: &[(&str, &str)], body: &[u8]) -> Resp {
         let mut s = tokio::net::TcpStream::connect(self.addr).await.unwrap();
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
+        let host = self.host.clone().unwrap_or_else(|| self.addr.to_string());
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
         if !self.cookies.is_empty() {
             let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
             head.push_str(&format!("Cookie: {}\r\n", c.join("; ")));
@@ -176,8 +179,7 @@ impl Client {
 fn dechunk(s: &str) -> String {
     let mut out = String::new();
     let mut rest = s;
-    loop {
-        let Some((size, tail)) = rest.split_once("\r\n") else { break };
+    while let Some((size, tail)) = rest.split_once("\r\n") {
         let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
         if n == 0 {
             break;
