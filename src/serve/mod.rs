@@ -320,7 +320,8 @@ async fn login(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> 
         Ok(f) => f,
         Err(e) => return message(StatusCode::BAD_REQUEST, None, "error", "请求无效", "Bad request", &e),
     };
-    let user = f.get("user").unwrap_or("").trim().to_string();
+    // Bounded in the log too (a password typed into the name field stays short there).
+    let user: String = f.get("user").unwrap_or("").trim().chars().take(crate::review::MAX_NAME_CHARS).collect();
     let form_token = cookie_of(&headers, LOGIN_COOKIE);
     let token_ok = match (f.get("csrf"), form_token.as_deref()) {
         (Some(a), Some(b)) if auth::same(a, b) => app.auth.take_login_form(b),
