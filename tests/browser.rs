@@ -7,7 +7,8 @@
 //! Needs /usr/bin/chromium and /usr/bin/chromedriver (Debian's `chromium` and
 //! `chromium-driver`; .ci/run installs them). Without them the test says it is skipped,
 //! unless `CI` or `FUNDRECON_REQUIRE_BROWSER=1` is set: then it fails.
-//! `FUNDRECON_SCREENSHOT=<file.png>` saves a screenshot of the main page (the open items).
+//! `FUNDRECON_SCREENSHOT=<file.png>` saves a screenshot of the main page (the open items),
+//! and `<file>-item.png` of the item page after the match by hand.
 
 mod common;
 mod serve_common;
@@ -214,6 +215,9 @@ async fn run(c: &Client, demo: &Demo, base: &str) {
     c.find(Locator::Id("do-match")).await.unwrap().click().await.unwrap();
     assert!(text(c, "#message").await.contains("#2"), "the decision is recorded");
     assert!(text(c, "#match").await.contains("matched by hand by 张三"));
+    if let Ok(file) = std::env::var("FUNDRECON_SCREENSHOT") {
+        std::fs::write(file.replace(".png", "-item.png"), c.screenshot().await.unwrap()).unwrap();
+    }
     let audit = text(c, "#item-decisions").await;
     assert!(audit.contains("手工勾对") && audit.contains("张三") && audit.contains("电话确认付款人"), "{audit}");
     let rows = demo.store.decisions(None).await.unwrap();
