@@ -76,6 +76,13 @@ pub enum Command {
         #[command(subcommand)]
         cmd: ReviewCmd,
     },
+    /// The review web page (`[serve]` in the config): runs, open items, explanations and
+    /// the review actions for logged-in users. `serve hash-password` prints the argon2id
+    /// hash of a password read from stdin, for `[[serve.users]] password_hash`.
+    Serve {
+        #[command(subcommand)]
+        cmd: Option<ServeCmd>,
+    },
     /// List or show batches.
     Runs {
         #[command(subcommand)]
@@ -183,6 +190,12 @@ pub enum Command {
         #[arg(long, default_value_t = 3)]
         window_days: u32,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ServeCmd {
+    /// Reads a password from stdin (first line) and prints its argon2id PHC string.
+    HashPassword,
 }
 
 #[derive(Subcommand, Debug)]
@@ -591,6 +604,28 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             print_daily(&out);
             store.close().await;
             Ok(out.exit_code)
+        }
+        Command::Serve { cmd: Some(ServeCmd::HashPassword) } => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+            let pw = line.trim_end_matches(['\r', '\n']);
+            if pw.is_empty() {
+                anyhow::bail!(
+                    "no password on stdin (e.g. `read -rs PW; printf '%s\\n' \"$PW\" | fundrecon serve hash-password`)"
+                );
+            }
+            if pw.len() > crate::serve::auth::MAX_PASSWORD_BYTES {
+                anyhow::bail!("the password is longer than {} bytes", crate::serve::auth::MAX_PASSWORD_BYTES);
+            }
+            println!("{}", crate::serve::auth::hash_password(pw)?);
+            Ok(EXIT_CLEAN)
+        }
+        Command::Serve { cmd: None } => {
+            let cfg = load(&cli.config)?;
+            let store = std::sync::Arc::new(open_store(&cfg).await?);
+            let r = crate::serve::run(cfg, store.clone()).await;
+            store.close().await;
+            r.map(|()| EXIT_CLEAN)
         }
         Command::Review { cmd } => {
             let cfg = load(&cli.config)?;

@@ -37,6 +37,9 @@ pub struct Config {
     /// `[worker]`: the scheduled service (`fundrecon worker`).
     #[serde(default)]
     pub worker: WorkerConfig,
+    /// `[serve]`: the review web page (`fundrecon serve`).
+    #[serde(default)]
+    pub serve: Serve,
     /// Folder of the config file; set by [`Config::load`], used to resolve relative paths.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -497,6 +500,85 @@ pub enum ConfigError {
     Invalid { path: String, problems: Vec<Problem> },
 }
 
+/// `[serve]`: where the review web page listens, who may log in, how long a session lasts.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Serve {
+    /// `host:port`; a loopback address unless `allow_remote` (then put it behind a TLS proxy).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    #[serde(default)]
+    pub allow_remote: bool,
+    /// A session ends this many minutes after login (checked on the server).
+    #[serde(default = "default_session_minutes")]
+    pub session_minutes: u32,
+    #[serde(default)]
+    pub users: Vec<ServeUser>,
+}
+
+impl Default for Serve {
+    fn default() -> Self {
+        Serve {
+            listen: default_listen(),
+            allow_remote: false,
+            session_minutes: default_session_minutes(),
+            users: vec![],
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn default_session_minutes() -> u32 {
+    480
+}
+
+/// The longest session: one day.
+pub const MAX_SESSION_MINUTES: u32 = 24 * 60;
+
+/// One person who may log in to the review web page.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ServeUser {
+    /// The name recorded as `decided_by` in the audit rows.
+    pub name: String,
+    pub role: ServeRole,
+    /// An argon2 PHC string (`fundrecon serve hash-password` prints one); never a password.
+    pub password_hash: String,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ServeRole {
+    /// Reads everything, decides nothing.
+    Viewer,
+    /// Reads and records decisions.
+    Reviewer,
+}
+
+impl ServeRole {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ServeRole::Viewer => "viewer",
+            ServeRole::Reviewer => "reviewer",
+        }
+    }
+}
+
+/// Why `s` is not an argon2 PHC string, if it is not one.
+pub fn check_password_hash(s: &str) -> Result<(), String> {
+    let h = argon2::password_hash::phc::PasswordHash::new(s)
+        .map_err(|e| format!("not a PHC string ({e}); `fundrecon serve hash-password` prints one"))?;
+    if !h.algorithm.as_str().starts_with("argon2") {
+        return Err(format!("algorithm {:?} is not argon2 (use argon2id)", h.algorithm.as_str()));
+    }
+    if h.hash.is_none() || h.salt.is_none() {
+        return Err("the PHC string has no salt or no hash".into());
+    }
+    Ok(())
+}
+
 pub const CHANNEL_TYPES: [&str; 2] = ["dir", "sftp"];
 
 impl Config {
@@ -818,6 +900,7 @@ impl Config {
                 add(format!("agreements[{i}].account"), format!("{acct:?} is not a configured account"));
             }
         }
+        self.check_serve(&mut add);
         for (i, b) in self.books.iter().enumerate() {
             match (&b.kind, &b.layout) {
                 (_, Some(l))
@@ -844,6 +927,50 @@ impl Config {
             }
         }
         p
+    }
+
+    fn check_serve(&self, add: &mut impl FnMut(String, String)) {
+        let s = &self.serve;
+        match s.listen.parse::<std::net::SocketAddr>() {
+            Err(_) => {
+                add("serve.listen".into(), format!("{:?} is not an address:port (e.g. \"127.0.0.1:8080\")", s.listen))
+            }
+            Ok(a) if !a.ip().is_loopback() && !s.allow_remote => add(
+                "serve.listen".into(),
+                format!(
+                    "{} is not a loopback address; set `allow_remote = true` (behind a TLS proxy) to allow it",
+                    s.listen
+                ),
+            ),
+            Ok(_) => {}
+        }
+        if !(1..=MAX_SESSION_MINUTES).contains(&s.session_minutes) {
+            add("serve.session_minutes".into(), format!("{} is outside 1..={MAX_SESSION_MINUTES}", s.session_minutes));
+        }
+        let mut names = HashSet::new();
+        for (i, u) in s.users.iter().enumerate() {
+            let n = u.name.trim();
+            if n.is_empty() {
+                add(format!("serve.users[{i}].name"), "empty".into());
+            } else if n != u.name
+                || n.chars().count() > crate::review::MAX_NAME_CHARS
+                || n.chars().any(char::is_control)
+            {
+                add(
+                    format!("serve.users[{i}].name"),
+                    format!(
+                        "{:?}: at most {} characters, no control characters or outer spaces",
+                        u.name,
+                        crate::review::MAX_NAME_CHARS
+                    ),
+                );
+            } else if !names.insert(n) {
+                add(format!("serve.users[{i}].name"), format!("duplicate user {n:?}"));
+            }
+            if let Err(e) = check_password_hash(&u.password_hash) {
+                add(format!("serve.users[{i}].password_hash"), e);
+            }
+        }
     }
 
     fn bank_list(&self) -> String {

@@ -19,6 +19,7 @@ pub mod parse;
 pub mod report;
 pub mod review;
 pub mod scenario;
+pub mod serve;
 pub mod statement;
 pub mod store;
 pub mod validate;
