@@ -160,6 +160,26 @@ async fn decisions_are_append_only_in_the_database() {
             by: "张三".into(),
         };
         decide(&cfg, &store, &req).await.unwrap();
+        // Keyed reads (the web page's item view): unknown keys are left out.
+        let acct = "450012345678901234";
+        let keys = ["BK24032200077#1".to_string(), "NOPE#1".to_string()];
+        let es = store.entries_by_keys(acct, &keys).await.unwrap();
+        assert_eq!(
+            es.iter()
+                .map(|e| (e.item.entry_key.as_str(), fundrecon::money::canonical(e.item.amount)))
+                .collect::<Vec<_>>(),
+            [("BK24032200077#1", "8000000.00".to_string())],
+            "{}",
+            b.name
+        );
+        let rs = store
+            .records_by_keys(acct, &["disbursement:20240318-0003".to_string(), "receipt:20240318-0003".to_string()])
+            .await
+            .unwrap();
+        assert_eq!(rs.len(), 1, "{}", b.name);
+        assert_eq!(fundrecon::money::canonical(rs[0].item.amount), "-500000.00");
+        let many: Vec<String> = (0..1200).map(|i| format!("X{i}#1")).chain(keys.iter().cloned()).collect();
+        assert_eq!(store.entries_by_keys(acct, &many).await.unwrap().len(), 1, "{}: keys over several queries", b.name);
         store.close().await;
         for sql in ["UPDATE decisions SET reason = 'changed'", "DELETE FROM decisions"] {
             let err = raw_sql(&b, sql).await.expect_err("the database refuses");

@@ -492,25 +492,24 @@ async fn item_page(
 ) -> anyhow::Result<Option<String>> {
     let store = &app.store;
     let open = store.open_items(Some(account)).await?;
-    let entries = store.entries(account).await?;
-    let records = store.records(account).await?;
+    // Keyed reads: the item, and the open items of the other side (the candidates' pool),
+    // never the whole account.
+    let open_entries: Vec<String> = open.iter().filter_map(|o| o.entry_key.clone()).collect();
+    let open_records: Vec<String> = open.iter().filter_map(|o| o.record_key.clone()).collect();
     let (me, explain_key, others, is_entry): (Side, String, Vec<Side>, bool) = match item {
         Item::Entry(k) => {
-            let Some(e) = entries.iter().find(|e| &e.item.entry_key == k) else { return Ok(None) };
-            let open_records: std::collections::HashSet<&str> =
-                open.iter().filter_map(|o| o.record_key.as_deref()).collect();
-            let others = records.iter().map(side_of_record).filter(|r| open_records.contains(r.key.as_str())).collect();
-            (side_of_entry(e), e.item.entry_key.clone(), others, true)
-        }
-        Item::Record(k) => {
-            let Some(r) = records.iter().find(|r| &crate::review::record_key(r.direction, &r.item.voucher_no) == k)
-            else {
+            let Some(e) = store.entries_by_keys(account, std::slice::from_ref(k)).await?.pop() else {
                 return Ok(None);
             };
-            let open_entries: std::collections::HashSet<&str> =
-                open.iter().filter_map(|o| o.entry_key.as_deref()).collect();
-            let others = entries.iter().map(side_of_entry).filter(|e| open_entries.contains(e.key.as_str())).collect();
-            (side_of_record(r), r.item.voucher_no.clone(), others, false)
+            let others = store.records_by_keys(account, &open_records).await?.iter().map(side_of_record).collect();
+            (side_of_entry(&e), e.item.entry_key.clone(), others, true)
+        }
+        Item::Record(k) => {
+            let Some(r) = store.records_by_keys(account, std::slice::from_ref(k)).await?.pop() else {
+                return Ok(None);
+            };
+            let others = store.entries_by_keys(account, &open_entries).await?.iter().map(side_of_entry).collect();
+            (side_of_record(&r), r.item.voucher_no.clone(), others, false)
         }
     };
     let mine: Vec<&OpenItem> = open

@@ -167,6 +167,76 @@ pub fn entry_keys(stmt: &Statement) -> Vec<String> {
         .collect()
 }
 
+/// Columns of `entries` that [`entry_from_row`] reads.
+const ENTRY_COLUMNS: &str = "id, statement_id, entry_key, booking_date, value_date, amount, currency, bank_ref, customer_ref, end_to_end_id, \
+     counterparty_account, counterparty_name, narrative, kind, location";
+/// Columns of `book_records` that [`record_from_row`] reads.
+const RECORD_COLUMNS: &str = "id, voucher_no, direction, book_date, amount, currency, counterparty_account, counterparty_name, purpose, batch_ref, source, location";
+/// Keys bound in one `IN (…)` list (SQLite allows 32,766 parameters; PostgreSQL 65,535).
+const KEYS_PER_QUERY: usize = 500;
+
+/// `$from, $from+1, …` (n of them).
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+fn entry_from_row<R: Row>(r: &R) -> Result<StoredEntry>
+where
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    for<'q> i64: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    for<'q> String: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    for<'q> NaiveDate: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    for<'q> DbMoney: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+{
+    let kind: String = r.try_get("kind")?;
+    Ok(StoredEntry {
+        item: BankItem {
+            id: r.try_get("id")?,
+            entry_key: r.try_get("entry_key")?,
+            booking_date: r.try_get("booking_date")?,
+            amount: r.try_get::<DbMoney, _>("amount")?.0,
+            bank_ref: r.try_get("bank_ref")?,
+            customer_ref: r.try_get("customer_ref")?,
+            end_to_end_id: r.try_get("end_to_end_id")?,
+            counterparty_account: r.try_get("counterparty_account")?,
+            narrative: r.try_get("narrative")?,
+            kind: EntryKind::parse(&kind).ok_or_else(|| StoreError::Data(format!("entry kind {kind:?}")))?,
+        },
+        statement_id: r.try_get("statement_id")?,
+        currency: r.try_get("currency")?,
+        value_date: r.try_get("value_date")?,
+        counterparty_name: r.try_get("counterparty_name")?,
+        location: r.try_get("location")?,
+    })
+}
+
+fn record_from_row<R: Row>(r: &R) -> Result<StoredRecord>
+where
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    for<'q> i64: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    for<'q> String: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    for<'q> NaiveDate: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    for<'q> DbMoney: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+{
+    let dir: String = r.try_get("direction")?;
+    Ok(StoredRecord {
+        item: BookItem {
+            id: r.try_get("id")?,
+            voucher_no: r.try_get("voucher_no")?,
+            date: r.try_get("book_date")?,
+            amount: r.try_get::<DbMoney, _>("amount")?.0,
+            counterparty_account: r.try_get("counterparty_account")?,
+            batch_ref: r.try_get("batch_ref")?,
+        },
+        direction: Direction::parse(&dir).ok_or_else(|| StoreError::Data(format!("direction {dir:?}")))?,
+        currency: r.try_get("currency")?,
+        counterparty_name: r.try_get("counterparty_name")?,
+        purpose: r.try_get("purpose")?,
+        source: r.try_get("source")?,
+        location: r.try_get("location")?,
+    })
+}
+
 fn now() -> DateTime<Utc> {
     // Stored with microsecond precision on both backends; truncate so reads compare equal.
     let t = Utc::now();
@@ -327,73 +397,71 @@ impl Store {
 
     pub async fn entries(&self, account_no: &str) -> Result<Vec<StoredEntry>> {
         let rows = on_pool!(self, p => {
-            let rows = sqlx::query(
-                "SELECT id, statement_id, entry_key, booking_date, value_date, amount, currency, bank_ref, customer_ref, end_to_end_id, \
-                 counterparty_account, counterparty_name, narrative, kind, location FROM entries WHERE account_no = $1 ORDER BY booking_date, entry_key",
-            )
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {ENTRY_COLUMNS} FROM entries WHERE account_no = $1 ORDER BY booking_date, entry_key"
+            )))
             .bind(account_no)
             .fetch_all(p)
             .await?;
-            let mut v = Vec::with_capacity(rows.len());
-            for r in rows {
-                let kind: String = r.try_get("kind")?;
-                v.push(StoredEntry {
-                    item: BankItem {
-                        id: r.try_get("id")?,
-                        entry_key: r.try_get("entry_key")?,
-                        booking_date: r.try_get("booking_date")?,
-                        amount: r.try_get::<DbMoney, _>("amount")?.0,
-                        bank_ref: r.try_get("bank_ref")?,
-                        customer_ref: r.try_get("customer_ref")?,
-                        end_to_end_id: r.try_get("end_to_end_id")?,
-                        counterparty_account: r.try_get("counterparty_account")?,
-                        narrative: r.try_get("narrative")?,
-                        kind: EntryKind::parse(&kind).ok_or_else(|| StoreError::Data(format!("entry kind {kind:?}")))?,
-                    },
-                    statement_id: r.try_get("statement_id")?,
-                    currency: r.try_get("currency")?,
-                    value_date: r.try_get("value_date")?,
-                    counterparty_name: r.try_get("counterparty_name")?,
-                    location: r.try_get("location")?,
-                });
-            }
-            v
+            rows.iter().map(entry_from_row).collect::<Result<Vec<_>>>()?
         });
         Ok(rows)
     }
 
     pub async fn records(&self, account_no: &str) -> Result<Vec<StoredRecord>> {
         let rows = on_pool!(self, p => {
-            let rows = sqlx::query(
-                "SELECT id, voucher_no, direction, book_date, amount, currency, counterparty_account, counterparty_name, purpose, batch_ref, source, location \
-                 FROM book_records WHERE account_no = $1 ORDER BY book_date, voucher_no",
-            )
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {RECORD_COLUMNS} FROM book_records WHERE account_no = $1 ORDER BY book_date, voucher_no"
+            )))
             .bind(account_no)
             .fetch_all(p)
             .await?;
-            let mut v = Vec::with_capacity(rows.len());
-            for r in rows {
-                let dir: String = r.try_get("direction")?;
-                v.push(StoredRecord {
-                    item: BookItem {
-                        id: r.try_get("id")?,
-                        voucher_no: r.try_get("voucher_no")?,
-                        date: r.try_get("book_date")?,
-                        amount: r.try_get::<DbMoney, _>("amount")?.0,
-                        counterparty_account: r.try_get("counterparty_account")?,
-                        batch_ref: r.try_get("batch_ref")?,
-                    },
-                    direction: Direction::parse(&dir).ok_or_else(|| StoreError::Data(format!("direction {dir:?}")))?,
-                    currency: r.try_get("currency")?,
-                    counterparty_name: r.try_get("counterparty_name")?,
-                    purpose: r.try_get("purpose")?,
-                    source: r.try_get("source")?,
-                    location: r.try_get("location")?,
-                });
-            }
-            v
+            rows.iter().map(record_from_row).collect::<Result<Vec<_>>>()?
         });
         Ok(rows)
+    }
+
+    /// The entries of an account with these entry keys (any order; unknown keys are
+    /// left out), for pages that show a few items of a big account.
+    pub async fn entries_by_keys(&self, account_no: &str, keys: &[String]) -> Result<Vec<StoredEntry>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(KEYS_PER_QUERY) {
+            let sql = format!(
+                "SELECT {ENTRY_COLUMNS} FROM entries WHERE account_no = $1 AND entry_key IN ({}) ORDER BY booking_date, entry_key",
+                placeholders(2, chunk.len())
+            );
+            on_pool!(self, p => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(account_no);
+                for k in chunk {
+                    q = q.bind(k);
+                }
+                for r in q.fetch_all(p).await? {
+                    out.push(entry_from_row(&r)?);
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// The book records of an account with these record keys (`direction:voucher`).
+    pub async fn records_by_keys(&self, account_no: &str, keys: &[String]) -> Result<Vec<StoredRecord>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(KEYS_PER_QUERY) {
+            let sql = format!(
+                "SELECT {RECORD_COLUMNS} FROM book_records WHERE account_no = $1 AND (direction || ':' || voucher_no) IN ({}) ORDER BY book_date, voucher_no",
+                placeholders(2, chunk.len())
+            );
+            on_pool!(self, p => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(account_no);
+                for k in chunk {
+                    q = q.bind(k);
+                }
+                for r in q.fetch_all(p).await? {
+                    out.push(record_from_row(&r)?);
+                }
+            });
+        }
+        Ok(out)
     }
 
     /// Statement balances and entry sums for validation; the sum counts the entries as the
