@@ -4,20 +4,10 @@
 use crate::config::ServeRole;
 use std::fmt::Write;
 
-/// Escapes text for HTML element content and quoted attribute values: `& < > " '`.
+/// Escapes text for HTML element content and quoted attribute values: `& < > " '`
+/// (the one escape of the crate, `report::cell::html`, which the HTML report uses too).
 pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    crate::report::cell::html(s).into_owned()
 }
 
 /// Percent-encodes a query-string value (everything but unreserved characters).
