@@ -51,7 +51,8 @@ impl Strs {
         if cached != 0 && self.get(cached) == s {
             return Ok(cached);
         }
-        if self.arena.len() + s.len() > MAX_TEXT_BYTES || self.ends.len() >= u32::MAX as usize {
+        // Ids stop below u32::MAX - 1: that value and above are markers (`REF_IN_KEY`).
+        if self.arena.len() + s.len() > MAX_TEXT_BYTES || self.ends.len() >= (u32::MAX - 1) as usize {
             return Err(TooLarge(format!("more than {MAX_TEXT_BYTES} bytes of text in one account")));
         }
         self.arena.push_str(s);
@@ -87,6 +88,9 @@ impl Strs {
         self.arena.capacity() + self.ends.capacity() * 4 + self.cache.capacity() * 4
     }
 }
+
+/// `e_ref` value: the bank reference is the entry key up to its last `#`.
+const REF_IN_KEY: u32 = u32::MAX;
 
 /// An amount as fen + the scale it was written with, or (`ODD`) a `Decimal` kept aside.
 const FEN_OK: u8 = 0x80;
@@ -168,7 +172,12 @@ impl Items {
             it.e_flags.push(fl);
             it.e_kind.push(e.kind);
             it.e_key.push(it.text.push(&e.entry_key)?);
-            it.e_ref.push(it.text.push_opt(e.bank_ref.as_deref())?);
+            // The entry key is usually the bank reference + `#n`: then the reference is not
+            // stored twice.
+            let key_prefix = e.bank_ref.as_deref().is_some_and(|b| {
+                e.entry_key.rfind('#') == Some(b.len()) && e.entry_key.starts_with(b)
+            });
+            it.e_ref.push(if key_prefix { REF_IN_KEY } else { it.text.push_opt(e.bank_ref.as_deref())? });
             it.e_cref.push(it.text.push_opt(e.customer_ref.as_deref())?);
             it.e_e2e.push(it.text.push_opt(e.end_to_end_id.as_deref())?);
             it.e_cp.push(it.text.push_opt(e.counterparty_account.as_deref())?);
@@ -285,7 +294,13 @@ impl<'a> E<'a> {
         self.it.e_kind[self.i]
     }
     pub fn bank_ref(&self) -> Option<&'a str> {
-        self.it.text.opt(self.it.e_ref[self.i])
+        match self.it.e_ref[self.i] {
+            REF_IN_KEY => {
+                let k = self.key();
+                Some(&k[..k.rfind('#').unwrap_or(k.len())])
+            }
+            id => self.it.text.opt(id),
+        }
     }
     pub fn customer_ref(&self) -> Option<&'a str> {
         self.it.text.opt(self.it.e_cref[self.i])

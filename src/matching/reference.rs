@@ -33,6 +33,20 @@ pub(crate) struct Keys {
 }
 
 impl Keys {
+    fn with_capacity(keys: usize, bytes: usize) -> Keys {
+        let mut k = Keys::default();
+        k.arena.reserve_exact(bytes);
+        k.spans.reserve_exact(keys);
+        k.chain.reserve_exact(keys);
+        // Sized once: growing rehashes, and old and new tables would be held together.
+        k.map.reserve(keys);
+        k
+    }
+    fn shrink(&mut self) {
+        self.arena.shrink_to_fit();
+        self.spans.shrink_to_fit();
+        self.chain.shrink_to_fit();
+    }
     pub fn get(&self, s: &str) -> Option<u32> {
         self.get_h(s, hash_str(s))
     }
@@ -78,20 +92,24 @@ pub(crate) struct Csr {
 }
 
 impl Csr {
-    fn from_pairs(groups: usize, pairs: &[(u32, u32)]) -> Csr {
-        let mut off = vec![0u32; groups + 1];
-        for &(g, _) in pairs {
-            off[g as usize + 1] += 1;
+    /// Group `g` → the positions `i` with `keys[i] == g` (`NONE`: in no group), ascending.
+    /// A counting sort: no list of pairs is built.
+    fn from_keys(groups: usize, keys: &[u32]) -> Csr {
+        let mut off = vec![0u32; groups + 2];
+        for &g in keys.iter().filter(|&&g| g != NONE) {
+            off[g as usize + 2] += 1;
         }
-        for i in 0..groups {
-            off[i + 1] += off[i];
+        for i in 2..off.len() {
+            off[i] += off[i - 1];
         }
-        let mut at = off.clone();
-        let mut items = vec![0u32; pairs.len()];
-        for &(g, x) in pairs {
-            items[at[g as usize] as usize] = x;
-            at[g as usize] += 1;
+        // off[g + 1] is the fill cursor of group g; once filled it is group g's end.
+        let mut items = vec![0u32; off[groups + 1] as usize];
+        for (i, &g) in keys.iter().enumerate().filter(|&(_, &g)| g != NONE) {
+            let at = &mut off[g as usize + 1];
+            items[*at as usize] = i as u32;
+            *at += 1;
         }
+        off.pop();
         Csr { off, items }
     }
     pub fn get(&self, g: usize) -> &[u32] {
@@ -102,14 +120,43 @@ impl Csr {
     }
 }
 
+/// Lists for the few keys that have any: key → items, in the order they were pushed.
+#[derive(Default)]
+pub(crate) struct Sparse {
+    at: FxMap<u32, (u32, u32)>,
+    items: Vec<u32>,
+}
+
+impl Sparse {
+    /// From (key, item) pairs, grouped in the order of the pairs (stable).
+    fn from_pairs(mut pairs: Vec<(u32, u32)>) -> Sparse {
+        pairs.sort_by_key(|&(k, _)| k);
+        let mut at: FxMap<u32, (u32, u32)> = FxMap::default();
+        let mut start = 0;
+        for i in 1..=pairs.len() {
+            if i == pairs.len() || pairs[i].0 != pairs[start].0 {
+                at.insert(pairs[start].0, (start as u32, i as u32));
+                start = i;
+            }
+        }
+        Sparse { at, items: pairs.into_iter().map(|(_, x)| x).collect() }
+    }
+    pub fn get(&self, k: usize) -> &[u32] {
+        match self.at.get(&(k as u32)) {
+            Some(&(s, e)) => &self.items[s as usize..e as usize],
+            None => &[],
+        }
+    }
+}
+
 pub(crate) struct Index {
     pub keys: Keys,
     /// record → its voucher key (NONE: too short to search).
     pub rec_key: Vec<u32>,
     /// key → records with that voucher number, in record order.
     pub key_recs: Csr,
-    /// key → records with that batch reference, in record order.
-    pub key_batch: Csr,
+    /// key → records with that batch reference, in record order (few keys have any).
+    pub key_batch: Sparse,
     /// entry → keys found in its references and text, ascending.
     pub hits: Csr,
     /// entry index → its batch detail: (line key or NONE, line amount in fen or None).
@@ -133,10 +180,10 @@ fn searchable(k: &str) -> bool {
 
 impl Index {
     pub fn build(pool: &Pool, batch_details: &[BatchDetail]) -> Index {
-        let mut keys = Keys::default();
         let nr = pool.nr();
+        let bytes: usize = (0..nr).map(|ri| pool.r(ri).voucher().len()).sum();
+        let mut keys = Keys::with_capacity(nr + nr / 16, bytes + bytes / 8);
         let mut rec_key = vec![NONE; nr];
-        let mut voucher_pairs = Vec::with_capacity(nr);
         let mut batch_pairs = Vec::new();
         let (mut scratch, mut buf) = (String::new(), String::new());
         let mut canon = |s: &str, buf: &mut String| {
@@ -152,9 +199,7 @@ impl Index {
             let r = pool.r(ri);
             canon(r.voucher(), &mut buf);
             if searchable(&buf) {
-                let k = keys.intern(&buf);
-                rec_key[ri] = k;
-                voucher_pairs.push((k, ri as u32));
+                rec_key[ri] = keys.intern(&buf);
             }
             if let Some(b) = r.batch() {
                 // Members of one batch usually sit together: reuse the last key.
@@ -174,11 +219,10 @@ impl Index {
                 }
             }
         }
+        keys.shrink();
         let nk = keys.len();
-        let key_recs = Csr::from_pairs(nk, &voucher_pairs);
-        let key_batch = Csr::from_pairs(nk, &batch_pairs);
-        drop(voucher_pairs);
-        drop(batch_pairs);
+        let key_recs = Csr::from_keys(nk, &rec_key);
+        let key_batch = Sparse::from_pairs(batch_pairs);
 
         // Token keys (hash lookup) and the rest (automaton).
         let mut first_tokens: HashSet<u64, super::FxBuild> = HashSet::default();
@@ -206,7 +250,9 @@ impl Index {
         };
 
         let ne = pool.ne();
-        let mut hit_pairs: Vec<(u32, u32)> = Vec::new();
+        // entry → keys found, appended in entry order: already grouped.
+        let mut hits = Csr { off: Vec::with_capacity(ne + 1), items: Vec::new() };
+        hits.off.push(0);
         if nk > 0 {
             let (mut scratch, mut hay, mut found) = (String::new(), String::new(), Vec::<u32>::new());
             for ei in 0..ne {
@@ -243,11 +289,11 @@ impl Index {
                 }
                 found.sort_unstable();
                 found.dedup();
-                hit_pairs.extend(found.iter().map(|&k| (ei as u32, k)));
+                hits.items.extend_from_slice(&found);
+                hits.off.push(hits.items.len() as u32);
             }
         }
-        let hits = Csr::from_pairs(ne, &hit_pairs);
-        drop(hit_pairs);
+        hits.items.shrink_to_fit();
 
         let mut details = FxMap::default();
         if !batch_details.is_empty() {
