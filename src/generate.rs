@@ -92,10 +92,33 @@ impl Gen {
     }
 }
 
+/// Where a generated file starts: its first day number (references and vouchers carry
+/// it, so files of one account never share one) and the account's balance before it
+/// (carried from file to file so that the statements chain). Day numbers above 0 also
+/// shift the dates: `first_day / 250` days from 2024-01-01.
+#[derive(Clone, Copy, Debug)]
+pub struct Part {
+    pub first_day: u32,
+    pub balance: i64,
+}
+
+impl Part {
+    pub const FIRST: Part = Part { first_day: 0, balance: 8_000_000_000 };
+    fn date(&self, day: u32) -> chrono::NaiveDate {
+        let base = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default();
+        base + chrono::Days::new(u64::from((day - self.first_day) % 3000 + self.first_day / 250))
+    }
+}
+
 /// The account the generated MT940 files are for.
 pub const MT940_ACCOUNT: &str = "450012345678901234";
 /// The account the generated camt.053 and bank-export files are for.
 pub const CAMT_ACCOUNT: &str = "1202020209000012345";
+
+/// A running balance: `-` before an overdrawn one (the amount columns carry no sign).
+fn signed(fen: i64) -> String {
+    if fen < 0 { format!("-{}", money(fen, false)) } else { money(fen, false) }
+}
 
 fn money(fen: i64, comma: bool) -> String {
     let d = Decimal::new(fen.abs(), 2);
@@ -106,7 +129,7 @@ fn money(fen: i64, comma: bool) -> String {
 /// Writes MT940 statements (one per day, `per_statement` entries each) until at least
 /// `target_bytes` are written. Returns (bytes, statements, entries).
 pub fn mt940<W: Write>(w: &mut W, target_bytes: u64, per_statement: usize, seed: u64) -> io::Result<(u64, u64, u64)> {
-    mt940_with(w, target_bytes, per_statement, seed, 0, &mut |_| {})
+    mt940_with(w, target_bytes, per_statement, seed, &mut Part::FIRST.clone(), &mut |_| {})
 }
 
 /// [`mt940`] starting after day `first_day` (so that files of one account cover different
@@ -116,17 +139,17 @@ pub fn mt940_with<W: Write>(
     target_bytes: u64,
     per_statement: usize,
     seed: u64,
-    first_day: u32,
+    part: &mut Part,
     sink: Sink,
 ) -> io::Result<(u64, u64, u64)> {
     let mut rng = Rng::new(seed);
     let (mut written, mut stmts, mut entries) = (0u64, 0u64, 0u64);
-    let mut balance: i64 = 8_000_000_000;
-    let mut day = first_day;
+    let mut balance: i64 = part.balance;
+    let mut day = part.first_day;
     let mut buf = String::with_capacity(1 << 20);
     while written < target_bytes {
         day += 1;
-        let date = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(u64::from(day % 3000));
+        let date = part.date(day);
         let ymd = date.format("%y%m%d").to_string();
         let md = date.format("%m%d").to_string();
         buf.clear();
@@ -153,12 +176,13 @@ pub fn mt940_with<W: Write>(
         written += buf.len() as u64;
         stmts += 1;
     }
+    part.balance = balance;
     Ok((written, stmts, entries))
 }
 
 /// Writes one camt.053 document with one `Stmt` per day until at least `target_bytes`.
 pub fn camt053<W: Write>(w: &mut W, target_bytes: u64, per_statement: usize, seed: u64) -> io::Result<(u64, u64, u64)> {
-    camt053_with(w, target_bytes, per_statement, seed, 0, &mut |_| {})
+    camt053_with(w, target_bytes, per_statement, seed, &mut Part::FIRST.clone(), &mut |_| {})
 }
 
 /// [`camt053`] starting after day `first_day`, handing each entry to `sink`.
@@ -167,7 +191,7 @@ pub fn camt053_with<W: Write>(
     target_bytes: u64,
     per_statement: usize,
     seed: u64,
-    first_day: u32,
+    part: &mut Part,
     sink: Sink,
 ) -> io::Result<(u64, u64, u64)> {
     let mut rng = Rng::new(seed);
@@ -175,8 +199,8 @@ pub fn camt053_with<W: Write>(
     let head = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.08\"><BkToCstmrStmt><GrpHdr><MsgId>GEN</MsgId><CreDtTm>2024-01-01T00:00:00</CreDtTm></GrpHdr>\n";
     w.write_all(head.as_bytes())?;
     written += head.len() as u64;
-    let mut balance: i64 = 8_000_000_000;
-    let mut day = first_day;
+    let mut balance: i64 = part.balance;
+    let mut day = part.first_day;
     let mut buf = String::with_capacity(1 << 20);
     let bal = |code: &str, fen: i64, date: &str| {
         format!(
@@ -187,7 +211,7 @@ pub fn camt053_with<W: Write>(
     };
     while written < target_bytes {
         day += 1;
-        let day_date = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(u64::from(day % 3000));
+        let day_date = part.date(day);
         let date = day_date.to_string();
         buf.clear();
         let _ = writeln!(
@@ -221,13 +245,14 @@ pub fn camt053_with<W: Write>(
     }
     let tail = "</BkToCstmrStmt></Document>\n";
     w.write_all(tail.as_bytes())?;
+    part.balance = balance;
     Ok((written + tail.len() as u64, stmts, entries))
 }
 
 /// Writes an ICBC corporate history export (`[HISTORYDETAIL]`, GBK-encoded CSV with a
 /// running balance) until at least `target_bytes`. Returns (bytes, statements = 1, entries).
 pub fn gbk_csv<W: Write>(w: &mut W, target_bytes: u64, seed: u64) -> io::Result<(u64, u64, u64)> {
-    gbk_csv_with(w, target_bytes, seed, 0, &mut |_| {})
+    gbk_csv_with(w, target_bytes, seed, &mut Part::FIRST.clone(), &mut |_| {})
 }
 
 /// [`gbk_csv`] starting after day `first_day`, handing each entry to `sink`.
@@ -235,11 +260,11 @@ pub fn gbk_csv_with<W: Write>(
     w: &mut W,
     target_bytes: u64,
     seed: u64,
-    first_day: u32,
+    part: &mut Part,
     sink: Sink,
 ) -> io::Result<(u64, u64, u64)> {
     let mut rng = Rng::new(seed);
-    let mut balance: i64 = 8_000_000_000;
+    let mut balance: i64 = part.balance;
     let mut written = 0u64;
     let mut entries = 0u64;
     let mut text = String::with_capacity(1 << 20);
@@ -256,10 +281,8 @@ pub fn gbk_csv_with<W: Write>(
     text.push_str(head);
     let mut n = 0u64;
     while written + text.len() as u64 * 3 / 4 < target_bytes {
-        let day = first_day + 1 + (n / 2000) as u32 % 3000;
-        // Days after `first_day` count on (as before for 0), `first_day` itself wraps.
-        let date = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()
-            + chrono::Days::new(u64::from(day - first_day) + u64::from(first_day % 3000));
+        let day = part.first_day + 1 + (n / 2000) as u32 % 3000;
+        let date = part.date(day);
         let g = entry(&mut rng, day, n);
         sink(&g.item(CAMT_ACCOUNT, date));
         balance += g.amount_fen;
@@ -277,7 +300,7 @@ pub fn gbk_csv_with<W: Write>(
             (n / 60) % 60,
             g.counterparty,
             g.cp_account,
-            money(balance, false),
+            signed(balance),
             g.text
         );
         n += 1;
@@ -287,6 +310,7 @@ pub fn gbk_csv_with<W: Write>(
         }
     }
     flush(&mut text, &mut written)?;
+    part.balance = balance;
     Ok((written, 1, entries))
 }
 
@@ -359,6 +383,8 @@ pub fn write_set(dir: &std::path::Path, files: u64, total_bytes: u64, seed: u64)
     let mut sum = SetSummary::default();
     let per_file = (total_bytes / files.max(1)).max(1);
     let mut err: Option<io::Error> = None;
+    // One balance per account (camt.053 and the bank export are for the same account).
+    let (mut mt940_part, mut camt_part) = (Part::FIRST, Part::FIRST);
     for i in 0..files {
         let mut sink = |it: &Item| {
             if err.is_some() {
@@ -378,14 +404,16 @@ pub fn write_set(dir: &std::path::Path, files: u64, total_bytes: u64, seed: u64)
         };
         // Days: each file its own range (a file is well under 1,000 days of entries).
         let first_day = i as u32 * 1000;
+        let part = if i % 3 == 0 { &mut mt940_part } else { &mut camt_part };
+        part.first_day = first_day;
         let (ext, fmt) = [("sta", 0), ("xml", 1), ("csv", 2)][(i % 3) as usize];
         let path = stmts.join(format!("f{i:05}.{ext}"));
         let mut w = io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
         let (bytes, _, entries) = match fmt {
-            // A few statements a file (~160 and ~950 bytes an entry).
-            0 => mt940_with(&mut w, per_file, (per_file / 640).max(1) as usize, seed + i, first_day, &mut sink)?,
-            1 => camt053_with(&mut w, per_file, (per_file / 3800).max(1) as usize, seed + i, first_day, &mut sink)?,
-            _ => gbk_csv_with(&mut w, per_file, seed + i, first_day, &mut sink)?,
+            // Two statements a file (~160 and ~950 bytes an entry).
+            0 => mt940_with(&mut w, per_file, (per_file / 320).max(1) as usize, seed + i, part, &mut sink)?,
+            1 => camt053_with(&mut w, per_file, (per_file / 1900).max(1) as usize, seed + i, part, &mut sink)?,
+            _ => gbk_csv_with(&mut w, per_file, seed + i, part, &mut sink)?,
         };
         w.flush()?;
         if let Some(e) = err.take() {

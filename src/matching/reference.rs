@@ -62,16 +62,23 @@ impl Keys {
             }
         }
     }
+    /// The id of `s`, stored if new. One hash and one probe (a million vouchers pass here).
     fn intern(&mut self, s: &str) -> u32 {
-        if let Some(k) = self.get(s) {
-            return k;
+        let Keys { arena, spans, map, chain } = self;
+        let slot = map.entry(hash_str(s)).or_insert(NONE);
+        let mut k = *slot;
+        while k != NONE {
+            let (a, b) = spans[k as usize];
+            if &arena[a as usize..b as usize] == s {
+                return k;
+            }
+            k = chain[k as usize];
         }
-        let id = self.spans.len() as u32;
-        let start = self.arena.len() as u32;
-        self.arena.push_str(s);
-        self.spans.push((start, self.arena.len() as u32));
-        let slot = self.map.entry(hash_str(s)).or_insert(NONE);
-        self.chain.push(*slot);
+        let id = spans.len() as u32;
+        let start = arena.len() as u32;
+        arena.push_str(s);
+        spans.push((start, arena.len() as u32));
+        chain.push(*slot);
         *slot = id;
         id
     }
@@ -310,6 +317,12 @@ impl Index {
             }
         }
         Index { keys, rec_key, key_recs, key_batch, hits, details }
+    }
+
+    /// Frees the key table (texts and hash) once no rule looks a key up any more; the
+    /// lists by key id stay.
+    pub fn drop_keys(&mut self) {
+        self.keys = Keys::default();
     }
 
     /// Records whose voucher number entry `ei` names, in record order.
