@@ -12,7 +12,7 @@
 //! be found by accident.
 
 use super::subset::{self, Found};
-use super::text::{at_boundary, canonical_into, canonical_ref, tokens};
+use super::text::{at_boundary, canonical_into, canonical_ref, may_hold_token, tokens};
 use super::compact::{self, Compact};
 use super::{BatchDetail, FxMap, NONE, Pool, Rule, hash_str, plain};
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -264,7 +264,16 @@ impl Index {
             let (mut scratch, mut hay, mut found) = (String::new(), String::new(), Vec::<u32>::new());
             for ei in 0..ne {
                 let e = pool.e(ei);
-                haystack_of([e.bank_ref(), e.customer_ref(), e.e2e(), Some(e.narrative())], &mut scratch, &mut hay);
+                let mut parts = [e.bank_ref(), e.customer_ref(), e.e2e(), Some(e.narrative())];
+                if ac.is_none() {
+                    // Without automaton keys only tokens are looked up: a text that cannot
+                    // hold one (养老金拨付) need not be read. Tokens of the other texts stay
+                    // apart: each text still ends with `|`.
+                    for p in &mut parts {
+                        *p = p.filter(|t| may_hold_token(t));
+                    }
+                }
+                haystack_of(parts, &mut scratch, &mut hay);
                 tokens(&hay, &mut spans);
                 found.clear();
                 for i in 0..spans.len() {

@@ -54,6 +54,15 @@ fn is_sep(c: char) -> bool {
 /// where one could start (a folded `V`, `N` or `凭` not glued to a letter or digit).
 pub fn canonical_into(s: &str, _scratch: &mut String, out: &mut String) {
     let b = s.as_bytes();
+    // Already canonical (upper-case letters and digits only, the usual voucher or bank
+    // reference): copied, once no prefix stands at its start.
+    if b.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+        let glued = out.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric);
+        if glued || !matches!(b.first(), Some(b'V' | b'N')) || prefix_at(s).is_none() {
+            out.push_str(s);
+            return;
+        }
+    }
     let mut i = 0;
     let mut prev_alnum = out.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric);
     let mut pending_sep = false;
@@ -111,6 +120,13 @@ pub fn canonical_ref(s: &str) -> String {
     let mut out = String::new();
     canonical_into(s.trim(), &mut scratch, &mut out);
     out.trim_matches('-').to_string()
+}
+
+/// False when `s` cannot hold a key's token: no ASCII letter or digit, and no full-width
+/// form (U+FF00…U+FF5F, UTF-8 `EF BC ..` / `EF BD ..`) that folds to one.
+pub fn may_hold_token(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().any(u8::is_ascii_alphanumeric) || b.windows(2).any(|w| w[0] == 0xEF && (w[1] == 0xBC || w[1] == 0xBD))
 }
 
 /// True when `hay[start..end]` is not glued to letters or digits on either side, so that
@@ -225,7 +241,16 @@ mod tests {
             "退汇 DF202403-0011 户名不符",
             "pay v00000042",
             "é NO.1 ü",
+            "NO1",
+            "VOUCHER12",
+            "VOUCHERNO",
+            "V0001",
+            "BK0000000001",
+            "Ｖ0001",
         ];
+        for t in texts {
+            assert_eq!(may_hold_token(t), t.chars().map(fold).any(|c| c.is_ascii_alphanumeric()), "{t:?}");
+        }
         for t in texts {
             for start in ["", "A", "-", "拨"] {
                 let (mut fast, mut slow) = (start.to_string(), start.to_string());
