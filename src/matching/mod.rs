@@ -405,9 +405,14 @@ fn run_items(
     };
     let mut out = Compact::new(account_no, params);
     lap("prepare");
-    let refs = reference::Index::build(&pool, batch_details);
+    let mut refs = reference::Index::build(&pool, batch_details);
     lap("index");
-    for step in &rules.steps {
+    // Only `return` looks keys up after the index is built: the key table goes once it ran.
+    let last_lookup = rules.steps.iter().position(|s| *s == Rule::Return);
+    if last_lookup.is_none() {
+        refs.drop_keys();
+    }
+    for (n, step) in rules.steps.iter().enumerate() {
         match step {
             Rule::Reversal => reversals(&mut pool, &mut out),
             Rule::Reference => refs.match_exact(&mut pool, &mut out),
@@ -425,6 +430,9 @@ fn run_items(
                 }
             }
             Rule::Interest => {}
+        }
+        if Some(n) == last_lookup {
+            refs.drop_keys();
         }
         lap(step.as_str());
     }
@@ -676,10 +684,18 @@ impl<K: std::hash::Hash + Eq> Latest<K> {
 /// that round amounts that repeat do not make candidate lists explode; within a key, a
 /// binary search by date and a skip list of taken entries.
 fn amount_counterparty_date(pool: &mut Pool, out: &mut Compact, window: u32) {
+    // Grouped by one hash of (amount, counterparty): half the memory of the pair as key.
+    // Two keys sharing a hash share a list; each candidate's own key is checked below.
+    let key = |f: i64, cp: u64| {
+        let mut h = Fx::default();
+        h.write_i64(f);
+        h.write_u64(cp);
+        h.finish()
+    };
     let (flat, groups) = group_by(
         (0..pool.ne())
             .filter(|&i| pool.entry_open[i] && pool.ecp[i] != 0)
-            .filter_map(|i| pool.efen(i).map(|f| ((f, pool.ecp[i]), i as u32))),
+            .filter_map(|i| pool.efen(i).map(|f| (key(f, pool.ecp[i]), i as u32))),
     );
     let mut skip = Skip::new(flat.len());
     let dates = &pool.it.e_date;
@@ -688,14 +704,14 @@ fn amount_counterparty_date(pool: &mut Pool, out: &mut Compact, window: u32) {
             continue;
         }
         let Some(f) = pool.rfen(ri) else { continue };
-        let Some(&(s, e)) = groups.get(&(f, pool.rcp[ri])) else { continue };
+        let Some(&(s, e)) = groups.get(&key(f, pool.rcp[ri])) else { continue };
         let r = pool.r(ri);
         let (s, e) = (s as usize, e as usize);
         let last = crate::calendar::add_business_days(r.date(), window);
         let mut p = skip.find(s + flat[s..e].partition_point(|&j| dates[j as usize] < r.date()));
         while p < e && dates[flat[p] as usize] <= last {
             let ei = flat[p] as usize;
-            if same_cp(pool.e(ei).cp(), r.cp()) {
+            if pool.efen(ei) == Some(f) && pool.ecp[ei] == pool.rcp[ri] && same_cp(pool.e(ei).cp(), r.cp()) {
                 skip.remove(p);
                 pool.record_open[ri] = false;
                 let m = out.push(Rule::AmountCounterpartyDate, 0, [ei], [ri], NONE);
