@@ -156,6 +156,10 @@ pub fn mt940_with<W: Write>(
         let _ = write!(buf, ":20:GEN{day:08}\r\n:25:{MT940_ACCOUNT}\r\n:28C:{day}/1\r\n");
         let _ = write!(buf, ":60F:{}{ymd}CNY{}\r\n", if balance < 0 { 'D' } else { 'C' }, money(balance, true));
         for n in 0..per_statement {
+            // The last statement ends where the target is reached (files stay near it).
+            if n > 0 && written + buf.len() as u64 >= target_bytes {
+                break;
+            }
             let g = entry(&mut rng, day, n as u64);
             sink(&g.item(MT940_ACCOUNT, date));
             balance += g.amount_fen;
@@ -221,6 +225,9 @@ pub fn camt053_with<W: Write>(
         buf.push_str(&bal("OPBD", balance, &date));
         let mut body = String::with_capacity(per_statement * 600);
         for n in 0..per_statement {
+            if n > 0 && written + (buf.len() + body.len()) as u64 >= target_bytes {
+                break;
+            }
             let g = entry(&mut rng, day, n as u64);
             sink(&g.item(CAMT_ACCOUNT, day_date));
             balance += g.amount_fen;

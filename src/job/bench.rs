@@ -149,7 +149,7 @@ pub fn reconcile(files: u64, size_mb: u64, dir: &Path) -> anyhow::Result<Reconci
     anyhow::ensure!((1..=100_000).contains(&size_mb), "--size-mb must be 1..=100000");
     std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     let stamp = dir.join("set.txt");
-    let want = format!("files={files} size_mb={size_mb} seed=42 generator=3\n");
+    let want = format!("files={files} size_mb={size_mb} seed=42 generator=4\n");
     let t = Instant::now();
     let set = match std::fs::read_to_string(&stamp) {
         Ok(s) if s.starts_with(&want) => {
