@@ -81,8 +81,7 @@ pub fn matching(entries: usize) -> (crate::scenario::Score, String) {
     // Reset the peak so that VmHWM below is the matching's own peak over the inputs.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let t = Instant::now();
-    let (found, steps) =
-        matching::match_items_timed(&account_no, &items, &batch_details, &RuleSet::default(), &params);
+    let (found, steps) = matching::match_items_timed(&account_no, &items, &batch_details, &RuleSet::default(), &params);
     let took = t.elapsed();
     let peak = peak_rss_kib();
     let t = Instant::now();
@@ -153,15 +152,9 @@ pub fn reconcile(files: u64, size_mb: u64, dir: &Path) -> anyhow::Result<Reconci
     let t = Instant::now();
     let set = match std::fs::read_to_string(&stamp) {
         Ok(s) if s.starts_with(&want) => {
-            let num = |k: &str| -> u64 {
-                s.split_whitespace().find_map(|w| w.strip_prefix(k)?.parse().ok()).unwrap_or(0)
-            };
-            generate::SetSummary {
-                files,
-                bytes: num("bytes="),
-                entries: num("entries="),
-                records: num("records="),
-            }
+            let num =
+                |k: &str| -> u64 { s.split_whitespace().find_map(|w| w.strip_prefix(k)?.parse().ok()).unwrap_or(0) };
+            generate::SetSummary { files, bytes: num("bytes="), entries: num("entries="), records: num("records=") }
         }
         _ => {
             for sub in ["statements", "books"] {
@@ -179,7 +172,8 @@ pub fn reconcile(files: u64, size_mb: u64, dir: &Path) -> anyhow::Result<Reconci
         }
     };
     let generated_s = t.elapsed().as_secs_f64();
-    let mut books: Vec<PathBuf> = std::fs::read_dir(dir.join("books"))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut books: Vec<PathBuf> =
+        std::fs::read_dir(dir.join("books"))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
     books.sort();
     let of = |prefix: &str| -> Vec<PathBuf> {
         books

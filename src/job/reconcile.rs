@@ -49,8 +49,7 @@ pub fn walk(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 
 pub async fn run(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
     let tmp = tempfile::Builder::new().prefix("fundrecon-reconcile-").tempdir()?;
-    let url = format!("sqlite://{}", tmp.path().join("db.sqlite").display());
-    let store = Store::open(&url).await?;
+    let store = Store::open_scratch(&tmp.path().join("db.sqlite")).await?;
     let archive = Archive::open(&tmp.path().join("archive"))?;
 
     // Books first: they define the accounts.

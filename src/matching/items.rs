@@ -174,9 +174,10 @@ impl Items {
             it.e_key.push(it.text.push(&e.entry_key)?);
             // The entry key is usually the bank reference + `#n`: then the reference is not
             // stored twice.
-            let key_prefix = e.bank_ref.as_deref().is_some_and(|b| {
-                e.entry_key.rfind('#') == Some(b.len()) && e.entry_key.starts_with(b)
-            });
+            let key_prefix = e
+                .bank_ref
+                .as_deref()
+                .is_some_and(|b| e.entry_key.rfind('#') == Some(b.len()) && e.entry_key.starts_with(b));
             it.e_ref.push(if key_prefix { REF_IN_KEY } else { it.text.push_opt(e.bank_ref.as_deref())? });
             it.e_cref.push(it.text.push_opt(e.customer_ref.as_deref())?);
             it.e_e2e.push(it.text.push_opt(e.end_to_end_id.as_deref())?);
@@ -378,8 +379,18 @@ mod tests {
 
     #[test]
     fn amounts_round_trip_exactly() {
-        for s in ["0", "-0.00", "1.5", "-1.50", "1.500", "12345678901234.56", "0.001", "-7", "1e-28", "79228162514264337593543950335"]
-        {
+        for s in [
+            "0",
+            "-0.00",
+            "1.5",
+            "-1.50",
+            "1.500",
+            "12345678901234.56",
+            "0.001",
+            "-7",
+            "1e-28",
+            "79228162514264337593543950335",
+        ] {
             let d = Decimal::from_str(s).or_else(|_| Decimal::from_scientific(s)).unwrap();
             let (f, fl) = pack(d);
             let back = if fl & ODD != 0 { d } else { unpack(f, fl).unwrap() };

@@ -612,10 +612,8 @@ fn reversals(pool: &mut Pool, out: &mut Compact) {
         return;
     }
     // Only entries of an amount some reversal cancels are candidates.
-    let wanted: std::collections::HashSet<i64, FxBuild> = (0..ne)
-        .filter(|&i| kinds[i] == EntryKind::Reversal)
-        .filter_map(|i| pool.efen(i).map(|f| -f))
-        .collect();
+    let wanted: std::collections::HashSet<i64, FxBuild> =
+        (0..ne).filter(|&i| kinds[i] == EntryKind::Reversal).filter_map(|i| pool.efen(i).map(|f| -f)).collect();
     let cands = || {
         (0..ne)
             .filter(|&i| kinds[i] != EntryKind::Reversal && pool.entry_open[i])

@@ -11,9 +11,9 @@
 //! those keys only. Keys shorter than [`MIN_KEY`] characters are not searched: they would
 //! be found by accident.
 
+use super::compact::{self, Compact};
 use super::subset::{self, Found};
 use super::text::{at_boundary, canonical_into, canonical_ref, may_hold_token, tokens};
-use super::compact::{self, Compact};
 use super::{BatchDetail, FxMap, NONE, Pool, Rule, hash_str, plain};
 use aho_corasick::{AhoCorasick, MatchKind};
 use std::collections::HashSet;

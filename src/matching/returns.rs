@@ -16,10 +16,10 @@
 //! Each record is returned at most once; an amount that fits two persons equally links
 //! neither (the credit stays a `returned_payment` without a voucher).
 
+use super::compact::{self as c, Compact, DRule};
 use super::reference::Index;
 use super::subset::{self, Found};
 use super::text::{canonical_ref, says_return};
-use super::compact::{self as c, Compact, DRule};
 use super::{FxMap, NONE, Pool, Rule, group_by, hash_str, plain};
 use crate::discrepancy::Kind;
 use crate::statement::EntryKind;

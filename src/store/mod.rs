@@ -21,7 +21,7 @@ use sqlx::Row;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -190,6 +190,23 @@ impl Store {
         Ok(Store { pool })
     }
 
+    /// A throwaway SQLite database (one-shot `reconcile` in a temporary folder): the same
+    /// schema and transactions, so a file is still all-or-nothing within the run, but no
+    /// write waits for the disk (`synchronous = OFF`, rollback journal in memory): after a
+    /// crash the folder is deleted anyway.
+    pub async fn open_scratch(path: &std::path::Path) -> Result<Store> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Memory)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Off)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        migrator(SQLITE_MIGRATIONS).run(&pool).await?;
+        Ok(Store { pool: Pool::Sqlite(pool) })
+    }
+
     pub fn backend(&self) -> &'static str {
         match self.pool {
             Pool::Sqlite(_) => "sqlite",
@@ -274,41 +291,64 @@ impl Store {
     /// updated to what the books say now (the book export is the current truth).
     /// Returns (new, updated-or-unchanged).
     pub async fn import_books(&self, source: &str, records: &[BookRecord]) -> Result<(u64, u64)> {
+        // Many rows per statement (one round trip per chunk, not two per record). A chunk
+        // holds one account and direction and no voucher twice (a multi-row upsert may
+        // not touch a row twice), so "new" is the chunk less the vouchers already stored,
+        // counted first; a voucher repeated in the file counts as known, as before.
+        let mut chunks: Vec<&[BookRecord]> = Vec::new();
+        let mut start = 0;
+        let mut seen: HashSet<&str> = HashSet::new();
+        for (i, r) in records.iter().enumerate() {
+            let first = &records[start];
+            if i > start
+                && (i - start == BOOK_ROWS_PER_INSERT
+                    || r.account_no != first.account_no
+                    || r.direction != first.direction
+                    || seen.contains(r.voucher_no.as_str()))
+            {
+                chunks.push(&records[start..i]);
+                start = i;
+                seen.clear();
+            }
+            seen.insert(&r.voucher_no);
+        }
+        if start < records.len() {
+            chunks.push(&records[start..]);
+        }
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             let (mut new, mut known) = (0u64, 0u64);
-            for r in records {
-                // `xmax = 0` would tell inserts from updates on PostgreSQL only; a pre-check keeps one SQL text.
-                let exists: Option<i64> = sqlx::query("SELECT id FROM book_records WHERE account_no = $1 AND direction = $2 AND voucher_no = $3")
-                    .bind(&r.account_no)
-                    .bind(r.direction.as_str())
-                    .bind(&r.voucher_no)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|row| row.try_get("id"))
-                    .transpose()?;
-                sqlx::query(
-                    "INSERT INTO book_records (voucher_no, account_no, direction, book_date, amount, currency, counterparty_account, counterparty_name, purpose, batch_ref, source, location) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-                     ON CONFLICT (account_no, direction, voucher_no) DO UPDATE SET book_date = excluded.book_date, amount = excluded.amount, currency = excluded.currency, \
-                     counterparty_account = excluded.counterparty_account, counterparty_name = excluded.counterparty_name, purpose = excluded.purpose, \
-                     batch_ref = excluded.batch_ref, source = excluded.source, location = excluded.location",
-                )
-                .bind(&r.voucher_no)
-                .bind(&r.account_no)
-                .bind(r.direction.as_str())
-                .bind(r.date)
-                .bind(DbMoney(r.amount.amount))
-                .bind(r.amount.currency.as_str())
-                .bind(&r.counterparty_account)
-                .bind(&r.counterparty_name)
-                .bind(&r.purpose)
-                .bind(&r.batch_ref)
-                .bind(source)
-                .bind(&r.location)
-                .execute(&mut *tx)
-                .await?;
-                if exists.is_some() { known += 1 } else { new += 1 }
+            for chunk in &chunks {
+                // Built from counts only, never from data: every value is bound.
+                let count_sql = format!(
+                    "SELECT COUNT(*) AS n FROM book_records WHERE account_no = $1 AND direction = $2 AND voucher_no IN ({})",
+                    (0..chunk.len()).map(|k| format!("${}", k + 3)).collect::<Vec<_>>().join(", ")
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(count_sql)).bind(&chunk[0].account_no).bind(chunk[0].direction.as_str());
+                for r in chunk.iter() {
+                    q = q.bind(&r.voucher_no);
+                }
+                let existing: i64 = q.fetch_one(&mut *tx).await?.try_get("n")?;
+                let existing = existing.clamp(0, chunk.len() as i64) as u64;
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(books_upsert_sql(chunk.len())));
+                for r in chunk.iter() {
+                    q = q
+                        .bind(&r.voucher_no)
+                        .bind(&r.account_no)
+                        .bind(r.direction.as_str())
+                        .bind(r.date)
+                        .bind(DbMoney(r.amount.amount))
+                        .bind(r.amount.currency.as_str())
+                        .bind(&r.counterparty_account)
+                        .bind(&r.counterparty_name)
+                        .bind(&r.purpose)
+                        .bind(&r.batch_ref)
+                        .bind(source)
+                        .bind(&r.location);
+                }
+                q.execute(&mut *tx).await?;
+                known += existing;
+                new += chunk.len() as u64 - existing;
             }
             tx.commit().await?;
             Ok((new, known))
@@ -789,6 +829,55 @@ macro_rules! on_tx {
 }
 use on_tx;
 
+/// Book records per multi-row upsert (12 values each).
+const BOOK_ROWS_PER_INSERT: usize = 64;
+
+/// The multi-row upsert of book records: a voucher seen before takes what the books say now.
+fn books_upsert_sql(rows: usize) -> String {
+    const COLS: usize = 12;
+    let mut sql = String::from(
+        "INSERT INTO book_records (voucher_no, account_no, direction, book_date, amount, currency, counterparty_account, counterparty_name, purpose, batch_ref, source, location) VALUES ",
+    );
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        sql.push_str(&(1..=COLS).map(|c| format!("${}", r * COLS + c)).collect::<Vec<_>>().join(", "));
+        sql.push(')');
+    }
+    sql.push_str(
+        " ON CONFLICT (account_no, direction, voucher_no) DO UPDATE SET book_date = excluded.book_date, amount = excluded.amount, currency = excluded.currency, \
+         counterparty_account = excluded.counterparty_account, counterparty_name = excluded.counterparty_name, purpose = excluded.purpose, \
+         batch_ref = excluded.batch_ref, source = excluded.source, location = excluded.location",
+    );
+    sql
+}
+
+/// Entries per multi-row INSERT: 18 values each, far below both backends' limit on bound
+/// values (SQLite 32,766, PostgreSQL 65,535).
+const ENTRY_ROWS_PER_INSERT: usize = 64;
+
+/// `INSERT INTO entries … VALUES (…), (…) … ON CONFLICT DO NOTHING` for `rows` rows.
+fn entries_insert_sql(rows: usize) -> String {
+    const COLS: usize = 18;
+    let mut sql = String::with_capacity(400 + rows * COLS * 5);
+    sql.push_str(
+        "INSERT INTO entries (statement_id, account_no, entry_key, booking_date, value_date, amount, currency, bank_ref, customer_ref, end_to_end_id, \
+         counterparty_account, counterparty_name, counterparty_bank, narrative, kind, type_code, return_reason, location) VALUES ",
+    );
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..COLS {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(r * COLS + c + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (account_no, entry_key) DO NOTHING");
+    sql
+}
+
 /// One file's import in progress: statements are added one by one inside a single
 /// transaction; `commit` marks the file imported in the same transaction.
 pub struct ImportTx {
@@ -826,34 +915,40 @@ impl ImportTx {
             .fetch_one(&mut **t)
             .await?
             .try_get("id")?;
-            for (e, key) in s.entries.iter().zip(entry_keys(s)) {
-                let n = sqlx::query(
-                    "INSERT INTO entries (statement_id, account_no, entry_key, booking_date, value_date, amount, currency, bank_ref, customer_ref, end_to_end_id, \
-                     counterparty_account, counterparty_name, counterparty_bank, narrative, kind, type_code, return_reason, location) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (account_no, entry_key) DO NOTHING",
-                )
-                .bind(sid)
-                .bind(account_no)
-                .bind(&key)
-                .bind(e.booking_date)
-                .bind(e.value_date)
-                .bind(DbMoney(e.amount.amount))
-                .bind(e.amount.currency.as_str())
-                .bind(&e.bank_ref)
-                .bind(&e.customer_ref)
-                .bind(&e.end_to_end_id)
-                .bind(&e.counterparty_account)
-                .bind(&e.counterparty_name)
-                .bind(&e.counterparty_bank)
-                .bind(&e.narrative)
-                .bind(e.kind.as_str())
-                .bind(&e.type_code)
-                .bind(&e.return_reason)
-                .bind(&e.location)
-                .execute(&mut **t)
-                .await?
-                .rows_affected();
-                if n == 1 { new += 1 } else { known += 1 }
+            // Many rows per INSERT: one round trip to the database per chunk, not per entry.
+            // Keys within a statement are distinct (`#n`), so a chunk never conflicts with
+            // itself; rows already stored (an overlapping file) are skipped as before and
+            // counted from the rows the statement inserted.
+            let keys = entry_keys(s);
+            let rows: Vec<(&crate::statement::Entry, &String)> = s.entries.iter().zip(&keys).collect();
+            for chunk in rows.chunks(ENTRY_ROWS_PER_INSERT) {
+                let sql = entries_insert_sql(chunk.len());
+                // Built from counts only, never from data: every value is bound.
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for &(e, key) in chunk {
+                    q = q
+                        .bind(sid)
+                        .bind(account_no)
+                        .bind(key)
+                        .bind(e.booking_date)
+                        .bind(e.value_date)
+                        .bind(DbMoney(e.amount.amount))
+                        .bind(e.amount.currency.as_str())
+                        .bind(&e.bank_ref)
+                        .bind(&e.customer_ref)
+                        .bind(&e.end_to_end_id)
+                        .bind(&e.counterparty_account)
+                        .bind(&e.counterparty_name)
+                        .bind(&e.counterparty_bank)
+                        .bind(&e.narrative)
+                        .bind(e.kind.as_str())
+                        .bind(&e.type_code)
+                        .bind(&e.return_reason)
+                        .bind(&e.location);
+                }
+                let n = q.execute(&mut **t).await?.rows_affected();
+                new += n;
+                known += chunk.len() as u64 - n.min(chunk.len() as u64);
             }
         });
         self.seq += 1;
