@@ -418,7 +418,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 f.peak_rss_kib / 1024,
                 f.exit_code
             );
-            print!("{}", f.summary);
+            print!("{}{}", f.phases, f.summary);
             Ok(EXIT_CLEAN)
         }
         Command::BenchParse { file, format } => {

@@ -124,6 +124,8 @@ pub struct ReconcileFigures {
     pub peak_rss_kib: u64,
     pub exit_code: i32,
     pub summary: String,
+    /// The child's own account of its phases (one line each, with seconds).
+    pub phases: String,
 }
 
 /// Peak RSS of the largest child process waited for, in KiB (0 where unknown).
@@ -184,6 +186,7 @@ pub fn reconcile(files: u64, size_mb: u64, dir: &Path) -> anyhow::Result<Reconci
     };
     let out = dir.join("out");
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.env("FUNDRECON_LOG", "warn,fundrecon::job::reconcile=info");
     cmd.arg("reconcile").arg("--statements").arg(dir.join("statements")).arg("--out").arg(&out);
     let (d, r) = (of("disbursements"), of("receipts"));
     if !d.is_empty() {
@@ -208,6 +211,15 @@ pub fn reconcile(files: u64, size_mb: u64, dir: &Path) -> anyhow::Result<Reconci
         peak_rss_kib: children_peak_kib(),
         exit_code: code,
         summary: String::from_utf8_lossy(&child.stdout).to_string(),
+        phases: String::from_utf8_lossy(&child.stderr)
+            .lines()
+            .filter_map(|l| {
+                let (_, rest) = l.split_once("reconcile phase ")?;
+                let what = rest.split(" phase=").next().unwrap_or(rest);
+                let secs: f64 = l.split_whitespace().find_map(|w| w.strip_prefix("seconds=")?.parse().ok())?;
+                Some(format!("  {secs:>8.2} s  {what}\n"))
+            })
+            .collect(),
     })
 }
 

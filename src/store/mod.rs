@@ -200,6 +200,9 @@ impl Store {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Memory)
             .synchronous(sqlx::sqlite::SqliteSynchronous::Off)
+            // Rows cross from SQLite's worker thread in buffers of this many, not 50: a
+            // million-row read otherwise wakes the reader tens of thousands of times.
+            .row_buffer_size(4096)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
