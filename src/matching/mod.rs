@@ -622,8 +622,8 @@ fn reversals(pool: &mut Pool, out: &mut Compact) {
     let by_cp = Latest::new(group_by(cands().map(|(f, i)| ((f, pool.ecp[i]), i as u32))));
     let by_amount = Latest::new(group_by(cands().map(|(f, i)| (f, i as u32))));
     let (mut by_cp, mut by_amount) = (by_cp, by_amount);
-    for i in 0..ne {
-        if kinds[i] != EntryKind::Reversal || !pool.entry_open[i] {
+    for (i, &kind) in kinds.iter().enumerate() {
+        if kind != EntryKind::Reversal || !pool.entry_open[i] {
             continue;
         }
         let r = pool.e(i);

@@ -202,11 +202,11 @@ impl Index {
             }
         };
         let mut last_batch: Option<(&str, u32)> = None;
-        for ri in 0..pool.nr() {
+        for (ri, slot) in rec_key.iter_mut().enumerate() {
             let r = pool.r(ri);
             canon(r.voucher(), &mut buf);
             if searchable(&buf) {
-                rec_key[ri] = keys.intern(&buf);
+                *slot = keys.intern(&buf);
             }
             if let Some(b) = r.batch() {
                 // Members of one batch usually sit together: reuse the last key.
