@@ -28,6 +28,12 @@
 //! (amount, counterparty) and on reference tokens; subset sums bounded by
 //! [`subset::EXACT_MAX`]).
 //!
+//! Data layout: the rules work on [`Items`] (columns, one text arena, amounts in fen) and
+//! write a [`Compact`] result (item positions and one-byte codes); the words of every
+//! detail are built on demand from it. [`match_account`] and [`match_with`] take and give
+//! the row forms; [`match_items`] is the form for large accounts (a million entries fit in
+//! ~80 bytes an item plus ~20 bytes a match or discrepancy).
+//!
 //! ## The state invariant
 //! Every entry ends in exactly one *primary* place: one match whose rule is not `return`,
 //! or one discrepancy whose kind is not `returned_payment`, or — for a linked 退汇 credit —
