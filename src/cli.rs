@@ -152,6 +152,19 @@ pub enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         entries: usize,
     },
+    /// `reconcile` end to end (parse, import, match, reports) on a generated delivery of
+    /// statement files in three formats (MT940, camt.053, GBK bank export) with its books;
+    /// prints seconds and peak RSS. Use --release.
+    BenchReconcile {
+        #[arg(long, default_value_t = 5_000)]
+        files: u64,
+        /// Size of all statement files together, in MiB.
+        #[arg(long, default_value_t = 400)]
+        size_mb: u64,
+        /// Keep the generated delivery here (reused when it has the same files and size).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// (internal) parse one file for `bench` and print bytes, entries, seconds, peak RSS.
     #[command(hide = true)]
     BenchParse {
@@ -511,6 +524,28 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::BenchMatch { entries } => {
             let (_, report) = job::bench::matching(entries);
             print!("{report}");
+            Ok(EXIT_CLEAN)
+        }
+        Command::BenchReconcile { files, size_mb, dir } => {
+            let tmp = tempfile::tempdir()?;
+            let dir = dir.unwrap_or_else(|| tmp.path().to_path_buf());
+            let f = job::bench::reconcile(files, size_mb, &dir)?;
+            println!(
+                "{} statement files, {:.1} MiB, {} entries, {} book records (generated or reused in {:.1} s) in {}",
+                f.set.files,
+                f.set.bytes as f64 / 1048576.0,
+                f.set.entries,
+                f.set.records,
+                f.generated_s,
+                dir.display()
+            );
+            println!(
+                "reconcile: {:.2} s, peak RSS {} MiB, exit code {}",
+                f.seconds,
+                f.peak_rss_kib / 1024,
+                f.exit_code
+            );
+            print!("{}{}", f.phases, f.summary);
             Ok(EXIT_CLEAN)
         }
         Command::BenchParse { file, format } => {

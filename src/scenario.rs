@@ -83,6 +83,55 @@ impl Scenario {
     }
 }
 
+/// [`Truth`] in a few flat vectors: what a benchmark keeps beside a large matching run
+/// (one block per vector instead of two small heap blocks per group).
+#[derive(Clone, Debug, Default)]
+pub struct FlatTruth {
+    /// (rule, twin, end of its entries in `entries`, end of its records in `records`)
+    groups: Vec<(Rule, u32, u32, u32)>,
+    entries: Vec<i64>,
+    records: Vec<i64>,
+    planted: Vec<Planted>,
+}
+
+impl Truth {
+    pub fn flatten(&self) -> FlatTruth {
+        let mut f = FlatTruth {
+            groups: Vec::with_capacity(self.groups.len()),
+            entries: Vec::with_capacity(self.groups.iter().map(|g| g.entries.len()).sum()),
+            records: Vec::with_capacity(self.groups.iter().map(|g| g.records.len()).sum()),
+            planted: self.planted.clone(),
+        };
+        for g in &self.groups {
+            f.entries.extend_from_slice(&g.entries);
+            f.records.extend_from_slice(&g.records);
+            f.groups.push((g.rule, g.twin, f.entries.len() as u32, f.records.len() as u32));
+        }
+        f
+    }
+}
+
+impl FlatTruth {
+    pub fn expand(&self) -> Truth {
+        let (mut e0, mut r0) = (0usize, 0usize);
+        let groups = self
+            .groups
+            .iter()
+            .map(|&(rule, twin, e1, r1)| {
+                let g = Group {
+                    rule,
+                    entries: self.entries[e0..e1 as usize].to_vec(),
+                    records: self.records[r0..r1 as usize].to_vec(),
+                    twin,
+                };
+                (e0, r0) = (e1 as usize, r1 as usize);
+                g
+            })
+            .collect();
+        Truth { groups, planted: self.planted.clone() }
+    }
+}
+
 struct Gen {
     rng: Rng,
     days: Vec<NaiveDate>,

@@ -7,8 +7,10 @@
 //! same round amount to one counterparty twice inside a window, and so on), so anything
 //! less is a bug, not bad luck.
 //!
-//! `cargo test --release --test matching_scenarios -- --ignored --nocapture` runs the scale
-//! measurements (100k and 1M entries; time and peak RSS of matching alone).
+//! `cargo test --release --test matching_scenarios -- --ignored --nocapture --test-threads=1`
+//! runs the scale measurements (100k and 1M entries; time and peak RSS of matching with
+//! its compact inputs). One thread: the peak RSS is the process's, and two measurements
+//! running side by side would count each other's memory.
 
 use chrono::NaiveDate;
 use fundrecon::discrepancy::Kind;

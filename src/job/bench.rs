@@ -32,41 +32,195 @@ pub fn peak_rss_kib() -> u64 {
     status_kib("VmHWM:")
 }
 
+/// Gives freed heap memory back to the system (glibc keeps it otherwise), so that the
+/// resident figure after dropping the generator's rows is what is really still in use.
+fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; no pointer of ours is
+    // involved, and it is called from one thread with no allocation in flight.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// `fundrecon bench-match`: a generated scenario of about `entries` bank entries, matched
-/// with the default rule set; time per step, peak RSS of the matching alone (the peak is
-/// reset after generating the inputs) and the score against the scenario's truth.
+/// with the default rule set; time per step, peak RSS of the matching (the peak is reset
+/// after the inputs are in matching's compact form and the generator's rows are gone, so
+/// it counts the inputs matching holds plus its own working memory and result) and the
+/// score against the scenario's truth.
 pub fn matching(entries: usize) -> (crate::scenario::Score, String) {
+    use crate::matching::{self, Items, RuleSet};
     use crate::scenario;
     use std::fmt::Write;
     let t = Instant::now();
     let s = scenario::generate(&scenario::Config { entries, ..scenario::Config::default() });
     let generated = t.elapsed();
+    let (ne, nr) = (s.entries.len(), s.records.len());
+    let rss_rows = status_kib("VmRSS:");
+    let t = Instant::now();
+    let items = match Items::new(&s.entries, &s.records) {
+        Ok(items) => items,
+        Err(e) => return (scenario::Score::default(), format!("cannot load the scenario: {e}\n")),
+    };
+    let loaded = t.elapsed();
+    // The rows are the generator's; matching holds only `items` from here on. What the
+    // benchmark keeps (the truth, the batch details) is copied into fresh blocks first, so
+    // that the rows' pages can go back to the system whole.
+    let truth = s.truth.flatten();
+    let (account_no, params) = (s.account_no.clone(), s.params.clone());
+    let mut s = s;
+    let details = std::mem::take(&mut s.batch_details);
+    drop(s);
+    trim_heap();
+    // Copied again now that the freed space is in one piece: the copy is compact, and the
+    // originals' pages go back too.
+    let batch_details = details.clone();
+    drop(details);
+    trim_heap();
     let rss_inputs = status_kib("VmRSS:");
     // Reset the peak so that VmHWM below is the matching's own peak over the inputs.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let t = Instant::now();
-    let (out, steps) =
-        crate::matching::match_with_timings(&s.account_no, &s.input(), &crate::matching::RuleSet::default(), &s.params);
+    let (found, steps) = matching::match_items_timed(&account_no, &items, &batch_details, &RuleSet::default(), &params);
     let took = t.elapsed();
     let peak = peak_rss_kib();
+    let t = Instant::now();
+    let out = found.outcome(&items);
+    let rendered = t.elapsed();
+    let s = scenario::Scenario {
+        account_no,
+        entries: Vec::new(),
+        records: Vec::new(),
+        batch_details,
+        params,
+        truth: truth.expand(),
+    };
     let score = scenario::score(&s, &out);
     let mut r = format!(
-        "{} entries, {} records (generated in {:.2?}): matching {:.3?}, peak RSS {} MiB (inputs {} MiB); {} matches, {} discrepancies; precision {:.4}\n",
-        s.entries.len(),
-        s.records.len(),
-        generated,
-        took,
-        peak / 1024,
+        "{ne} entries, {nr} records (generated in {generated:.2?}, rows {} MiB; loaded into the compact form in {loaded:.2?}: {} MiB held, RSS {} MiB)\n\
+         matching {took:.3?}, peak RSS {} MiB (inputs included); {} matches, {} discrepancies (result {} MiB); precision {:.4}\n",
+        rss_rows / 1024,
+        items.heap_bytes() >> 20,
         rss_inputs / 1024,
-        out.matches.len(),
-        out.discrepancies.len(),
+        peak / 1024,
+        found.match_count(),
+        found.discrepancy_count(),
+        found.heap_bytes() >> 20,
         score.precision()
     );
     for (step, d) in steps {
         let _ = writeln!(r, "  {step:<28} {d:.3?}");
     }
+    let _ = writeln!(r, "  (details of all matches and discrepancies in words, for reports: {rendered:.3?})");
     r.push_str(&score.table());
     (score, r)
+}
+
+/// What `bench-reconcile` measured.
+pub struct ReconcileFigures {
+    pub set: crate::generate::SetSummary,
+    pub generated_s: f64,
+    pub seconds: f64,
+    pub peak_rss_kib: u64,
+    pub exit_code: i32,
+    pub summary: String,
+    /// The child's own account of its phases (one line each, with seconds).
+    pub phases: String,
+}
+
+/// Peak RSS of the largest child process waited for, in KiB (0 where unknown).
+fn children_peak_kib() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `ru` is a valid, writable rusage; getrusage only writes into it.
+        if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) } == 0 {
+            return ru.ru_maxrss.max(0) as u64; // KiB on Linux
+        }
+    }
+    0
+}
+
+/// `fundrecon bench-reconcile`: writes (or reuses) a delivery of `files` statement files
+/// of `size_mb` MiB together in three formats with its books ([`generate::write_set`])
+/// under `dir`, then runs `fundrecon reconcile` on it in a child process and reports its
+/// wall time and peak RSS: the whole path, parse → import → match → reports.
+pub fn reconcile(files: u64, size_mb: u64, dir: &Path) -> anyhow::Result<ReconcileFigures> {
+    anyhow::ensure!((1..=100_000).contains(&files), "--files must be 1..=100000");
+    anyhow::ensure!((1..=100_000).contains(&size_mb), "--size-mb must be 1..=100000");
+    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    let stamp = dir.join("set.txt");
+    let want = format!("files={files} size_mb={size_mb} seed=42 generator=4\n");
+    let t = Instant::now();
+    let set = match std::fs::read_to_string(&stamp) {
+        Ok(s) if s.starts_with(&want) => {
+            let num =
+                |k: &str| -> u64 { s.split_whitespace().find_map(|w| w.strip_prefix(k)?.parse().ok()).unwrap_or(0) };
+            generate::SetSummary { files, bytes: num("bytes="), entries: num("entries="), records: num("records=") }
+        }
+        _ => {
+            for sub in ["statements", "books"] {
+                let p = dir.join(sub);
+                if p.exists() {
+                    std::fs::remove_dir_all(&p).with_context(|| p.display().to_string())?;
+                }
+            }
+            let set = generate::write_set(dir, files, size_mb << 20, 42)?;
+            std::fs::write(
+                &stamp,
+                format!("{want}bytes={} entries={} records={}\n", set.bytes, set.entries, set.records),
+            )?;
+            set
+        }
+    };
+    let generated_s = t.elapsed().as_secs_f64();
+    let mut books: Vec<PathBuf> =
+        std::fs::read_dir(dir.join("books"))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    books.sort();
+    let of = |prefix: &str| -> Vec<PathBuf> {
+        books
+            .iter()
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix)))
+            .cloned()
+            .collect()
+    };
+    let out = dir.join("out");
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.env("FUNDRECON_LOG", "warn,fundrecon::job::reconcile=info");
+    cmd.arg("reconcile").arg("--statements").arg(dir.join("statements")).arg("--out").arg(&out);
+    let (d, r) = (of("disbursements"), of("receipts"));
+    if !d.is_empty() {
+        cmd.arg("--disbursements").args(&d);
+    }
+    if !r.is_empty() {
+        cmd.arg("--receipts").args(&r);
+    }
+    let t = Instant::now();
+    let child = cmd.output()?;
+    let seconds = t.elapsed().as_secs_f64();
+    let code = child.status.code().unwrap_or(-1);
+    anyhow::ensure!(
+        code == crate::job::EXIT_CLEAN || code == crate::job::EXIT_DISCREPANCIES,
+        "reconcile failed ({code}): {}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+    Ok(ReconcileFigures {
+        set,
+        generated_s,
+        seconds,
+        peak_rss_kib: children_peak_kib(),
+        exit_code: code,
+        summary: String::from_utf8_lossy(&child.stdout).to_string(),
+        phases: String::from_utf8_lossy(&child.stderr)
+            .lines()
+            .filter_map(|l| {
+                let (_, rest) = l.split_once("reconcile phase ")?;
+                let what = rest.split(" phase=").next().unwrap_or(rest);
+                let secs: f64 = l.split_whitespace().find_map(|w| w.strip_prefix("seconds=")?.parse().ok())?;
+                Some(format!("  {secs:>8.2} s  {what}\n"))
+            })
+            .collect(),
+    })
 }
 
 /// Streams and parses one file to the full entry model, as the import does, returning

@@ -10,185 +10,112 @@
 //!    (rule `batch`, naming the debit); else `in_transit` while the bank's window has not
 //!    passed at the end of the statements, `missing_in_bank` once it has.
 
+use super::compact::{Compact, DRule};
 use super::reference::Index;
-use super::{FxMap, NONE, Outcome, Params, Pool};
-use crate::discrepancy::{Discrepancy, Kind};
-use crate::money::canonical;
+use super::{FxMap, NONE, Params, Pool};
+use crate::discrepancy::Kind;
 use crate::statement::EntryKind;
 
-pub(crate) fn rest(account_no: &str, pool: &mut Pool, refs: &Index, params: &Params, out: &mut Outcome) {
-    let mk = |kind: Kind, date, detail: String| Discrepancy {
-        kind,
-        account_no: account_no.to_string(),
-        entry: None,
-        record: None,
-        statement: None,
-        bank_ref: None,
-        voucher_no: None,
-        date,
-        amount: None,
-        expected: None,
-        rule: "classify".into(),
-        detail,
-    };
+pub(crate) fn rest(pool: &mut Pool, refs: &Index, params: &Params, out: &mut Compact) {
+    const NO: usize = NONE as usize;
+    let ne = pool.ne();
     // 1. amount_mismatch
-    for ei in 0..pool.entries.len() {
-        if !pool.entry_open[ei] || pool.entries[ei].kind == EntryKind::Return {
+    for ei in 0..ne {
+        if !pool.entry_open[ei] || pool.it.e_kind[ei] == EntryKind::Return {
             continue;
         }
-        let e = pool.entries[ei];
         if refs.hits.get(ei).is_empty() {
             continue;
         }
-        let hit = refs.voucher_records(ei).into_iter().find(|&ri| {
-            pool.record_open[ri] && pool.records[ri].amount.is_sign_negative() == e.amount.is_sign_negative()
-        });
+        let neg = pool.e(ei).neg();
+        let hit = refs.voucher_records(ei).into_iter().find(|&ri| pool.record_open[ri] && pool.r(ri).neg() == neg);
         if let Some(ri) = hit {
-            let r = pool.records[ri];
             pool.entry_open[ei] = false;
             pool.record_open[ri] = false;
-            let mut d = mk(
-                Kind::AmountMismatch,
-                e.booking_date,
-                format!(
-                    "voucher {} found in entry {}: bank {} vs books {} (difference {})",
-                    r.voucher_no,
-                    e.entry_key,
-                    canonical(e.amount),
-                    canonical(r.amount),
-                    canonical(e.amount - r.amount)
-                ),
-            );
-            d.entry = Some(e.id);
-            d.record = Some(r.id);
-            d.bank_ref = e.bank_ref.clone();
-            d.voucher_no = Some(r.voucher_no.clone());
-            d.amount = Some(e.amount);
-            d.expected = Some(r.amount);
-            out.discrepancies.push(d);
+            out.disc(Kind::AmountMismatch, DRule::Classify, ei, ri, NONE);
         }
     }
     // Entries already matched, for duplicate detection: by bank reference and by content.
     // Keyed on the open candidates only (few), then one pass over the matched entries.
     type Content<'a> = (chrono::NaiveDate, rust_decimal::Decimal, Option<&'a str>, &'a str);
+    let it = pool.it;
     let content = |i: usize| -> Content {
-        let m = pool.entries[i];
-        (m.booking_date, m.amount.normalize(), m.counterparty_account.as_deref(), m.narrative.as_str())
+        let m = it.e(i);
+        (m.date(), m.amount().normalize(), m.cp(), m.narrative())
     };
     let mut want_ref: FxMap<&str, usize> = FxMap::default();
     let mut want_content: FxMap<Content, usize> = FxMap::default();
     let mut want_day: std::collections::HashSet<(chrono::NaiveDate, Option<i64>), super::FxBuild> = Default::default();
-    for i in 0..pool.entries.len() {
-        let e = pool.entries[i];
-        if !pool.entry_open[i] || matches!(e.kind, EntryKind::Fee | EntryKind::Interest | EntryKind::Return) {
+    for i in 0..ne {
+        if !pool.entry_open[i] || matches!(it.e_kind[i], EntryKind::Fee | EntryKind::Interest | EntryKind::Return) {
             continue;
         }
-        if !is_placeholder_ref(e.bank_ref.as_deref()) {
-            want_ref.insert(e.bank_ref.as_deref().unwrap_or(""), NONE as usize);
+        let e = it.e(i);
+        if !is_placeholder_ref(e.bank_ref()) {
+            want_ref.insert(e.bank_ref().unwrap_or(""), NO);
         }
-        want_content.insert(content(i), NONE as usize);
-        want_day.insert((e.booking_date, pool.efen[i]));
+        want_content.insert(content(i), NO);
+        want_day.insert((e.date(), pool.efen(i)));
     }
     if !want_ref.is_empty() || !want_content.is_empty() {
-        for i in 0..pool.entries.len() {
+        for i in 0..ne {
             if pool.entry_open[i] {
                 continue;
             }
-            if let Some(slot) = pool.entries[i].bank_ref.as_deref().and_then(|r| want_ref.get_mut(r))
-                && *slot == NONE as usize
+            if let Some(slot) = it.e(i).bank_ref().and_then(|r| want_ref.get_mut(r))
+                && *slot == NO
             {
                 *slot = i;
             }
-            if want_day.contains(&(pool.entries[i].booking_date, pool.efen[i]))
+            if want_day.contains(&(it.e_date[i], pool.efen(i)))
                 && let Some(slot) = want_content.get_mut(&content(i))
-                && *slot == NONE as usize
+                && *slot == NO
             {
                 *slot = i;
             }
         }
     }
-    for ei in 0..pool.entries.len() {
+    for ei in 0..ne {
         if !pool.entry_open[ei] {
             continue;
         }
-        let e = pool.entries[ei];
+        let e = it.e(ei);
         pool.entry_open[ei] = false;
-        let (kind, detail) = match e.kind {
-            EntryKind::Fee => (Kind::BankFee, "bank fee not in the books".to_string()),
-            EntryKind::Interest => {
-                (Kind::InterestCredit, "interest posted by the bank; checked by the interest module".to_string())
-            }
+        let (kind, aux) = match e.kind() {
+            EntryKind::Fee => (Kind::BankFee, NONE),
+            EntryKind::Interest => (Kind::InterestCredit, NONE),
             EntryKind::Return => {
-                let voucher = refs.voucher_records(ei).first().map(|&ri| pool.records[ri].voucher_no.clone());
-                let detail = match &voucher {
-                    Some(v) => format!("returned payment naming voucher {v}"),
-                    None => "returned payment; original voucher not found in its text".to_string(),
-                };
-                let mut d = mk(Kind::ReturnedPayment, e.booking_date, detail);
-                d.voucher_no = voucher;
-                d.entry = Some(e.id);
-                d.bank_ref = e.bank_ref.clone();
-                d.amount = Some(e.amount);
-                out.discrepancies.push(d);
-                continue;
+                let voucher = refs.voucher_records(ei).first().map_or(NONE, |&ri| ri as u32);
+                (Kind::ReturnedPayment, voucher)
             }
             _ => {
-                let by_ref = if is_placeholder_ref(e.bank_ref.as_deref()) {
+                let by_ref = if is_placeholder_ref(e.bank_ref()) {
                     None
                 } else {
-                    e.bank_ref.as_deref().and_then(|r| want_ref.get(r)).copied().filter(|&m| m != NONE as usize)
+                    e.bank_ref().and_then(|r| want_ref.get(r)).copied().filter(|&m| m != NO)
                 };
-                let dup = by_ref.or_else(|| want_content.get(&content(ei)).copied().filter(|&m| m != NONE as usize));
+                let dup = by_ref.or_else(|| want_content.get(&content(ei)).copied().filter(|&m| m != NO));
                 match dup {
-                    Some(mi) => (
-                        Kind::DuplicateEntry,
-                        format!("repeats entry {} (already matched)", pool.entries[mi].entry_key),
-                    ),
-                    None => (Kind::MissingInBooks, "no book record found".to_string()),
+                    Some(mi) => (Kind::DuplicateEntry, mi as u32),
+                    None => (Kind::MissingInBooks, NONE),
                 }
             }
         };
-        let mut d = mk(kind, e.booking_date, detail);
-        d.entry = Some(e.id);
-        d.bank_ref = e.bank_ref.clone();
-        d.amount = Some(e.amount);
-        out.discrepancies.push(d);
+        out.disc(kind, DRule::Classify, ei, NO, aux);
     }
-    for ri in 0..pool.records.len() {
+    for ri in 0..pool.nr() {
         if !pool.record_open[ri] {
             continue;
         }
         pool.record_open[ri] = false;
-        let r = pool.records[ri];
-        let deadline = crate::calendar::add_business_days(r.date, params.window_days);
+        let deadline = crate::calendar::add_business_days(it.r_date[ri], params.window_days);
         let failed_in = pool.failed_in[ri];
-        let (kind, detail) = match params.statements_end {
-            _ if failed_in != NONE => {
-                let b = pool.entries[failed_in as usize];
-                (
-                    Kind::MissingInBank,
-                    format!(
-                        "batch {} debited by entry {} ({}) without this item",
-                        r.batch_ref.as_deref().unwrap_or(""),
-                        b.entry_key,
-                        canonical(b.amount)
-                    ),
-                )
-            }
-            Some(end) if deadline <= end => {
-                (Kind::MissingInBank, format!("not executed by {deadline}; statements run to {end}"))
-            }
-            Some(end) => (Kind::InTransit, format!("bank may execute until {deadline}; statements run to {end}")),
-            None => (Kind::InTransit, "no statement for this account yet".to_string()),
+        let (kind, rule) = match params.statements_end {
+            _ if failed_in != NONE => (Kind::MissingInBank, DRule::Batch),
+            Some(end) if deadline <= end => (Kind::MissingInBank, DRule::Classify),
+            _ => (Kind::InTransit, DRule::Classify),
         };
-        let mut d = mk(kind, r.date, detail);
-        if failed_in != NONE {
-            d.rule = "batch".into();
-        }
-        d.record = Some(r.id);
-        d.voucher_no = Some(r.voucher_no.clone());
-        d.expected = Some(r.amount);
-        out.discrepancies.push(d);
+        out.disc(kind, rule, NO, ri, failed_in);
     }
 }
 

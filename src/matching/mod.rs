@@ -28,6 +28,12 @@
 //! (amount, counterparty) and on reference tokens; subset sums bounded by
 //! [`subset::EXACT_MAX`]).
 //!
+//! Data layout: the rules work on [`Items`] (columns, one text arena, amounts in fen) and
+//! write a [`Compact`] result (item positions and one-byte codes); the words of every
+//! detail are built on demand from it. [`match_account`] and [`match_with`] take and give
+//! the row forms; [`match_items`] is the form for large accounts (a million entries fit in
+//! ~80 bytes an item plus ~20 bytes a match or discrepancy).
+//!
 //! ## The state invariant
 //! Every entry ends in exactly one *primary* place: one match whose rule is not `return`,
 //! or one discrepancy whose kind is not `returned_payment`, or — for a linked 退汇 credit —
@@ -37,10 +43,15 @@
 //! besides, it may be named by at most one `return` match.
 
 mod classify;
+pub mod compact;
+pub mod items;
 mod reference;
 mod returns;
 pub mod subset;
 pub mod text;
+
+pub use compact::Compact;
+pub use items::{Items, TooLarge};
 
 use crate::discrepancy::Discrepancy;
 use crate::statement::EntryKind;
@@ -240,15 +251,11 @@ pub struct Input<'a> {
 pub(crate) const NONE: u32 = u32::MAX;
 
 /// Working state shared by the rules: which items are still open, and what each rule
-/// needs precomputed once.
+/// needs precomputed once. Items are addressed by their position in [`Items`].
 pub(crate) struct Pool<'a> {
-    pub entries: Vec<&'a BankItem>,
-    pub records: Vec<&'a BookItem>,
+    pub it: &'a Items,
     pub entry_open: Vec<bool>,
     pub record_open: Vec<bool>,
-    /// Amounts in fen (`None`: not a whole number of fen).
-    pub efen: Vec<Option<i64>>,
-    pub rfen: Vec<Option<i64>>,
     /// Hash of the normalised counterparty account (0: none).
     pub ecp: Vec<u64>,
     pub rcp: Vec<u64>,
@@ -256,7 +263,7 @@ pub(crate) struct Pool<'a> {
     pub failed_in: Vec<u32>,
     /// Record → already named by a `return` match.
     pub returned: Vec<bool>,
-    /// Entry → index in `Outcome::matches` of its match.
+    /// Entry → index in the outcome's matches of its match.
     pub entry_match: Vec<u32>,
 }
 
@@ -264,6 +271,25 @@ impl<'a> Pool<'a> {
     pub fn close_entry(&mut self, ei: usize, match_index: usize) {
         self.entry_open[ei] = false;
         self.entry_match[ei] = match_index as u32;
+    }
+    pub fn ne(&self) -> usize {
+        self.it.entries()
+    }
+    pub fn nr(&self) -> usize {
+        self.it.records()
+    }
+    pub fn e(&self, i: usize) -> items::E<'a> {
+        self.it.e(i)
+    }
+    pub fn r(&self, i: usize) -> items::R<'a> {
+        self.it.r(i)
+    }
+    /// Amount in fen (`None`: not a whole number of fen).
+    pub fn efen(&self, i: usize) -> Option<i64> {
+        self.it.efen(i)
+    }
+    pub fn rfen(&self, i: usize) -> Option<i64> {
+        self.it.rfen(i)
     }
 }
 
@@ -290,6 +316,31 @@ pub fn match_with_timings(
     (out, t)
 }
 
+/// Matches items already in the compact form; the result is compact too (details are
+/// built by [`Compact::outcome`] or per item). This is the form for large accounts.
+pub fn match_items(
+    account_no: &str,
+    items: &Items,
+    batch_details: &[BatchDetail],
+    rules: &RuleSet,
+    params: &Params,
+) -> Compact {
+    run_items(account_no, items, batch_details, rules, params, None)
+}
+
+/// [`match_items`] with the time of each step (`prepare`, `index`, each rule, `classify`).
+pub fn match_items_timed(
+    account_no: &str,
+    items: &Items,
+    batch_details: &[BatchDetail],
+    rules: &RuleSet,
+    params: &Params,
+) -> (Compact, Vec<(&'static str, std::time::Duration)>) {
+    let mut t = Vec::new();
+    let out = run_items(account_no, items, batch_details, rules, params, Some(&mut t));
+    (out, t)
+}
+
 fn run(
     account_no: &str,
     input: &Input,
@@ -297,6 +348,54 @@ fn run(
     params: &Params,
     mut timings: Option<&mut Vec<(&'static str, std::time::Duration)>>,
 ) -> Outcome {
+    let t = std::time::Instant::now();
+    let items = match Items::new(input.entries, input.records) {
+        Ok(items) => items,
+        Err(e) => return too_large(account_no, input, &e),
+    };
+    if let Some(t0) = timings.as_deref_mut() {
+        t0.push(("load", t.elapsed()));
+    }
+    let out = run_items(account_no, &items, input.batch_details, rules, params, timings.as_deref_mut());
+    let t = std::time::Instant::now();
+    let out = out.outcome(&items);
+    if let Some(t0) = timings {
+        t0.push(("details", t.elapsed()));
+    }
+    out
+}
+
+/// An account beyond the compact form's bounds is not matched: every item stays open,
+/// saying why (never a wrong match, never a panic).
+fn too_large(account_no: &str, input: &Input, e: &TooLarge) -> Outcome {
+    let mk = |kind, entry: Option<&BankItem>, record: Option<&BookItem>| Discrepancy {
+        kind,
+        account_no: account_no.to_string(),
+        entry: entry.map(|e| e.id),
+        record: record.map(|r| r.id),
+        statement: None,
+        bank_ref: entry.and_then(|e| e.bank_ref.clone()),
+        voucher_no: record.map(|r| r.voucher_no.clone()),
+        date: entry.map(|e| e.booking_date).or(record.map(|r| r.date)).unwrap_or_default(),
+        amount: entry.map(|e| e.amount),
+        expected: record.map(|r| r.amount),
+        rule: "classify".into(),
+        detail: format!("not matched: {e}"),
+    };
+    let mut out = Outcome::default();
+    out.discrepancies.extend(input.entries.iter().map(|e| mk(crate::discrepancy::Kind::MissingInBooks, Some(e), None)));
+    out.discrepancies.extend(input.records.iter().map(|r| mk(crate::discrepancy::Kind::MissingInBank, None, Some(r))));
+    out
+}
+
+fn run_items(
+    account_no: &str,
+    items: &Items,
+    batch_details: &[BatchDetail],
+    rules: &RuleSet,
+    params: &Params,
+    mut timings: Option<&mut Vec<(&'static str, std::time::Duration)>>,
+) -> Compact {
     let mut clock = timings.as_ref().map(|_| std::time::Instant::now());
     let mut lap = |name: &'static str| {
         if let (Some(t), Some(c)) = (timings.as_deref_mut(), clock.as_mut()) {
@@ -305,32 +404,32 @@ fn run(
             *c = now;
         }
     };
-    let es: Vec<&BankItem> = sorted(input.entries, |e| (e.booking_date, e.entry_key.as_str(), e.id));
-    let rs: Vec<&BookItem> = sorted(input.records, |r| (r.date, r.voucher_no.as_str(), r.id));
-    let (ne, nr) = (es.len(), rs.len());
+    let (ne, nr) = (items.entries(), items.records());
     let mut pool = Pool {
-        efen: es.iter().map(|e| fen(e.amount)).collect(),
-        rfen: rs.iter().map(|r| fen(r.amount)).collect(),
-        ecp: cp_hashes(es.iter().map(|e| e.counterparty_account.as_deref())),
-        rcp: cp_hashes(rs.iter().map(|r| r.counterparty_account.as_deref())),
+        it: items,
+        ecp: cp_hashes((0..ne).map(|i| items.e(i).cp())),
+        rcp: cp_hashes((0..nr).map(|i| items.r(i).cp())),
         entry_open: vec![true; ne],
         record_open: vec![true; nr],
         failed_in: vec![NONE; nr],
         returned: vec![false; nr],
         entry_match: vec![NONE; ne],
-        entries: es,
-        records: rs,
     };
-    let mut out = Outcome::default();
+    let mut out = Compact::new(account_no, params);
     lap("prepare");
-    let refs = reference::Index::build(&pool, input.batch_details);
+    let mut refs = reference::Index::build(&pool, batch_details);
     lap("index");
-    for step in &rules.steps {
+    // Only `return` looks keys up after the index is built: the key table goes once it ran.
+    let last_lookup = rules.steps.iter().position(|s| *s == Rule::Return);
+    if last_lookup.is_none() {
+        refs.drop_keys();
+    }
+    for (n, step) in rules.steps.iter().enumerate() {
         match step {
             Rule::Reversal => reversals(&mut pool, &mut out),
             Rule::Reference => refs.match_exact(&mut pool, &mut out),
             Rule::Batch => refs.match_batches(&mut pool, &mut out),
-            Rule::Return => returns::link(&refs, &mut pool, &mut out, account_no),
+            Rule::Return => returns::link(&refs, &mut pool, &mut out),
             Rule::AmountCounterpartyDate => amount_counterparty_date(&mut pool, &mut out, params.window_days),
             Rule::Split => {
                 refs.match_split_by_reference(&mut pool, &mut out, rules.split_max_parts);
@@ -344,17 +443,23 @@ fn run(
             }
             Rule::Interest | Rule::Manual => {}
         }
+        if Some(n) == last_lookup {
+            refs.drop_keys();
+        }
         lap(step.as_str());
     }
-    classify::rest(account_no, &mut pool, &refs, params, &mut out);
+    classify::rest(&mut pool, &refs, params, &mut out);
     lap("classify");
     out
 }
 
 /// `items` in the order of `key` (date, text, id). Sorts compact keys (the date and the
 /// text's first 16 bytes) so that a million items sort without chasing pointers; only
-/// equal prefixes compare the full key.
-fn sorted<T>(items: &[T], key: impl Fn(&T) -> (NaiveDate, &str, i64)) -> Vec<&T> {
+/// equal prefixes compare the full key. Input already in order is only checked.
+pub(crate) fn sorted<T>(items: &[T], key: impl Fn(&T) -> (NaiveDate, &str, i64)) -> Vec<&T> {
+    if items.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+        return items.iter().collect();
+    }
     let prefix = |s: &str| {
         let mut b = [0u8; 16];
         let n = s.len().min(16);
@@ -374,7 +479,6 @@ fn sorted<T>(items: &[T], key: impl Fn(&T) -> (NaiveDate, &str, i64)) -> Vec<&T>
     });
     ks.into_iter().map(|(_, _, i)| &items[i as usize]).collect()
 }
-
 /// An amount in fen, if it is a whole number of fen.
 pub fn fen(d: Decimal) -> Option<i64> {
     let (m, s) = (d.mantissa(), d.scale());
@@ -508,64 +612,44 @@ pub(crate) fn group_by<K: std::hash::Hash + Eq + Ord + Copy>(
     (v.into_iter().map(|(_, i)| i).collect(), groups)
 }
 
-pub(crate) fn push_match(out: &mut Outcome, m: Match) -> usize {
-    out.matches.push(m);
-    out.matches.len() - 1
-}
-
 /// Rule `reversal`: a 冲正 entry cancels the latest (in sort order) open entry of the
 /// opposite amount booked on or before its day — with the same counterparty when the
 /// reversal names one (else one that names none); a reversal naming none takes any. Both
 /// leave matching. A reversal with no partner stays open. O(n log n): candidates grouped
 /// by amount (and counterparty), binary search by date, skip lists of taken entries.
-fn reversals(pool: &mut Pool, out: &mut Outcome) {
-    if !pool.entries.iter().any(|e| e.kind == EntryKind::Reversal) {
+fn reversals(pool: &mut Pool, out: &mut Compact) {
+    let ne = pool.ne();
+    let kinds = &pool.it.e_kind;
+    if !kinds.contains(&EntryKind::Reversal) {
         return;
     }
     // Only entries of an amount some reversal cancels are candidates.
-    let wanted: std::collections::HashSet<i64, FxBuild> = (0..pool.entries.len())
-        .filter(|&i| pool.entries[i].kind == EntryKind::Reversal)
-        .filter_map(|i| pool.efen[i].map(|f| -f))
-        .collect();
+    let wanted: std::collections::HashSet<i64, FxBuild> =
+        (0..ne).filter(|&i| kinds[i] == EntryKind::Reversal).filter_map(|i| pool.efen(i).map(|f| -f)).collect();
     let cands = || {
-        (0..pool.entries.len())
-            .filter(|&i| pool.entries[i].kind != EntryKind::Reversal && pool.entry_open[i])
-            .filter_map(|i| pool.efen[i].filter(|f| wanted.contains(f)).map(|f| (f, i)))
+        (0..ne)
+            .filter(|&i| kinds[i] != EntryKind::Reversal && pool.entry_open[i])
+            .filter_map(|i| pool.efen(i).filter(|f| wanted.contains(f)).map(|f| (f, i)))
     };
     let by_cp = Latest::new(group_by(cands().map(|(f, i)| ((f, pool.ecp[i]), i as u32))));
     let by_amount = Latest::new(group_by(cands().map(|(f, i)| (f, i as u32))));
     let (mut by_cp, mut by_amount) = (by_cp, by_amount);
-    for i in 0..pool.entries.len() {
-        let r = pool.entries[i];
-        if r.kind != EntryKind::Reversal || !pool.entry_open[i] {
+    for (i, &kind) in kinds.iter().enumerate() {
+        if kind != EntryKind::Reversal || !pool.entry_open[i] {
             continue;
         }
-        let Some(amount) = pool.efen[i].map(|f| -f) else { continue };
+        let r = pool.e(i);
+        let Some(amount) = pool.efen(i).map(|f| -f) else { continue };
         let j = if pool.ecp[i] != 0 {
             by_cp
-                .take(pool, &(amount, pool.ecp[i]), r.booking_date, |j| {
-                    same_cp(pool.entries[j].counterparty_account.as_deref(), r.counterparty_account.as_deref())
-                })
-                .or_else(|| by_cp.take(pool, &(amount, 0), r.booking_date, |_| true))
+                .take(pool, &(amount, pool.ecp[i]), r.date(), |j| same_cp(pool.e(j).cp(), r.cp()))
+                .or_else(|| by_cp.take(pool, &(amount, 0), r.date(), |_| true))
         } else {
-            by_amount.take(pool, &amount, r.booking_date, |_| true)
+            by_amount.take(pool, &amount, r.date(), |_| true)
         };
         let Some(j) = j else { continue };
-        let m = push_match(
-            out,
-            Match {
-                rule: Rule::Reversal,
-                entries: vec![pool.entries[j].id, r.id],
-                records: vec![],
-                detail: format!(
-                    "{} reverses {} ({}{})",
-                    r.entry_key,
-                    pool.entries[j].entry_key,
-                    crate::money::canonical(pool.entries[j].amount),
-                    if pool.ecp[i] != 0 { ", same counterparty" } else { "" }
-                ),
-            },
-        );
+        let how = if pool.ecp[i] != 0 { compact::REVERSAL_SAME_CP } else { 0 };
+        let m = out.push(Rule::Reversal, how, [j, i], [], NONE);
         pool.close_entry(i, m);
         pool.close_entry(j, m);
     }
@@ -587,7 +671,8 @@ impl<K: std::hash::Hash + Eq> Latest<K> {
     fn take(&mut self, pool: &Pool, key: &K, day: NaiveDate, ok: impl Fn(usize) -> bool) -> Option<usize> {
         let &(s, e) = self.groups.get(key)?;
         let (s, e, n) = (s as usize, e as usize, self.flat.len());
-        let upto = s + self.flat[s..e].partition_point(|&j| pool.entries[j as usize].booking_date <= day);
+        let dates = &pool.it.e_date;
+        let upto = s + self.flat[s..e].partition_point(|&j| dates[j as usize] <= day);
         let mut q = self.back.find(n - upto);
         while q < n - s {
             let j = self.flat[n - 1 - q] as usize;
@@ -608,45 +693,38 @@ impl<K: std::hash::Hash + Eq> Latest<K> {
 /// such entry wins; ties go to the smaller entry key. Keyed on (amount, counterparty) so
 /// that round amounts that repeat do not make candidate lists explode; within a key, a
 /// binary search by date and a skip list of taken entries.
-fn amount_counterparty_date(pool: &mut Pool, out: &mut Outcome, window: u32) {
+fn amount_counterparty_date(pool: &mut Pool, out: &mut Compact, window: u32) {
+    // Grouped by one hash of (amount, counterparty): half the memory of the pair as key.
+    // Two keys sharing a hash share a list; each candidate's own key is checked below.
+    let key = |f: i64, cp: u64| {
+        let mut h = Fx::default();
+        h.write_i64(f);
+        h.write_u64(cp);
+        h.finish()
+    };
     let (flat, groups) = group_by(
-        (0..pool.entries.len())
+        (0..pool.ne())
             .filter(|&i| pool.entry_open[i] && pool.ecp[i] != 0)
-            .filter_map(|i| pool.efen[i].map(|f| ((f, pool.ecp[i]), i as u32))),
+            .filter_map(|i| pool.efen(i).map(|f| (key(f, pool.ecp[i]), i as u32))),
     );
     let mut skip = Skip::new(flat.len());
-    for ri in 0..pool.records.len() {
+    let dates = &pool.it.e_date;
+    for ri in 0..pool.nr() {
         if !pool.record_open[ri] || pool.rcp[ri] == 0 {
             continue;
         }
-        let r = pool.records[ri];
-        let Some(f) = pool.rfen[ri] else { continue };
-        let Some(&(s, e)) = groups.get(&(f, pool.rcp[ri])) else { continue };
+        let Some(f) = pool.rfen(ri) else { continue };
+        let Some(&(s, e)) = groups.get(&key(f, pool.rcp[ri])) else { continue };
+        let r = pool.r(ri);
         let (s, e) = (s as usize, e as usize);
-        let last = crate::calendar::add_business_days(r.date, window);
-        let mut p = skip.find(s + flat[s..e].partition_point(|&j| pool.entries[j as usize].booking_date < r.date));
-        while p < e && pool.entries[flat[p] as usize].booking_date <= last {
+        let last = crate::calendar::add_business_days(r.date(), window);
+        let mut p = skip.find(s + flat[s..e].partition_point(|&j| dates[j as usize] < r.date()));
+        while p < e && dates[flat[p] as usize] <= last {
             let ei = flat[p] as usize;
-            let en = pool.entries[ei];
-            if same_cp(en.counterparty_account.as_deref(), r.counterparty_account.as_deref()) {
+            if pool.efen(ei) == Some(f) && pool.ecp[ei] == pool.rcp[ri] && same_cp(pool.e(ei).cp(), r.cp()) {
                 skip.remove(p);
                 pool.record_open[ri] = false;
-                let m = push_match(
-                    out,
-                    Match {
-                        rule: Rule::AmountCounterpartyDate,
-                        entries: vec![en.id],
-                        records: vec![r.id],
-                        detail: format!(
-                            "amount {} and counterparty {} equal; booked {} within {} business days of {}",
-                            crate::money::canonical(r.amount),
-                            r.counterparty_account.as_deref().unwrap_or(""),
-                            en.booking_date,
-                            window,
-                            r.date
-                        ),
-                    },
-                );
+                let m = out.push(Rule::AmountCounterpartyDate, 0, [ei], [ri], NONE);
                 pool.close_entry(ei, m);
                 break;
             }
@@ -661,10 +739,10 @@ type Groups<K> = (Vec<u32>, FxMap<K, (u32, u32)>);
 /// Open entries with a counterparty, grouped by (counterparty hash, sign), in date order.
 fn open_by_counterparty(pool: &Pool) -> Groups<(u64, bool)> {
     group_by(
-        (0..pool.entries.len())
-            .filter(|&i| pool.entry_open[i] && pool.ecp[i] != 0 && plain(pool.entries[i].kind))
-            .filter(|&i| pool.efen[i].is_some())
-            .map(|i| ((pool.ecp[i], pool.entries[i].amount.is_sign_negative()), i as u32)),
+        (0..pool.ne())
+            .filter(|&i| pool.entry_open[i] && pool.ecp[i] != 0 && plain(pool.it.e_kind[i]))
+            .filter(|&i| pool.efen(i).is_some())
+            .map(|i| ((pool.ecp[i], pool.e(i).neg()), i as u32)),
     )
 }
 
@@ -676,54 +754,39 @@ pub(crate) fn plain(k: EntryKind) -> bool {
 /// Rule `split` (counterparty part): open entries to the record's counterparty, same
 /// direction, within the record's window, of which exactly one subset (two or more)
 /// sums to the record.
-fn split_by_counterparty(pool: &mut Pool, out: &mut Outcome, window: u32, max_parts: usize) {
+fn split_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u32, max_parts: usize) {
     let (flat, groups) = open_by_counterparty(pool);
     if groups.is_empty() {
         return;
     }
-    for ri in 0..pool.records.len() {
+    let dates = &pool.it.e_date;
+    for ri in 0..pool.nr() {
         if !pool.record_open[ri] || pool.rcp[ri] == 0 {
             continue;
         }
-        let r = pool.records[ri];
-        let Some(target) = pool.rfen[ri] else { continue };
-        let Some(&(s, e)) = groups.get(&(pool.rcp[ri], r.amount.is_sign_negative())) else { continue };
+        let r = pool.r(ri);
+        let Some(target) = pool.rfen(ri) else { continue };
+        let Some(&(s, e)) = groups.get(&(pool.rcp[ri], r.neg())) else { continue };
         let (s, e) = (s as usize, e as usize);
-        let last = crate::calendar::add_business_days(r.date, window);
-        let from = s + flat[s..e].partition_point(|&j| pool.entries[j as usize].booking_date < r.date);
+        let last = crate::calendar::add_business_days(r.date(), window);
+        let from = s + flat[s..e].partition_point(|&j| dates[j as usize] < r.date());
         let cands: Vec<usize> = flat[from..e]
             .iter()
             .map(|&j| j as usize)
-            .take_while(|&j| pool.entries[j].booking_date <= last)
+            .take_while(|&j| dates[j] <= last)
             .filter(|&j| pool.entry_open[j])
-            .filter(|&j| pool.efen[j].is_some_and(|f| f.unsigned_abs() < target.unsigned_abs()))
-            .filter(|&j| same_cp(pool.entries[j].counterparty_account.as_deref(), r.counterparty_account.as_deref()))
+            .filter(|&j| pool.efen(j).is_some_and(|f| f.unsigned_abs() < target.unsigned_abs()))
+            .filter(|&j| same_cp(pool.e(j).cp(), r.cp()))
             .take(max_parts + 1)
             .collect();
         if cands.len() < 2 || cands.len() > max_parts {
             continue;
         }
-        let amounts: Vec<i64> = cands.iter().map(|&j| pool.efen[j].unwrap_or(0)).collect();
+        let amounts: Vec<i64> = cands.iter().map(|&j| pool.efen(j).unwrap_or(0)).collect();
         if let subset::Found::One(keep) = subset::unique_subset(&amounts, target, 2) {
             let parts: Vec<usize> = keep.iter().map(|&k| cands[k]).collect();
             pool.record_open[ri] = false;
-            let m = push_match(
-                out,
-                Match {
-                    rule: Rule::Split,
-                    entries: parts.iter().map(|&j| pool.entries[j].id).collect(),
-                    records: vec![r.id],
-                    detail: format!(
-                        "{} entries to counterparty {} within {} business days of {} sum to {} ({})",
-                        parts.len(),
-                        r.counterparty_account.as_deref().unwrap_or(""),
-                        window,
-                        r.date,
-                        crate::money::canonical(r.amount),
-                        parts.iter().map(|&j| pool.entries[j].entry_key.as_str()).collect::<Vec<_>>().join(", ")
-                    ),
-                },
-            );
+            let m = out.push(Rule::Split, compact::SPLIT_BY_CP, parts.iter().copied(), [ri], NONE);
             for j in parts {
                 pool.close_entry(j, m);
             }
@@ -734,53 +797,38 @@ fn split_by_counterparty(pool: &mut Pool, out: &mut Outcome, window: u32, max_pa
 /// Rule `amount_tolerance` (counterparty part): same counterparty and direction, within
 /// the window, the amounts differ by at most `tol` fen; the closest amount wins, then the
 /// earliest entry.
-fn tolerance_by_counterparty(pool: &mut Pool, out: &mut Outcome, window: u32, tol: i64) {
+fn tolerance_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u32, tol: i64) {
     let (flat, groups) = open_by_counterparty(pool);
-    for ri in 0..pool.records.len() {
+    let dates = &pool.it.e_date;
+    for ri in 0..pool.nr() {
         if !pool.record_open[ri] || pool.rcp[ri] == 0 {
             continue;
         }
-        let r = pool.records[ri];
-        let Some(target) = pool.rfen[ri] else { continue };
-        let Some(&(s, e)) = groups.get(&(pool.rcp[ri], r.amount.is_sign_negative())) else { continue };
+        let r = pool.r(ri);
+        let Some(target) = pool.rfen(ri) else { continue };
+        let Some(&(s, e)) = groups.get(&(pool.rcp[ri], r.neg())) else { continue };
         let (s, e) = (s as usize, e as usize);
-        let last = crate::calendar::add_business_days(r.date, window);
-        let from = s + flat[s..e].partition_point(|&j| pool.entries[j as usize].booking_date < r.date);
+        let last = crate::calendar::add_business_days(r.date(), window);
+        let from = s + flat[s..e].partition_point(|&j| dates[j as usize] < r.date());
         let best = flat[from..e]
             .iter()
             .map(|&j| j as usize)
-            .take_while(|&j| pool.entries[j].booking_date <= last)
+            .take_while(|&j| dates[j] <= last)
             .filter(|&j| pool.entry_open[j])
-            .filter_map(|j| pool.efen[j].map(|f| ((f - target).abs(), j)))
+            .filter_map(|j| pool.efen(j).map(|f| ((f - target).abs(), j)))
             .filter(|&(d, _)| d <= tol)
             .take(64)
-            .filter(|&(_, j)| {
-                same_cp(pool.entries[j].counterparty_account.as_deref(), r.counterparty_account.as_deref())
-            })
+            .filter(|&(_, j)| same_cp(pool.e(j).cp(), r.cp()))
             .min();
         if let Some((_, j)) = best {
-            tolerance_match(pool, out, j, ri, "counterparty");
+            tolerance_match(pool, out, j, ri, 0);
         }
     }
 }
 
-pub(crate) fn tolerance_match(pool: &mut Pool, out: &mut Outcome, ei: usize, ri: usize, by: &str) {
-    let (e, r) = (pool.entries[ei], pool.records[ri]);
+pub(crate) fn tolerance_match(pool: &mut Pool, out: &mut Compact, ei: usize, ri: usize, how: u8) {
     pool.record_open[ri] = false;
-    let m = push_match(
-        out,
-        Match {
-            rule: Rule::AmountTolerance,
-            entries: vec![e.id],
-            records: vec![r.id],
-            detail: format!(
-                "{by} equal; bank {} vs books {}: difference {} within tolerance",
-                crate::money::canonical(e.amount),
-                crate::money::canonical(r.amount),
-                crate::money::canonical(e.amount - r.amount)
-            ),
-        },
-    );
+    let m = out.push(Rule::AmountTolerance, how, [ei], [ri], NONE);
     pool.close_entry(ei, m);
 }
 

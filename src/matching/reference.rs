@@ -11,9 +11,10 @@
 //! those keys only. Keys shorter than [`MIN_KEY`] characters are not searched: they would
 //! be found by accident.
 
+use super::compact::{self, Compact};
 use super::subset::{self, Found};
-use super::text::{at_boundary, canonical_into, canonical_ref, tokens};
-use super::{BatchDetail, FxMap, Match, NONE, Outcome, Pool, Rule, hash_str, plain, push_match};
+use super::text::{at_boundary, canonical_into, canonical_ref, may_hold_token, tokens};
+use super::{BatchDetail, FxMap, NONE, Pool, Rule, hash_str, plain};
 use aho_corasick::{AhoCorasick, MatchKind};
 use std::collections::HashSet;
 
@@ -32,6 +33,20 @@ pub(crate) struct Keys {
 }
 
 impl Keys {
+    fn with_capacity(keys: usize, bytes: usize) -> Keys {
+        let mut k = Keys::default();
+        k.arena.reserve_exact(bytes);
+        k.spans.reserve_exact(keys);
+        k.chain.reserve_exact(keys);
+        // Sized once: growing rehashes, and old and new tables would be held together.
+        k.map.reserve(keys);
+        k
+    }
+    fn shrink(&mut self) {
+        self.arena.shrink_to_fit();
+        self.spans.shrink_to_fit();
+        self.chain.shrink_to_fit();
+    }
     pub fn get(&self, s: &str) -> Option<u32> {
         self.get_h(s, hash_str(s))
     }
@@ -47,16 +62,23 @@ impl Keys {
             }
         }
     }
+    /// The id of `s`, stored if new. One hash and one probe (a million vouchers pass here).
     fn intern(&mut self, s: &str) -> u32 {
-        if let Some(k) = self.get(s) {
-            return k;
+        let Keys { arena, spans, map, chain } = self;
+        let slot = map.entry(hash_str(s)).or_insert(NONE);
+        let mut k = *slot;
+        while k != NONE {
+            let (a, b) = spans[k as usize];
+            if &arena[a as usize..b as usize] == s {
+                return k;
+            }
+            k = chain[k as usize];
         }
-        let id = self.spans.len() as u32;
-        let start = self.arena.len() as u32;
-        self.arena.push_str(s);
-        self.spans.push((start, self.arena.len() as u32));
-        let slot = self.map.entry(hash_str(s)).or_insert(NONE);
-        self.chain.push(*slot);
+        let id = spans.len() as u32;
+        let start = arena.len() as u32;
+        arena.push_str(s);
+        spans.push((start, arena.len() as u32));
+        chain.push(*slot);
         *slot = id;
         id
     }
@@ -77,20 +99,24 @@ pub(crate) struct Csr {
 }
 
 impl Csr {
-    fn from_pairs(groups: usize, pairs: &[(u32, u32)]) -> Csr {
-        let mut off = vec![0u32; groups + 1];
-        for &(g, _) in pairs {
-            off[g as usize + 1] += 1;
+    /// Group `g` → the positions `i` with `keys[i] == g` (`NONE`: in no group), ascending.
+    /// A counting sort: no list of pairs is built.
+    fn from_keys(groups: usize, keys: &[u32]) -> Csr {
+        let mut off = vec![0u32; groups + 2];
+        for &g in keys.iter().filter(|&&g| g != NONE) {
+            off[g as usize + 2] += 1;
         }
-        for i in 0..groups {
-            off[i + 1] += off[i];
+        for i in 2..off.len() {
+            off[i] += off[i - 1];
         }
-        let mut at = off.clone();
-        let mut items = vec![0u32; pairs.len()];
-        for &(g, x) in pairs {
-            items[at[g as usize] as usize] = x;
-            at[g as usize] += 1;
+        // off[g + 1] is the fill cursor of group g; once filled it is group g's end.
+        let mut items = vec![0u32; off[groups + 1] as usize];
+        for (i, &g) in keys.iter().enumerate().filter(|&(_, &g)| g != NONE) {
+            let at = &mut off[g as usize + 1];
+            items[*at as usize] = i as u32;
+            *at += 1;
         }
+        off.pop();
         Csr { off, items }
     }
     pub fn get(&self, g: usize) -> &[u32] {
@@ -101,29 +127,55 @@ impl Csr {
     }
 }
 
+/// Lists for the few keys that have any: key → items, in the order they were pushed.
+#[derive(Default)]
+pub(crate) struct Sparse {
+    at: FxMap<u32, (u32, u32)>,
+    items: Vec<u32>,
+}
+
+impl Sparse {
+    /// From (key, item) pairs, grouped in the order of the pairs (stable).
+    fn from_pairs(mut pairs: Vec<(u32, u32)>) -> Sparse {
+        pairs.sort_by_key(|&(k, _)| k);
+        let mut at: FxMap<u32, (u32, u32)> = FxMap::default();
+        let mut start = 0;
+        for i in 1..=pairs.len() {
+            if i == pairs.len() || pairs[i].0 != pairs[start].0 {
+                at.insert(pairs[start].0, (start as u32, i as u32));
+                start = i;
+            }
+        }
+        Sparse { at, items: pairs.into_iter().map(|(_, x)| x).collect() }
+    }
+    pub fn get(&self, k: usize) -> &[u32] {
+        match self.at.get(&(k as u32)) {
+            Some(&(s, e)) => &self.items[s as usize..e as usize],
+            None => &[],
+        }
+    }
+}
+
 pub(crate) struct Index {
     pub keys: Keys,
     /// record → its voucher key (NONE: too short to search).
     pub rec_key: Vec<u32>,
     /// key → records with that voucher number, in record order.
     pub key_recs: Csr,
-    /// key → records with that batch reference, in record order.
-    pub key_batch: Csr,
+    /// key → records with that batch reference, in record order (few keys have any).
+    pub key_batch: Sparse,
     /// entry → keys found in its references and text, ascending.
     pub hits: Csr,
     /// entry index → its batch detail: (line key or NONE, line amount in fen or None).
     pub details: FxMap<u32, Vec<(u32, Option<i64>)>>,
 }
 
-/// The searchable text of an entry in canonical form: all references and the narrative,
-/// `|`-separated so that a key never spans two fields.
-pub fn haystack_into(e: &super::BankItem, scratch: &mut String, out: &mut String) {
+/// The searchable text of an entry in canonical form from its four texts (bank reference,
+/// customer reference, end-to-end id, narrative), `|`-separated so that a key never spans
+/// two fields.
+pub(crate) fn haystack_of(parts: [Option<&str>; 4], scratch: &mut String, out: &mut String) {
     out.clear();
-    for part in
-        [e.bank_ref.as_deref(), e.customer_ref.as_deref(), e.end_to_end_id.as_deref(), Some(e.narrative.as_str())]
-            .into_iter()
-            .flatten()
-    {
+    for part in parts.into_iter().flatten() {
         canonical_into(part, scratch, out);
         out.push('|');
     }
@@ -135,10 +187,10 @@ fn searchable(k: &str) -> bool {
 
 impl Index {
     pub fn build(pool: &Pool, batch_details: &[BatchDetail]) -> Index {
-        let mut keys = Keys::default();
-        let nr = pool.records.len();
+        let nr = pool.nr();
+        let bytes: usize = (0..nr).map(|ri| pool.r(ri).voucher().len()).sum();
+        let mut keys = Keys::with_capacity(nr + nr / 16, bytes + bytes / 8);
         let mut rec_key = vec![NONE; nr];
-        let mut voucher_pairs = Vec::with_capacity(nr);
         let mut batch_pairs = Vec::new();
         let (mut scratch, mut buf) = (String::new(), String::new());
         let mut canon = |s: &str, buf: &mut String| {
@@ -150,14 +202,13 @@ impl Index {
             }
         };
         let mut last_batch: Option<(&str, u32)> = None;
-        for (ri, r) in pool.records.iter().enumerate() {
-            canon(&r.voucher_no, &mut buf);
+        for (ri, slot) in rec_key.iter_mut().enumerate() {
+            let r = pool.r(ri);
+            canon(r.voucher(), &mut buf);
             if searchable(&buf) {
-                let k = keys.intern(&buf);
-                rec_key[ri] = k;
-                voucher_pairs.push((k, ri as u32));
+                *slot = keys.intern(&buf);
             }
-            if let Some(b) = r.batch_ref.as_deref() {
+            if let Some(b) = r.batch() {
                 // Members of one batch usually sit together: reuse the last key.
                 let k = match last_batch {
                     Some((lb, k)) if lb == b => Some(k),
@@ -175,11 +226,10 @@ impl Index {
                 }
             }
         }
+        keys.shrink();
         let nk = keys.len();
-        let key_recs = Csr::from_pairs(nk, &voucher_pairs);
-        let key_batch = Csr::from_pairs(nk, &batch_pairs);
-        drop(voucher_pairs);
-        drop(batch_pairs);
+        let key_recs = Csr::from_keys(nk, &rec_key);
+        let key_batch = Sparse::from_pairs(batch_pairs);
 
         // Token keys (hash lookup) and the rest (automaton).
         let mut first_tokens: HashSet<u64, super::FxBuild> = HashSet::default();
@@ -206,12 +256,24 @@ impl Index {
             AhoCorasick::builder().match_kind(MatchKind::Standard).build(odd.iter().map(|&k| keys.str(k))).ok()
         };
 
-        let ne = pool.entries.len();
-        let mut hit_pairs: Vec<(u32, u32)> = Vec::new();
+        let ne = pool.ne();
+        // entry → keys found, appended in entry order: already grouped.
+        let mut hits = Csr { off: Vec::with_capacity(ne + 1), items: Vec::new() };
+        hits.off.push(0);
         if nk > 0 {
             let (mut scratch, mut hay, mut found) = (String::new(), String::new(), Vec::<u32>::new());
-            for (ei, e) in pool.entries.iter().enumerate() {
-                haystack_into(e, &mut scratch, &mut hay);
+            for ei in 0..ne {
+                let e = pool.e(ei);
+                let mut parts = [e.bank_ref(), e.customer_ref(), e.e2e(), Some(e.narrative())];
+                if ac.is_none() {
+                    // Without automaton keys only tokens are looked up: a text that cannot
+                    // hold one (养老金拨付) need not be read. Tokens of the other texts stay
+                    // apart: each text still ends with `|`.
+                    for p in &mut parts {
+                        *p = p.filter(|t| may_hold_token(t));
+                    }
+                }
+                haystack_of(parts, &mut scratch, &mut hay);
                 tokens(&hay, &mut spans);
                 found.clear();
                 for i in 0..spans.len() {
@@ -243,15 +305,15 @@ impl Index {
                 }
                 found.sort_unstable();
                 found.dedup();
-                hit_pairs.extend(found.iter().map(|&k| (ei as u32, k)));
+                hits.items.extend_from_slice(&found);
+                hits.off.push(hits.items.len() as u32);
             }
         }
-        let hits = Csr::from_pairs(ne, &hit_pairs);
-        drop(hit_pairs);
+        hits.items.shrink_to_fit();
 
         let mut details = FxMap::default();
         if !batch_details.is_empty() {
-            let by_id: FxMap<i64, u32> = pool.entries.iter().enumerate().map(|(i, e)| (e.id, i as u32)).collect();
+            let by_id: FxMap<i64, u32> = pool.it.e_id.iter().enumerate().map(|(i, &id)| (id, i as u32)).collect();
             for d in batch_details {
                 if let Some(&ei) = by_id.get(&d.entry_id) {
                     let lines = d
@@ -266,6 +328,12 @@ impl Index {
         Index { keys, rec_key, key_recs, key_batch, hits, details }
     }
 
+    /// Frees the key table (texts and hash) once no rule looks a key up any more; the
+    /// lists by key id stay.
+    pub fn drop_keys(&mut self) {
+        self.keys = Keys::default();
+    }
+
     /// Records whose voucher number entry `ei` names, in record order.
     pub fn voucher_records(&self, ei: usize) -> Vec<usize> {
         let mut v: Vec<usize> =
@@ -277,37 +345,22 @@ impl Index {
 
     /// Rule `reference`: the voucher number is in the entry, the amounts are equal.
     /// Records are taken in date order; an entry serves one record.
-    pub fn match_exact(&self, pool: &mut Pool, out: &mut Outcome) {
-        for ei in 0..pool.entries.len() {
+    pub fn match_exact(&self, pool: &mut Pool, out: &mut Compact) {
+        for ei in 0..pool.ne() {
             if !pool.entry_open[ei] || self.hits.get(ei).is_empty() {
                 continue;
             }
-            let e = pool.entries[ei];
             let hit = self
                 .hits
                 .get(ei)
                 .iter()
                 .flat_map(|&k| self.key_recs.get(k as usize))
                 .map(|&r| r as usize)
-                .filter(|&ri| pool.record_open[ri] && pool.records[ri].amount == e.amount)
+                .filter(|&ri| pool.record_open[ri] && pool.it.same_amount(ei, ri))
                 .min();
             if let Some(ri) = hit {
                 pool.record_open[ri] = false;
-                let r = pool.records[ri];
-                let m = push_match(
-                    out,
-                    Match {
-                        rule: Rule::Reference,
-                        entries: vec![e.id],
-                        records: vec![r.id],
-                        detail: format!(
-                            "voucher {} found in entry {}; amount {} equal",
-                            r.voucher_no,
-                            e.entry_key,
-                            crate::money::canonical(e.amount)
-                        ),
-                    },
-                );
+                let m = out.push(Rule::Reference, 0, [ei], [ri], NONE);
                 pool.close_entry(ei, m);
             }
         }
@@ -318,13 +371,13 @@ impl Index {
     /// subset of them that does (by the batch detail where there is one, else the fewest
     /// items left out, else an exact search up to [`subset::EXACT_MAX`] items). The records
     /// left out are reported `missing_in_bank` by `classify`, naming the debit.
-    pub fn match_batches(&self, pool: &mut Pool, out: &mut Outcome) {
-        for ei in 0..pool.entries.len() {
-            if !pool.entry_open[ei] || !plain(pool.entries[ei].kind) {
+    pub fn match_batches(&self, pool: &mut Pool, out: &mut Compact) {
+        for ei in 0..pool.ne() {
+            if !pool.entry_open[ei] || !plain(pool.it.e_kind[ei]) {
                 continue;
             }
-            let e = pool.entries[ei];
-            let Some(target) = pool.efen[ei] else { continue };
+            let e = pool.e(ei);
+            let Some(target) = pool.efen(ei) else { continue };
             for &k in self.hits.get(ei) {
                 let all = self.key_batch.get(k as usize);
                 if all.is_empty() {
@@ -333,13 +386,13 @@ impl Index {
                 let members: Vec<usize> = all
                     .iter()
                     .map(|&r| r as usize)
-                    .filter(|&ri| pool.record_open[ri] && pool.rfen[ri].is_some())
-                    .filter(|&ri| pool.records[ri].amount.is_sign_negative() == e.amount.is_sign_negative())
+                    .filter(|&ri| pool.record_open[ri] && pool.rfen(ri).is_some())
+                    .filter(|&ri| pool.r(ri).neg() == e.neg())
                     .collect();
                 if members.is_empty() {
                     continue;
                 }
-                let mut how = "";
+                let mut by_detail = false;
                 let mut keep: Option<Vec<usize>> = None;
                 if let Some(lines) = self.details.get(&(ei as u32)) {
                     let mut by_key: FxMap<u32, Vec<usize>> = FxMap::default();
@@ -349,19 +402,19 @@ impl Index {
                     let mut chosen: Vec<usize> = Vec::new();
                     for &(lk, lf) in lines {
                         let Some(list) = by_key.get_mut(&lk).filter(|_| lk != NONE) else { continue };
-                        if let Some(pos) = list.iter().rposition(|&ri| pool.rfen[ri] == lf) {
+                        if let Some(pos) = list.iter().rposition(|&ri| pool.rfen(ri) == lf) {
                             chosen.push(list.remove(pos));
                         }
                     }
                     chosen.sort_unstable();
-                    let sum = chosen.iter().fold(0i64, |a, &ri| a.saturating_add(pool.rfen[ri].unwrap_or(0)));
+                    let sum = chosen.iter().fold(0i64, |a, &ri| a.saturating_add(pool.rfen(ri).unwrap_or(0)));
                     if !chosen.is_empty() && sum == target {
-                        how = " by the batch detail";
+                        by_detail = true;
                         keep = Some(chosen);
                     }
                 }
                 if keep.is_none() {
-                    let amounts: Vec<i64> = members.iter().map(|&ri| pool.rfen[ri].unwrap_or(0)).collect();
+                    let amounts: Vec<i64> = members.iter().map(|&ri| pool.rfen(ri).unwrap_or(0)).collect();
                     if let Found::One(idx) = subset::keep_for_sum(&amounts, target)
                         && !idx.is_empty()
                     {
@@ -379,30 +432,8 @@ impl Index {
                         pool.failed_in[ri] = ei as u32;
                     }
                 }
-                let mut detail = format!(
-                    "batch {} found in entry {}; {} records sum to {}",
-                    self.keys.str(k),
-                    e.entry_key,
-                    keep.len(),
-                    crate::money::canonical(e.amount)
-                );
-                if !left.is_empty() {
-                    detail.push_str(&format!(
-                        "{how}; {} of {} open records not in the debit: {}",
-                        left.len(),
-                        members.len(),
-                        left.iter().map(|&ri| pool.records[ri].voucher_no.as_str()).collect::<Vec<_>>().join(", ")
-                    ));
-                }
-                let m = push_match(
-                    out,
-                    Match {
-                        rule: Rule::Batch,
-                        entries: vec![e.id],
-                        records: keep.iter().map(|&ri| pool.records[ri].id).collect(),
-                        detail,
-                    },
-                );
+                let aux = if left.is_empty() { NONE } else { out.batch_left(by_detail, members.len(), &left) };
+                let m = out.push(Rule::Batch, 0, [ei], keep.iter().copied(), aux);
                 pool.close_entry(ei, m);
                 break;
             }
@@ -412,8 +443,8 @@ impl Index {
     /// Open plain entries naming each key that has open voucher records: key → entries.
     fn open_entries_by_key(&self, pool: &Pool) -> FxMap<u32, Vec<usize>> {
         let mut by: FxMap<u32, Vec<usize>> = FxMap::default();
-        for ei in 0..pool.entries.len() {
-            if !pool.entry_open[ei] || !plain(pool.entries[ei].kind) {
+        for ei in 0..pool.ne() {
+            if !pool.entry_open[ei] || !plain(pool.it.e_kind[ei]) {
                 continue;
             }
             for &k in self.hits.get(ei) {
@@ -427,49 +458,35 @@ impl Index {
 
     /// Rule `split` (reference part): several open entries name the record's voucher, same
     /// direction, and exactly one subset of two or more of them sums to the record (N:1).
-    pub fn match_split_by_reference(&self, pool: &mut Pool, out: &mut Outcome, max_parts: usize) {
+    pub fn match_split_by_reference(&self, pool: &mut Pool, out: &mut Compact, max_parts: usize) {
         let by = self.open_entries_by_key(pool);
         if by.is_empty() {
             return;
         }
-        for ri in 0..pool.records.len() {
+        for ri in 0..pool.nr() {
             let k = self.rec_key[ri];
             if !pool.record_open[ri] || k == NONE {
                 continue;
             }
             let Some(list) = by.get(&k) else { continue };
-            let r = pool.records[ri];
-            let Some(target) = pool.rfen[ri] else { continue };
+            let r = pool.r(ri);
+            let Some(target) = pool.rfen(ri) else { continue };
             let cands: Vec<usize> = list
                 .iter()
                 .copied()
                 .filter(|&ei| pool.entry_open[ei])
-                .filter(|&ei| pool.entries[ei].amount.is_sign_negative() == r.amount.is_sign_negative())
-                .filter(|&ei| pool.efen[ei].is_some_and(|f| f.unsigned_abs() < target.unsigned_abs()))
+                .filter(|&ei| pool.e(ei).neg() == r.neg())
+                .filter(|&ei| pool.efen(ei).is_some_and(|f| f.unsigned_abs() < target.unsigned_abs()))
                 .take(max_parts + 1)
                 .collect();
             if cands.len() < 2 || cands.len() > max_parts {
                 continue;
             }
-            let amounts: Vec<i64> = cands.iter().map(|&ei| pool.efen[ei].unwrap_or(0)).collect();
+            let amounts: Vec<i64> = cands.iter().map(|&ei| pool.efen(ei).unwrap_or(0)).collect();
             if let Found::One(idx) = subset::unique_subset(&amounts, target, 2) {
                 let parts: Vec<usize> = idx.into_iter().map(|i| cands[i]).collect();
                 pool.record_open[ri] = false;
-                let m = push_match(
-                    out,
-                    Match {
-                        rule: Rule::Split,
-                        entries: parts.iter().map(|&ei| pool.entries[ei].id).collect(),
-                        records: vec![r.id],
-                        detail: format!(
-                            "voucher {} found in {} entries ({}) that sum to {}",
-                            r.voucher_no,
-                            parts.len(),
-                            parts.iter().map(|&ei| pool.entries[ei].entry_key.as_str()).collect::<Vec<_>>().join(", "),
-                            crate::money::canonical(r.amount)
-                        ),
-                    },
-                );
+                let m = out.push(Rule::Split, 0, parts.iter().copied(), [ri], NONE);
                 for ei in parts {
                     pool.close_entry(ei, m);
                 }
@@ -479,24 +496,22 @@ impl Index {
 
     /// Rule `amount_tolerance` (reference part): the voucher is in the entry, same
     /// direction, the amounts differ by at most `tol` fen (closest first).
-    pub fn match_tolerance(&self, pool: &mut Pool, out: &mut Outcome, tol: i64) {
-        for ei in 0..pool.entries.len() {
-            if !pool.entry_open[ei] || !plain(pool.entries[ei].kind) || self.hits.get(ei).is_empty() {
+    pub fn match_tolerance(&self, pool: &mut Pool, out: &mut Compact, tol: i64) {
+        for ei in 0..pool.ne() {
+            if !pool.entry_open[ei] || !plain(pool.it.e_kind[ei]) || self.hits.get(ei).is_empty() {
                 continue;
             }
-            let Some(f) = pool.efen[ei] else { continue };
-            let neg = pool.entries[ei].amount.is_sign_negative();
+            let Some(f) = pool.efen(ei) else { continue };
+            let neg = pool.e(ei).neg();
             let best = self
                 .voucher_records(ei)
                 .into_iter()
-                .filter(|&ri| pool.record_open[ri] && pool.records[ri].amount.is_sign_negative() == neg)
-                .filter_map(|ri| pool.rfen[ri].map(|g| ((g - f).abs(), ri)))
+                .filter(|&ri| pool.record_open[ri] && pool.r(ri).neg() == neg)
+                .filter_map(|ri| pool.rfen(ri).map(|g| ((g - f).abs(), ri)))
                 .filter(|&(d, _)| d <= tol)
                 .min();
             if let Some((_, ri)) = best {
-                let by =
-                    format!("voucher {} found in entry {};", pool.records[ri].voucher_no, pool.entries[ei].entry_key);
-                super::tolerance_match(pool, out, ei, ri, by.trim_end_matches(';'));
+                super::tolerance_match(pool, out, ei, ri, compact::TOLERANCE_BY_VOUCHER);
             }
         }
     }

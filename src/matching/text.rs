@@ -46,23 +46,42 @@ fn is_sep(c: char) -> bool {
     matches!(c, ' ' | '\t' | '-' | '_' | '/' | '.' | '\\')
 }
 
-/// Appends the canonical search form of `s` to `out` (see the module text). `scratch` is a
-/// reusable buffer.
-pub fn canonical_into(s: &str, scratch: &mut String, out: &mut String) {
-    scratch.clear();
-    scratch.extend(s.chars().map(fold));
-    let src = scratch.as_str();
+/// Appends the canonical search form of `s` to `out` (see the module text). `_scratch` is
+/// kept for callers; the text is folded as it is read, without a copy.
+///
+/// Hot: every voucher number and every text of every entry passes here once. So it reads
+/// ASCII bytes directly, decodes only non-ASCII characters, and looks for a prefix only
+/// where one could start (a folded `V`, `N` or `凭` not glued to a letter or digit).
+pub fn canonical_into(s: &str, _scratch: &mut String, out: &mut String) {
+    let b = s.as_bytes();
+    // Already canonical (upper-case letters and digits only, the usual voucher or bank
+    // reference): copied, once no prefix stands at its start.
+    if b.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+        let glued = out.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric);
+        if glued || !matches!(b.first(), Some(b'V' | b'N')) || prefix_at(s).is_none() {
+            out.push_str(s);
+            return;
+        }
+    }
     let mut i = 0;
-    let mut prev_alnum = out.chars().next_back().is_some_and(|c| c.is_ascii_alphanumeric());
+    let mut prev_alnum = out.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric);
     let mut pending_sep = false;
-    while i < src.len() {
-        if !prev_alnum && let Some(p) = PREFIXES.iter().find(|p| src[i..].starts_with(**p)) {
-            i += p.len();
+    while i < b.len() {
+        let (c, len) = if b[i] < 0x80 {
+            (b[i].to_ascii_uppercase() as char, 1)
+        } else {
+            let c = s[i..].chars().next().unwrap_or(' ');
+            (fold(c), c.len_utf8())
+        };
+        if !prev_alnum
+            && matches!(c, 'V' | 'N' | '凭')
+            && let Some(n) = prefix_at(&s[i..])
+        {
+            i += n;
             pending_sep = true;
             continue;
         }
-        let c = src[i..].chars().next().unwrap_or(' ');
-        i += c.len_utf8();
+        i += len;
         if is_sep(c) {
             pending_sep = true;
             prev_alnum = false;
@@ -80,12 +99,39 @@ pub fn canonical_into(s: &str, scratch: &mut String, out: &mut String) {
     }
 }
 
+/// The source length in bytes of the first of [`PREFIXES`] that `s` starts with once
+/// folded.
+fn prefix_at(s: &str) -> Option<usize> {
+    // Every prefix starts `VO`, `NO` or `凭证`: most texts are told apart by two characters.
+    let mut two = s.chars().map(fold);
+    if !matches!((two.next(), two.next()), (Some('V' | 'N'), Some('O')) | (Some('凭'), Some('证'))) {
+        return None;
+    }
+    PREFIXES.iter().find_map(|p| {
+        let mut src = s.char_indices();
+        for want in p.chars() {
+            let (_, c) = src.next()?;
+            if fold(c) != want {
+                return None;
+            }
+        }
+        Some(src.next().map_or(s.len(), |(at, _)| at))
+    })
+}
+
 /// The canonical form of one key: [`canonical_into`] without leading or trailing `-`.
 pub fn canonical_ref(s: &str) -> String {
     let mut scratch = String::new();
     let mut out = String::new();
     canonical_into(s.trim(), &mut scratch, &mut out);
     out.trim_matches('-').to_string()
+}
+
+/// False when `s` cannot hold a key's token: no ASCII letter or digit, and no full-width
+/// form (U+FF00…U+FF5F, UTF-8 `EF BC ..` / `EF BD ..`) that folds to one.
+pub fn may_hold_token(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().any(u8::is_ascii_alphanumeric) || b.windows(2).any(|w| w[0] == 0xEF && (w[1] == 0xBC || w[1] == 0xBD))
 }
 
 /// True when `hay[start..end]` is not glued to letters or digits on either side, so that
@@ -143,6 +189,88 @@ mod tests {
         let mut out = String::new();
         canonical_into("拨付  NO.V-0007 用款", &mut s, &mut out);
         assert_eq!(out, "拨付-V-0007-用款");
+    }
+
+    /// The straightforward form (fold the whole text, then scan it), which the fast
+    /// `canonical_into` must equal.
+    fn canonical_slow(s: &str, out: &mut String) {
+        let src: String = s.chars().map(fold).collect();
+        let mut i = 0;
+        let mut prev_alnum = out.chars().next_back().is_some_and(|c| c.is_ascii_alphanumeric());
+        let mut pending_sep = false;
+        while i < src.len() {
+            if !prev_alnum && let Some(p) = PREFIXES.iter().find(|p| src[i..].starts_with(**p)) {
+                i += p.len();
+                pending_sep = true;
+                continue;
+            }
+            let c = src[i..].chars().next().unwrap_or(' ');
+            i += c.len_utf8();
+            if is_sep(c) {
+                pending_sep = true;
+                prev_alnum = false;
+                continue;
+            }
+            if pending_sep {
+                out.push('-');
+                pending_sep = false;
+            }
+            out.push(c);
+            prev_alnum = c.is_ascii_alphanumeric();
+        }
+        if pending_sep {
+            out.push('-');
+        }
+    }
+
+    #[test]
+    fn fast_form_equals_the_plain_one() {
+        let texts = [
+            "",
+            "凭证号：ｖ－００１２",
+            "NO. V-0012",
+            "no.v 0012",
+            "Voucher No.20240321-0007",
+            "VOUCHER20240321_0007",
+            "voucher no:ＡＢ１２",
+            "ANO.5",
+            "拨付  NO.V-0007 用款",
+            "凭证编号:X1　凭证:Y2",
+            "ＮＯ．５５５",
+            "NOVEMBER V",
+            "V",
+            "N",
+            "凭",
+            "a/b\\c.d_e-f  g",
+            "养老金拨付",
+            "退汇 DF202403-0011 户名不符",
+            "pay v00000042",
+            "é NO.1 ü",
+            "NO1",
+            "VOUCHER12",
+            "VOUCHERNO",
+            "V0001",
+            "BK0000000001",
+            "Ｖ0001",
+        ];
+        for t in texts {
+            assert_eq!(may_hold_token(t), t.chars().map(fold).any(|c| c.is_ascii_alphanumeric()), "{t:?}");
+        }
+        for t in texts {
+            for start in ["", "A", "-", "拨"] {
+                let (mut fast, mut slow) = (start.to_string(), start.to_string());
+                canonical_into(t, &mut String::new(), &mut fast);
+                canonical_slow(t, &mut slow);
+                assert_eq!(fast, slow, "{t:?} after {start:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_prefix_starts_as_prefix_at_expects() {
+        for p in PREFIXES {
+            assert!(p.starts_with("VO") || p.starts_with("NO") || p.starts_with("凭证"), "{p}");
+        }
     }
 
     #[test]
