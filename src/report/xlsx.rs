@@ -101,6 +101,9 @@ fn write_cell(
     Ok(())
 }
 
+/// Sheets longer than this are written in rust_xlsxwriter's constant-memory mode.
+const CONSTANT_MEMORY_ROWS: usize = 20_000;
+
 /// The workbook as bytes.
 pub fn workbook(book: &Book) -> Result<Vec<u8>, XlsxError> {
     let f = formats();
@@ -115,8 +118,18 @@ pub fn workbook(book: &Book) -> Result<Vec<u8>, XlsxError> {
     }
     wb.set_properties(&props);
     for sheet in &book.sheets {
-        let ws = wb.add_worksheet();
+        // A big sheet streams its rows to a temporary file as they are written (rows go in
+        // order here) instead of keeping every cell in memory a second time.
+        let ws = if sheet.rows.len() > CONSTANT_MEMORY_ROWS {
+            wb.add_worksheet_with_constant_memory()?
+        } else {
+            wb.add_worksheet()
+        };
         ws.set_name(sheet.name)?;
+        if sheet.layout == Layout::Table {
+            // Before the rows: a streamed sheet writes each row out once the next begins.
+            ws.set_row_height(0, 30)?;
+        }
         for (i, w) in sheet.widths.iter().enumerate() {
             ws.set_column_width(i as u16, *w)?;
         }
@@ -139,8 +152,47 @@ pub fn workbook(book: &Book) -> Result<Vec<u8>, XlsxError> {
             ws.set_freeze_panes(1, 0)?;
             let last_row = sheet.rows.len().saturating_sub(1).max(1) as u32;
             ws.autofilter(0, 0, last_row, last_col)?;
-            ws.set_row_height(0, 30)?;
         }
     }
     wb.save_to_buffer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::labels::Lang;
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    use chrono::NaiveDate;
+    use rust_decimal::Decimal;
+
+    /// A sheet past the constant-memory threshold reads back like a small one: every row,
+    /// text as text (a formula-looking text too), amounts as numbers, the header first.
+    #[test]
+    fn a_streamed_sheet_reads_back_whole() {
+        let n = CONSTANT_MEMORY_ROWS + 5;
+        let mut rows = vec![vec![Cell::Label("参考号 ref".into()), Cell::Label("金额 amount".into())]];
+        for i in 0..n {
+            let text = if i == 7 { "=HYPERLINK(\"http://evil.example\",\"x\")".to_string() } else { format!("R{i}") };
+            rows.push(vec![Cell::Text(text), Cell::Amount(Decimal::new(i as i64 * 100 + 1, 2))]);
+        }
+        let book = Book {
+            title: "t".into(),
+            as_of: NaiveDate::from_ymd_opt(2024, 3, 22).unwrap(),
+            lang: Lang::Zh,
+            sheets: vec![crate::report::view::Sheet {
+                name: "明细",
+                layout: Layout::Table,
+                widths: vec![20.0, 14.0],
+                rows,
+            }],
+        };
+        let bytes = workbook(&book).unwrap();
+        let mut wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let range = wb.worksheet_range("明细").unwrap();
+        assert_eq!(range.height(), n + 1);
+        assert_eq!(range.get((0, 0)), Some(&Data::String("参考号 ref".into())));
+        assert_eq!(range.get((8, 0)), Some(&Data::String("=HYPERLINK(\"http://evil.example\",\"x\")".into())));
+        assert_eq!(range.get((n, 0)), Some(&Data::String(format!("R{}", n - 1))));
+        assert_eq!(range.get((3, 1)), Some(&Data::Float(2.01)));
+    }
 }
