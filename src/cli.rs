@@ -358,9 +358,13 @@ async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     })
 }
 
-fn yesterday(cfg: &Config) -> NaiveDate {
+fn today(cfg: &Config) -> NaiveDate {
     let tz: chrono_tz::Tz = cfg.general.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
-    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    chrono::Utc::now().with_timezone(&tz).date_naive()
+}
+
+fn yesterday(cfg: &Config) -> NaiveDate {
+    let today = today(cfg);
     today.pred_opt().unwrap_or(today)
 }
 
@@ -971,7 +975,7 @@ async fn review(cfg: &Config, store: &Store, cmd: ReviewCmd) -> anyhow::Result<i
             return Ok(EXIT_CLEAN);
         }
         ReviewCmd::Open { account, kind, as_of } => {
-            let as_of = as_of.unwrap_or_else(|| yesterday(cfg).succ_opt().unwrap_or_else(|| yesterday(cfg)));
+            let as_of = as_of.unwrap_or_else(|| today(cfg));
             let items = store.open_items(account.as_deref()).await?;
             println!(
                 "{:<20} {:<18} {:>5} {:<10} {:>16} {:<24} detail",
@@ -1018,7 +1022,7 @@ async fn review(cfg: &Config, store: &Store, cmd: ReviewCmd) -> anyhow::Result<i
     // Entry keys are what `explain` takes for entries; a record key is `direction:voucher`.
     let key = match (decision.new.entries.first(), decision.new.records.first()) {
         (Some(e), _) => e.clone(),
-        (None, Some(r)) => r.split_once(':').map_or(r.as_str(), |(_, v)| v).to_string(),
+        (None, Some(r)) => crate::review::parse_record_key(r).map_or(r.as_str(), |(_, v)| v).to_string(),
         (None, None) => String::new(),
     };
     for l in store.explain(&key).await? {

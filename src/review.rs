@@ -73,6 +73,13 @@ pub fn record_key(direction: Direction, voucher_no: &str) -> String {
     format!("{}:{voucher_no}", direction.as_str())
 }
 
+/// The direction and voucher of a record key (`disbursement:V-1`); `None` when the text
+/// does not start with a direction (a bare voucher number).
+pub fn parse_record_key(key: &str) -> Option<(Direction, &str)> {
+    let (d, v) = key.split_once(':')?;
+    Some((Direction::parse(d)?, v))
+}
+
 /// One item a decision names.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Item {
@@ -427,6 +434,14 @@ mod tests {
         b.reason = "a".into();
         b.by = "bc".into();
         assert_ne!(chain_hash(GENESIS, &a, rows[0].at), chain_hash(GENESIS, &b, rows[0].at));
+    }
+
+    #[test]
+    fn record_keys_round_trip_and_bare_vouchers_are_not_keys() {
+        let k = record_key(Direction::Disbursement, "V:1");
+        assert_eq!(parse_record_key(&k), Some((Direction::Disbursement, "V:1")));
+        assert_eq!(parse_record_key("V-1"), None);
+        assert_eq!(parse_record_key("payment:V-1"), None, "not a direction");
     }
 
     #[test]

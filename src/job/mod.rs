@@ -126,15 +126,11 @@ pub async fn match_account(
     for (id, why) in &decided.ignored {
         tracing::warn!(account = %acct.number, decision = id, "decision not in effect: {why}");
     }
-    let part = review::partition(&acct.number, &decided, &entries, &records);
-    let bank_items: Vec<_> = match &part.auto_entries {
-        Some(v) => v.clone(),
-        None => entries.iter().map(|e| e.item.clone()).collect(),
-    };
-    let book_items: Vec<_> = match &part.auto_records {
-        Some(v) => v.clone(),
-        None => records.iter().map(|r| r.item.clone()).collect(),
-    };
+    let mut part = review::partition(&acct.number, &decided, &entries, &records);
+    let bank_items: Vec<_> =
+        part.auto_entries.take().unwrap_or_else(|| entries.iter().map(|e| e.item.clone()).collect());
+    let book_items: Vec<_> =
+        part.auto_records.take().unwrap_or_else(|| records.iter().map(|r| r.item.clone()).collect());
     let input = matching::Input { entries: &bank_items, records: &book_items, batch_details: &[] };
     let mut outcome = matching::match_with(&acct.number, &input, &acct.rules, &params);
     if !part.held_entries.is_empty() || !part.held_records.is_empty() {

@@ -261,9 +261,8 @@ pub async fn decide(cfg: &Config, store: &Store, req: &Request) -> anyhow::Resul
             let Some(h) = st.holder(&first) else {
                 bail!("no decision holds {first}; an automatic match is dropped with `reject`");
             };
+            // The withdrawal names what the withdrawn decision held.
             new.undoes = Some(h);
-            new.entries.clear();
-            new.records.clear();
             let d = &st.by_id[&h].new;
             new.entries.clone_from(&d.entries);
             new.records.clone_from(&d.records);
@@ -295,7 +294,7 @@ pub async fn explain(store: &Store, key: &str) -> anyhow::Result<Vec<String>> {
     let names = |k: &str, voucher_side: bool| {
         k == key
             || (!voucher_side && k.strip_prefix(key).is_some_and(|rest| rest.starts_with('#')))
-            || (voucher_side && k.split_once(':').is_some_and(|(_, v)| v == key))
+            || (voucher_side && crate::review::parse_record_key(k).is_some_and(|(_, v)| v == key))
     };
     let all = store.decisions(None).await?;
     let mut out = Vec::new();

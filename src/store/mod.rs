@@ -175,11 +175,6 @@ const RECORD_COLUMNS: &str = "id, voucher_no, direction, book_date, amount, curr
 /// Keys bound in one `IN (…)` list (SQLite allows 32,766 parameters; PostgreSQL 65,535).
 const KEYS_PER_QUERY: usize = 500;
 
-/// `$from, $from+1, …` (n of them).
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
 fn entry_from_row<R: Row>(r: &R) -> Result<StoredEntry>
 where
     for<'c> &'c str: sqlx::ColumnIndex<R>,
@@ -474,42 +469,56 @@ impl Store {
     /// The entries of an account with these entry keys (any order; unknown keys are
     /// left out), for pages that show a few items of a big account.
     pub async fn entries_by_keys(&self, account_no: &str, keys: &[String]) -> Result<Vec<StoredEntry>> {
-        let mut out = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(KEYS_PER_QUERY) {
-            let sql = format!(
-                "SELECT {ENTRY_COLUMNS} FROM entries WHERE account_no = $1 AND entry_key IN ({}) ORDER BY booking_date, entry_key",
-                placeholders(2, chunk.len())
-            );
-            on_pool!(self, p => {
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(account_no);
-                for k in chunk {
-                    q = q.bind(k);
-                }
-                for r in q.fetch_all(p).await? {
-                    out.push(entry_from_row(&r)?);
-                }
-            });
-        }
-        Ok(out)
+        let select = format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE account_no = ? AND entry_key IN");
+        self.by_keys(&select, "ORDER BY booking_date, entry_key", account_no, keys, entry_from_row, entry_from_row)
+            .await
     }
 
     /// The book records of an account with these record keys (`direction:voucher`).
     pub async fn records_by_keys(&self, account_no: &str, keys: &[String]) -> Result<Vec<StoredRecord>> {
+        let select = format!(
+            "SELECT {RECORD_COLUMNS} FROM book_records WHERE account_no = ? AND (direction || ':' || voucher_no) IN"
+        );
+        self.by_keys(&select, "ORDER BY book_date, voucher_no", account_no, keys, record_from_row, record_from_row)
+            .await
+    }
+
+    /// `select` (its one `?` is the account) `(key, …) order`, [`KEYS_PER_QUERY`] keys a
+    /// query, rows mapped per backend.
+    async fn by_keys<T>(
+        &self,
+        select: &str,
+        order: &str,
+        account_no: &str,
+        keys: &[String],
+        sqlite_row: fn(&sqlx::sqlite::SqliteRow) -> Result<T>,
+        pg_row: fn(&sqlx::postgres::PgRow) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let sqlite = self.backend() == "sqlite";
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(KEYS_PER_QUERY) {
-            let sql = format!(
-                "SELECT {RECORD_COLUMNS} FROM book_records WHERE account_no = $1 AND (direction || ':' || voucher_no) IN ({}) ORDER BY book_date, voucher_no",
-                placeholders(2, chunk.len())
-            );
-            on_pool!(self, p => {
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(account_no);
-                for k in chunk {
-                    q = q.bind(k);
+            let list = (0..chunk.len()).map(|i| placeholder(sqlite, i + 2)).collect::<Vec<_>>().join(", ");
+            let sql = format!("{} ({list}) {order}", select.replacen('?', &placeholder(sqlite, 1), 1));
+            match &self.pool {
+                Pool::Sqlite(p) => {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_no);
+                    for k in chunk {
+                        q = q.bind(k);
+                    }
+                    for r in q.fetch_all(p).await? {
+                        out.push(sqlite_row(&r)?);
+                    }
                 }
-                for r in q.fetch_all(p).await? {
-                    out.push(record_from_row(&r)?);
+                Pool::Pg(p) => {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_no);
+                    for k in chunk {
+                        q = q.bind(k);
+                    }
+                    for r in q.fetch_all(p).await? {
+                        out.push(pg_row(&r)?);
+                    }
                 }
-            });
+            }
         }
         Ok(out)
     }

@@ -136,9 +136,9 @@ impl Store {
     /// `direction:voucher` key, denotes; with the record's signed amount (disbursements
     /// negative, like the bank entry that executes them, as stored).
     pub async fn find_records(&self, account_no: &str, name: &str) -> Result<Vec<(String, Decimal)>> {
-        let (dir, voucher) = match name.split_once(':') {
-            Some((d, v)) if crate::book::Direction::parse(d).is_some() => (Some(d), v),
-            _ => (None, name),
+        let (dir, voucher) = match crate::review::parse_record_key(name) {
+            Some((d, v)) => (Some(d.as_str()), v),
+            None => (None, name),
         };
         Ok(on_pool!(self, p => sqlx::query(
             "SELECT direction, voucher_no, amount FROM book_records WHERE account_no = $1 AND voucher_no = $2 AND ($3 IS NULL OR direction = $3) ORDER BY direction",
@@ -170,7 +170,7 @@ impl Store {
                 .fetch_optional(p)
                 .await?,
                 Item::Record(k) => {
-                    let (d, v) = k.split_once(':').unwrap_or(("", k));
+                    let (d, v) = crate::review::parse_record_key(k).map_or(("", k.as_str()), |(d, v)| (d.as_str(), v));
                     sqlx::query(
                         "SELECT m.id, m.rule, m.detail FROM matches m JOIN match_records l ON l.match_id = m.id JOIN book_records r ON r.id = l.record_id \
                          WHERE m.account_no = $1 AND r.account_no = $1 AND r.direction = $2 AND r.voucher_no = $3 ORDER BY m.id LIMIT 1",
