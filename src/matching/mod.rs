@@ -737,6 +737,35 @@ fn amount_counterparty_date(pool: &mut Pool, out: &mut Compact, window: u32) {
 type Groups<K> = (Vec<u32>, FxMap<K, (u32, u32)>);
 
 /// Open entries with a counterparty, grouped by (counterparty hash, sign), in date order.
+/// For an open record with a counterparty and an amount in fen: that amount, and the open
+/// entries of its counterparty and direction (from [`open_by_counterparty`]) booked from
+/// its date to the end of its window, in date order. Shared by `split` and
+/// `amount_tolerance`, which differ only in what they do with the candidates.
+fn window_entries<'a>(
+    pool: &'a Pool,
+    flat: &'a [u32],
+    groups: &FxMap<(u64, bool), (u32, u32)>,
+    ri: usize,
+    window: u32,
+) -> Option<(i64, impl Iterator<Item = usize> + 'a)> {
+    if !pool.record_open[ri] || pool.rcp[ri] == 0 {
+        return None;
+    }
+    let r = pool.r(ri);
+    let target = pool.rfen(ri)?;
+    let &(s, e) = groups.get(&(pool.rcp[ri], r.neg()))?;
+    let (s, e) = (s as usize, e as usize);
+    let dates = &pool.it.e_date;
+    let last = crate::calendar::add_business_days(r.date(), window);
+    let from = s + flat[s..e].partition_point(|&j| dates[j as usize] < r.date());
+    let open = flat[from..e]
+        .iter()
+        .map(|&j| j as usize)
+        .take_while(move |&j| dates[j] <= last)
+        .filter(move |&j| pool.entry_open[j]);
+    Some((target, open))
+}
+
 fn open_by_counterparty(pool: &Pool) -> Groups<(u64, bool)> {
     group_by(
         (0..pool.ne())
@@ -759,24 +788,11 @@ fn split_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u32, max_pa
     if groups.is_empty() {
         return;
     }
-    let dates = &pool.it.e_date;
     for ri in 0..pool.nr() {
-        if !pool.record_open[ri] || pool.rcp[ri] == 0 {
-            continue;
-        }
-        let r = pool.r(ri);
-        let Some(target) = pool.rfen(ri) else { continue };
-        let Some(&(s, e)) = groups.get(&(pool.rcp[ri], r.neg())) else { continue };
-        let (s, e) = (s as usize, e as usize);
-        let last = crate::calendar::add_business_days(r.date(), window);
-        let from = s + flat[s..e].partition_point(|&j| dates[j as usize] < r.date());
-        let cands: Vec<usize> = flat[from..e]
-            .iter()
-            .map(|&j| j as usize)
-            .take_while(|&j| dates[j] <= last)
-            .filter(|&j| pool.entry_open[j])
+        let Some((target, open)) = window_entries(pool, &flat, &groups, ri, window) else { continue };
+        let cands: Vec<usize> = open
             .filter(|&j| pool.efen(j).is_some_and(|f| f.unsigned_abs() < target.unsigned_abs()))
-            .filter(|&j| same_cp(pool.e(j).cp(), r.cp()))
+            .filter(|&j| same_cp(pool.e(j).cp(), pool.r(ri).cp()))
             .take(max_parts + 1)
             .collect();
         if cands.len() < 2 || cands.len() > max_parts {
@@ -799,26 +815,13 @@ fn split_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u32, max_pa
 /// earliest entry.
 fn tolerance_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u32, tol: i64) {
     let (flat, groups) = open_by_counterparty(pool);
-    let dates = &pool.it.e_date;
     for ri in 0..pool.nr() {
-        if !pool.record_open[ri] || pool.rcp[ri] == 0 {
-            continue;
-        }
-        let r = pool.r(ri);
-        let Some(target) = pool.rfen(ri) else { continue };
-        let Some(&(s, e)) = groups.get(&(pool.rcp[ri], r.neg())) else { continue };
-        let (s, e) = (s as usize, e as usize);
-        let last = crate::calendar::add_business_days(r.date(), window);
-        let from = s + flat[s..e].partition_point(|&j| dates[j as usize] < r.date());
-        let best = flat[from..e]
-            .iter()
-            .map(|&j| j as usize)
-            .take_while(|&j| dates[j] <= last)
-            .filter(|&j| pool.entry_open[j])
+        let Some((target, open)) = window_entries(pool, &flat, &groups, ri, window) else { continue };
+        let best = open
             .filter_map(|j| pool.efen(j).map(|f| ((f - target).abs(), j)))
             .filter(|&(d, _)| d <= tol)
             .take(64)
-            .filter(|&(_, j)| same_cp(pool.e(j).cp(), r.cp()))
+            .filter(|&(_, j)| same_cp(pool.e(j).cp(), pool.r(ri).cp()))
             .min();
         if let Some((_, j)) = best {
             tolerance_match(pool, out, j, ri, 0);
