@@ -975,6 +975,17 @@ async fn review(cfg: &Config, store: &Store, cmd: ReviewCmd) -> anyhow::Result<i
             return Ok(EXIT_CLEAN);
         }
         ReviewCmd::Open { account, kind, as_of } => {
+            if let Some(k) = kind.as_deref()
+                && crate::discrepancy::Kind::parse(k).is_none()
+            {
+                let known: Vec<&str> = crate::discrepancy::Kind::ALL.iter().map(|k| k.as_str()).collect();
+                anyhow::bail!("--kind {k:?} is not a discrepancy type (known: {})", known.join(", "));
+            }
+            if let Some(a) = account.as_deref()
+                && cfg.account(a).is_none()
+            {
+                anyhow::bail!("--account {a:?} is not a configured account");
+            }
             let as_of = as_of.unwrap_or_else(|| today(cfg));
             let items = store.open_items(account.as_deref()).await?;
             println!(

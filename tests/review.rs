@@ -286,3 +286,39 @@ async fn raw_sql(b: &Backend, sql: &str) -> Result<(), String> {
     };
     run.await.map_err(|e| e.to_string())
 }
+
+/// `review open`: open items with their age as of a date; a bad type or account is named.
+#[tokio::test]
+async fn review_open_lists_ages_and_names_bad_filters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = backends(tmp.path(), "open").await.remove(0);
+    let dir = tmp.path().join(b.name);
+    let cfg_path = demo_copy(&dir, &b.url);
+    let cfg = Config::load(&cfg_path).unwrap();
+    let store = Store::open(&cfg.database_url()).await.unwrap();
+    run(&cfg, &store).await;
+    store.close().await;
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fundrecon"))
+            .args(["--config", cfg_path.to_str().unwrap(), "review", "open"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let ok = cli(&["--account", "450012345678901234", "--kind", "missing_in_bank", "--as-of", "2024-03-25"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    let out = String::from_utf8_lossy(&ok.stdout);
+    let rows: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{out}");
+    let cols: Vec<&str> = rows[0].split_whitespace().collect();
+    assert_eq!(&cols[..4], ["450012345678901234", "missing_in_bank", "7", "2024-03-18"], "{out}");
+    let bad = cli(&["--kind", "missing"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .contains("--kind \"missing\" is not a discrepancy type (known: missing_in_bank")
+    );
+    let bad = cli(&["--account", "999"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--account \"999\" is not a configured account"));
+}
