@@ -188,3 +188,33 @@ async fn many_row_imports_count_and_upsert_like_single_rows() {
         store.close().await;
     }
 }
+
+/// Named locks (`Store::exclusive`, PostgreSQL advisory locks) hold within one schema only:
+/// a second store on the same schema waits, a store on another schema of the same database
+/// does not (deployments and tests share a server).
+#[tokio::test]
+async fn named_locks_hold_within_their_schema_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (Some(a), Some(b)) = (
+        backends(tmp.path(), "locka").await.into_iter().nth(1),
+        backends(tmp.path(), "lockb").await.into_iter().nth(1),
+    ) else {
+        eprintln!("named_locks_hold_within_their_schema_only: skipped (FUNDRECON_TEST_PG not set)");
+        return;
+    };
+    let a1 = Store::open(&a.url).await.unwrap();
+    let a2 = Store::open(&a.url).await.unwrap();
+    let b1 = Store::open(&b.url).await.unwrap();
+    let held = a1.exclusive("account:450012345678901234").await.unwrap();
+    let other_schema =
+        tokio::time::timeout(std::time::Duration::from_secs(5), b1.exclusive("account:450012345678901234")).await;
+    assert!(other_schema.is_ok(), "a lock in another schema must not wait");
+    drop(other_schema);
+    let same_schema =
+        tokio::time::timeout(std::time::Duration::from_millis(500), a2.exclusive("account:450012345678901234")).await;
+    assert!(same_schema.is_err(), "the same lock in the same schema waits");
+    drop(held);
+    let after =
+        tokio::time::timeout(std::time::Duration::from_secs(5), a2.exclusive("account:450012345678901234")).await;
+    assert!(after.is_ok(), "released with its holder");
+}

@@ -84,6 +84,18 @@ fn sigterm(child: &Child) {
     assert!(ok, "kill -TERM");
 }
 
+/// Kills a process when the test fails: a stopped worker left behind keeps its database
+/// connections (and any lock they hold) open for the tests that run after.
+struct KillIfPanicking(u32);
+
+impl Drop for KillIfPanicking {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = Command::new("kill").args(["-KILL", &self.0.to_string()]).status();
+        }
+    }
+}
+
 fn log_of(cfg: &Path, id: &str) -> String {
     std::fs::read_to_string(cfg.parent().unwrap().join(format!("{id}.log"))).unwrap_or_default()
 }
@@ -474,7 +486,15 @@ async fn a_worker_that_lost_its_lease_writes_nothing() {
         Command::new(BIN).args(["rerun", &id.to_string(), "--config", cfg_path.to_str().unwrap()]).output().unwrap();
     assert_eq!(inline.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&inline.stderr).contains("is being worked on by worker frozen"));
+    // Freeze it in the pause after matching's work (its locks released, its lease still
+    // held), not in the middle of that work: a process stopped while it holds an account's
+    // lock keeps the lock as long as its connection lives, and the other worker would wait.
+    wait_for(Duration::from_secs(60), "the frozen worker to pause after matching", || async {
+        log_of(&cfg_path, "frozen").contains("test hook: pausing before the stage is recorded")
+    })
+    .await;
     let pid = a.id().to_string();
+    let _reaper = KillIfPanicking(a.id());
     assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
     let mut other = worker(&cfg_path, "other", true, &[]);
     assert_eq!(wait_exit(&mut other, Duration::from_secs(60), "worker other"), 0, "{}", log_of(&cfg_path, "other"));

@@ -119,8 +119,13 @@ macro_rules! queue_row {
     };
 }
 
+/// Takes a transaction-scoped advisory lock on `$1` (a [`lock_key`]) within the current
+/// schema: advisory locks are shared by the whole database, so the schema's hash is mixed
+/// in, and deployments (or tests) in other schemas of one database never wait on each other.
+pub(super) const ADVISORY_XACT_LOCK: &str = "SELECT pg_advisory_xact_lock($1 # hashtextextended(current_schema(), 0))";
+
 /// A stable 64-bit key for `pg_advisory_xact_lock`, from the lock's name.
-fn lock_key(name: &str) -> i64 {
+pub(super) fn lock_key(name: &str) -> i64 {
     let h = crate::archive::sha256_hex(format!("fundrecon:{name}").as_bytes());
     i64::from_str_radix(&h[..15], 16).unwrap_or(0)
 }
@@ -483,7 +488,7 @@ impl Store {
             Pool::Sqlite(_) => Ok(Exclusive { _tx: None }),
             Pool::Pg(p) => {
                 let mut tx = p.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(lock_key(name)).execute(&mut *tx).await?;
+                sqlx::query(ADVISORY_XACT_LOCK).bind(lock_key(name)).execute(&mut *tx).await?;
                 Ok(Exclusive { _tx: Some(tx) })
             }
         }

@@ -34,16 +34,16 @@ impl Store {
             let at = now();
             // SQLite: take the write lock at BEGIN (IMMEDIATE), not at the INSERT after the
             // read, where two readers upgrading at once would fail with "database is locked".
-            // PostgreSQL: writers queue on a transaction-scoped advisory lock, so the
-            // UNIQUE prev_hash is a guard rather than a contention point.
-            let (begin, lock_sql) = match &self.pool {
-                Pool::Sqlite(_) => ("BEGIN IMMEDIATE", ""),
-                Pool::Pg(_) => ("BEGIN", "SELECT pg_advisory_xact_lock(4242001)"),
+            // PostgreSQL: writers queue on a transaction-scoped advisory lock (of this
+            // schema), so the UNIQUE prev_hash is a guard rather than a contention point.
+            let (begin, lock) = match &self.pool {
+                Pool::Sqlite(_) => ("BEGIN IMMEDIATE", false),
+                Pool::Pg(_) => ("BEGIN", true),
             };
             let inserted: std::result::Result<(i64, String, String), sqlx::Error> = on_pool!(self, p => async {
                 let mut tx = p.begin_with(begin).await?;
-                if !lock_sql.is_empty() {
-                    sqlx::query(lock_sql).execute(&mut *tx).await?;
+                if lock {
+                    sqlx::query(super::queue::ADVISORY_XACT_LOCK).bind(super::queue::lock_key("decisions")).execute(&mut *tx).await?;
                 }
                 let prev: String = sqlx::query("SELECT row_hash FROM decisions ORDER BY id DESC LIMIT 1")
                     .fetch_optional(&mut *tx)
