@@ -531,7 +531,8 @@ fn no_layout(
     };
     let sheet = &sheets[si];
     let row = &sheet.rows[ri];
-    let shown: Vec<String> = row.cells.iter().map(|c| value::clean(&c.text())).filter(|s| !s.is_empty()).collect();
+    let shown: Vec<String> =
+        row.cells.iter().map(|c| value::clean(&c.text()).to_string()).filter(|s| !s.is_empty()).collect();
     let mut shown_text = shown.join(" | ");
     if shown_text.chars().count() > 200 {
         shown_text = shown_text.chars().take(200).collect::<String>() + "…";

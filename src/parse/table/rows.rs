@@ -41,6 +41,16 @@ const NOISE: [&str; 26] = [
 ];
 /// Rows containing these end the table: what follows is footer.
 const END: [&str; 4] = ["以下空白", "以下无数据", "以下无记录", "以下无交易"];
+// `classify` looks for an END mark only in cells containing 以: every mark must start with
+// it (checked when compiling; 以 is E4 BB A5 in UTF-8).
+const _: () = {
+    let mut i = 0;
+    while i < END.len() {
+        let b = END[i].as_bytes();
+        assert!(b.len() >= 3 && b[0] == 0xE4 && b[1] == 0xBB && b[2] == 0xA5, "an END mark must start with 以");
+        i += 1;
+    }
+};
 /// A summary/narrative cell exactly equal to one of these marks a total row.
 const TOTAL_CELLS: [&str; 12] = [
     "合计",
@@ -128,7 +138,7 @@ impl Table<'_> {
 
     /// `debit (借方发生额)`: the field and its header as written in the file.
     fn label(&self, field: &str, idx: usize) -> String {
-        let h = self.header().cells.get(idx).map(|c| clean(&c.text())).unwrap_or_default();
+        let h = self.header().cells.get(idx).map(|c| clean(&c.text()).to_string()).unwrap_or_default();
         format!("{field} ({h})")
     }
 
@@ -161,10 +171,15 @@ impl Table<'_> {
         if row.cells.iter().all(Cell::is_blank) {
             return Class::Blank;
         }
-        let first = row.cells.iter().find(|c| !c.is_blank()).map(|c| header_key(&c.text())).unwrap_or_default();
+        let first = row.cells.iter().find(|c| !c.is_blank()).map(|c| header_key(&c.text_cow())).unwrap_or_default();
+        // Every END mark starts with 以, which header_key keeps: a cell without it (nearly
+        // all) needs no key.
         let any_end = row.cells.iter().any(|c| {
-            let k = header_key(&c.text());
-            END.iter().any(|e| k.contains(e))
+            let t = c.text_cow();
+            t.contains('以') && {
+                let k = header_key(&t);
+                END.iter().any(|e| k.contains(e))
+            }
         });
         if any_end {
             return Class::End;
@@ -179,7 +194,7 @@ impl Table<'_> {
         let n = self.names();
         for f in [n.text, "type_code"] {
             for i in self.m.cols.get(f).into_iter().flatten() {
-                let k = header_key(&row.cells.get(*i).map(Cell::text).unwrap_or_default());
+                let k = header_key(&row.cells.get(*i).map(Cell::text_cow).unwrap_or_default());
                 if TOTAL_CELLS.contains(&k.as_str()) {
                     return Class::Skip(format!("total row ({})", quote(&k)));
                 }
@@ -324,7 +339,7 @@ impl Table<'_> {
                             fi,
                             format!(
                                 "{} is neither a money-out flag ({}) nor a money-in flag ({})",
-                                quote(&clean(&fc.text())),
+                                quote(clean(&fc.text())),
                                 out_flags.join(", "),
                                 in_flags.join(", ")
                             ),
@@ -350,13 +365,14 @@ impl Table<'_> {
         let row_ccy = match self.cell(row, "currency") {
             None => None,
             Some((c, i)) => {
-                let t = clean(&c.text());
-                if is_placeholder(&t) {
+                let raw = c.text_cow();
+                let t = clean(&raw);
+                if is_placeholder(t) {
                     None
                 } else {
                     Some(
-                        value::currency_name(&t)
-                            .ok_or_else(|| fail("currency", i, format!("{} is not a currency", quote(&t))))?,
+                        value::currency_name(t)
+                            .ok_or_else(|| fail("currency", i, format!("{} is not a currency", quote(t))))?,
                     )
                 }
             }
@@ -384,7 +400,8 @@ impl Table<'_> {
                 if let Cell::Error(e) = c {
                     return Err(fail(field, i, format!("spreadsheet error value {e}")));
                 }
-                let t = clean(&c.text());
+                let raw = c.text_cow();
+                let t = clean(&raw);
                 let t: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
                 if !is_placeholder(&t) && !parts.contains(&t) {
                     parts.push(t);
@@ -510,8 +527,8 @@ pub(crate) fn metadata(layout: &Layout, rows: &[Row]) -> Metadata {
             let t = clean(&raw);
             // `key: value` in one cell, or `key:` / `key` with the value in the next cell.
             let (k, v) = match t.find([':', '：']) {
-                Some(p) => (header_key(&t[..p]), clean(t[p..].trim_start_matches([':', '：']))),
-                None => (header_key(&t), String::new()),
+                Some(p) => (header_key(&t[..p]), clean(t[p..].trim_start_matches([':', '：'])).to_string()),
+                None => (header_key(t), String::new()),
             };
             if k.is_empty() {
                 continue;
@@ -526,7 +543,7 @@ pub(crate) fn metadata(layout: &Layout, rows: &[Row]) -> Metadata {
                 .and_then(|r| r.transpose());
             }
             if currency.is_none() && layout.meta_currency.contains(&k) {
-                let v = if v.is_empty() { next().map(|c| clean(&c.text())).unwrap_or_default() } else { v };
+                let v = if v.is_empty() { next().map(|c| clean(&c.text()).to_string()).unwrap_or_default() } else { v };
                 if !is_placeholder(&v) {
                     currency = Some(value::currency_name(&v).ok_or_else(|| format!("{} is not a currency", quote(&v))));
                 }

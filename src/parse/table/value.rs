@@ -34,6 +34,14 @@ pub(crate) enum Cell {
 
 impl Cell {
     /// The cell as display text (for headers, metadata, narratives and error messages).
+    /// [`Cell::text`], borrowed where the cell holds text (the common case).
+    pub(crate) fn text_cow(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Cell::Text(s) => std::borrow::Cow::Borrowed(s),
+            other => std::borrow::Cow::Owned(other.text()),
+        }
+    }
+
     pub(crate) fn text(&self) -> String {
         match self {
             Cell::Empty => String::new(),
@@ -56,7 +64,7 @@ impl Cell {
     pub(crate) fn is_blank(&self) -> bool {
         match self {
             Cell::Empty => true,
-            Cell::Text(s) => is_placeholder(&clean(s)),
+            Cell::Text(s) => is_placeholder(clean(s)),
             _ => false,
         }
     }
@@ -74,14 +82,14 @@ pub(crate) fn is_blank_char(c: char) -> bool {
 }
 
 /// Trims blanks, then unwraps the spreadsheet text guards `="…"`, `'…` and a leading tab.
-pub(crate) fn clean(s: &str) -> String {
+/// A slice of `s`: called for every cell of every row, so it allocates nothing.
+pub(crate) fn clean(s: &str) -> &str {
     let t = s.trim_matches(is_blank_char);
     let t = match t.strip_prefix("=\"").and_then(|r| r.strip_suffix('"')) {
         Some(inner) => inner.trim_matches(is_blank_char),
         None => t,
     };
-    let t = t.strip_prefix('\'').unwrap_or(t).trim_matches(is_blank_char);
-    t.to_string()
+    t.strip_prefix('\'').unwrap_or(t).trim_matches(is_blank_char)
 }
 
 /// `-`, `--`, `—`, `/`-free dash runs: "no value" in the idle amount column or a blank field.
@@ -90,7 +98,11 @@ pub(crate) fn is_placeholder(s: &str) -> bool {
 }
 
 /// Full-width ASCII forms (U+FF01…U+FF5E) to ASCII, the ideographic space to a space.
-pub(crate) fn half_width(s: &str) -> String {
+pub(crate) fn half_width(s: &str) -> std::borrow::Cow<'_, str> {
+    // Most cells have no full-width character: then nothing is copied.
+    if !s.chars().any(|c| matches!(c, '\u{FF01}'..='\u{FF5E}' | '\u{3000}')) {
+        return std::borrow::Cow::Borrowed(s);
+    }
     s.chars()
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFF01 + 0x21).unwrap_or(c),
@@ -103,7 +115,7 @@ pub(crate) fn half_width(s: &str) -> String {
 /// Header and key normalisation: half-width, no blanks at all (`日 志 号` = `日志号`), no
 /// trailing colon, `="…"` unwrapped, ASCII lower case.
 pub(crate) fn header_key(s: &str) -> String {
-    let t = half_width(&clean(s));
+    let t = half_width(clean(s));
     let t: String = t.chars().filter(|c| !is_blank_char(*c)).collect();
     let t = t.trim_end_matches(':');
     t.to_ascii_lowercase()
@@ -146,7 +158,7 @@ fn float_amount(f: f64) -> Result<Decimal, String> {
 }
 
 fn amount_text(raw: &str) -> Result<Option<(Decimal, Option<Currency>)>, String> {
-    let s = half_width(&clean(raw));
+    let s = half_width(clean(raw));
     let s = s.trim();
     if is_placeholder(s) {
         return Ok(None);
@@ -350,7 +362,7 @@ fn serial_or_yyyymmdd(f: f64) -> Result<(NaiveDate, Option<NaiveTime>), String> 
 }
 
 fn date_text(raw: &str, title: Option<TitleMonth>) -> Result<Option<(NaiveDate, Option<NaiveTime>)>, String> {
-    let s = half_width(&clean(raw));
+    let s = half_width(clean(raw));
     let s = s.trim();
     if is_placeholder(s) {
         return Ok(None);
@@ -424,7 +436,7 @@ pub(crate) fn time(cell: &Cell) -> Result<Option<NaiveTime>, String> {
         Cell::Number(f) => time_text(&number_text(*f)).map(Some),
         Cell::Int(i) => time_text(&i.to_string()).map(Some),
         Cell::Text(s) => {
-            let t = half_width(&clean(s));
+            let t = half_width(clean(s));
             if is_placeholder(t.trim()) { Ok(None) } else { time_text(t.trim()).map(Some) }
         }
         other => Err(format!("{} is not a time", quote(&other.text()))),
@@ -493,17 +505,17 @@ pub(crate) fn identifier(cell: &Cell) -> Result<Option<String>, String> {
         }
         Cell::Text(s) => {
             let t = clean(s);
-            if is_placeholder(&t) {
+            if is_placeholder(t) {
                 return Ok(None);
             }
-            let h = half_width(&t);
+            let h = half_width(t);
             if looks_scientific(&h) {
                 return Err(format!(
                     "{} looks like a number mangled by a spreadsheet (digits lost); export account numbers as text",
-                    quote(&t)
+                    quote(t)
                 ));
             }
-            Ok(Some(t))
+            Ok(Some(t.to_string()))
         }
         other => Err(format!("{} is not an account number or reference", quote(&other.text()))),
     }
