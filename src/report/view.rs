@@ -11,6 +11,7 @@ use super::labels::{Labels, Lang, kind_en};
 use super::reconciliation::{self, Item};
 use super::{AccountResult, InterestRow};
 use crate::discrepancy::{Discrepancy, Kind};
+use crate::matching::FxMap;
 use crate::store::{StoredEntry, StoredRecord};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -82,20 +83,19 @@ pub fn as_of(results: &[AccountResult]) -> NaiveDate {
 
 pub fn book(results: &[AccountResult], lang: Lang, title: &str) -> Book {
     let l = lang.labels();
+    let cut = |s: Sheet| Sheet { rows: bounded(s.rows, MAX_ROWS, lang), ..s };
     Book {
         title: title.to_string(),
         as_of: as_of(results),
         lang,
-        sheets: [
-            summary(results, l, lang),
-            open_items(results, l, lang),
-            matched(results, l),
-            reconciliation_sheet(results, l, lang),
-            interest(results, l, lang),
-        ]
-        .into_iter()
-        .map(|s| Sheet { rows: bounded(s.rows, MAX_ROWS, lang), ..s })
-        .collect(),
+        sheets: vec![
+            cut(summary(results, l, lang)),
+            cut(open_items(results, l, lang)),
+            // Cut already: it builds only the rows it keeps.
+            matched(results, l, lang),
+            cut(reconciliation_sheet(results, l, lang)),
+            cut(interest(results, l, lang)),
+        ],
     }
 }
 
@@ -152,12 +152,17 @@ pub fn bounded(mut rows: Vec<Vec<Cell>>, max: usize, lang: Lang) -> Vec<Vec<Cell
     if rows.len() > max {
         let left_out = rows.len() - max;
         rows.truncate(max);
-        rows.push(vec![Cell::Label(match lang {
-            Lang::Zh => format!("行数超过上限 {max}，另有 {left_out} 行未列出，见 CSV 报告"),
-            Lang::En => format!("over the limit of {max} rows: {left_out} more rows are in the CSV reports"),
-        })]);
+        rows.push(over_limit(max, left_out, lang));
     }
     rows
+}
+
+/// The last row of a sheet cut at `max` rows.
+fn over_limit(max: usize, left_out: usize, lang: Lang) -> Vec<Cell> {
+    vec![Cell::Label(match lang {
+        Lang::Zh => format!("行数超过上限 {max}，另有 {left_out} 行未列出，见 CSV 报告"),
+        Lang::En => format!("over the limit of {max} rows: {left_out} more rows are in the CSV reports"),
+    })]
 }
 
 fn summary(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
@@ -200,8 +205,8 @@ fn summary(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
 }
 
 struct Lookup<'a> {
-    entries: HashMap<i64, &'a StoredEntry>,
-    records: HashMap<i64, &'a StoredRecord>,
+    entries: FxMap<i64, &'a StoredEntry>,
+    records: FxMap<i64, &'a StoredRecord>,
 }
 
 impl<'a> Lookup<'a> {
@@ -284,7 +289,10 @@ fn open_items(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
     }
 }
 
-fn matched(results: &[AccountResult], l: &Labels) -> Sheet {
+/// Every match, sorted by (account, bank date, references, vouchers, rule), cut at
+/// [`MAX_ROWS`] like [`bounded`]. Only the keys of all matches are built; the rows only
+/// for the matches kept (at two million matches, half of them are not).
+fn matched(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
     let header = labels(&[
         l.account_no,
         l.rule,
@@ -297,40 +305,57 @@ fn matched(results: &[AccountResult], l: &Labels) -> Sheet {
         l.counterparty,
         l.reason,
     ]);
-    let mut keyed = Vec::new();
-    for a in results {
-        let lk = Lookup::of(a);
-        for m in &a.matches {
-            let es: Vec<&StoredEntry> = m.entries.iter().filter_map(|id| lk.entries.get(id).copied()).collect();
-            let rs: Vec<&StoredRecord> = m.records.iter().filter_map(|id| lk.records.get(id).copied()).collect();
-            let mut refs: Vec<&str> = es.iter().filter_map(|e| e.item.bank_ref.as_deref()).collect();
-            refs.sort();
-            let mut vouchers: Vec<&str> = rs.iter().map(|r| r.item.voucher_no.as_str()).collect();
-            vouchers.sort();
-            let who = es
-                .iter()
-                .find_map(|e| e.counterparty_name.clone())
-                .or_else(|| rs.iter().find_map(|r| r.counterparty_name.clone()));
+    let lookups: Vec<Lookup> = results.iter().map(Lookup::of).collect();
+    let parts = |a: usize, m: usize| {
+        let (lk, m) = (&lookups[a], &results[a].matches[m]);
+        let es: Vec<&StoredEntry> = m.entries.iter().filter_map(|id| lk.entries.get(id).copied()).collect();
+        let rs: Vec<&StoredRecord> = m.records.iter().filter_map(|id| lk.records.get(id).copied()).collect();
+        (es, rs)
+    };
+    let joined = |mut v: Vec<&str>| {
+        v.sort_unstable();
+        v.join(";")
+    };
+    // (account, bank date, refs, vouchers, rule) → (account index, match index)
+    type Key<'a> = (&'a str, Option<NaiveDate>, String, String, &'static str);
+    let mut keyed: Vec<(Key, (usize, usize))> = Vec::new();
+    for (ai, a) in results.iter().enumerate() {
+        for (mi, m) in a.matches.iter().enumerate() {
+            let (es, rs) = parts(ai, mi);
+            let refs = joined(es.iter().filter_map(|e| e.item.bank_ref.as_deref()).collect());
+            let vouchers = joined(rs.iter().map(|r| r.item.voucher_no.as_str()).collect());
             let bank_date = es.iter().map(|e| e.item.booking_date).min();
-            let key = (a.account_no.clone(), bank_date, refs.join(";"), vouchers.join(";"), m.rule.as_str());
-            let row = vec![
-                Cell::text(a.account_no.as_str()),
-                Cell::text(m.rule.as_str()),
-                Cell::opt_date(bank_date),
-                Cell::text(refs.join(";")),
-                if es.is_empty() { Cell::Empty } else { Cell::Amount(es.iter().map(|e| e.item.amount).sum()) },
-                Cell::opt_date(rs.iter().map(|r| r.item.date).min()),
-                Cell::text(vouchers.join(";")),
-                if rs.is_empty() { Cell::Empty } else { Cell::Amount(rs.iter().map(|r| r.item.amount).sum()) },
-                Cell::opt_text(&who),
-                Cell::text(m.detail.as_str()),
-            ];
-            keyed.push((key, row));
+            keyed.push(((a.account_no.as_str(), bank_date, refs, vouchers, m.rule.as_str()), (ai, mi)));
         }
     }
-    keyed.sort_by(|x, y| x.0.cmp(&y.0));
-    let mut rows = vec![header];
-    rows.extend(keyed.into_iter().map(|(_, r)| r));
+    keyed.sort_unstable_by(|x, y| x.0.cmp(&y.0).then(x.1.cmp(&y.1)));
+    let total = keyed.len() + 1;
+    keyed.truncate(MAX_ROWS - 1);
+    let mut rows = Vec::with_capacity(keyed.len() + 2);
+    rows.push(header);
+    for ((account, bank_date, refs, vouchers, rule), (ai, mi)) in keyed {
+        let (es, rs) = parts(ai, mi);
+        let m = &results[ai].matches[mi];
+        let who = es
+            .iter()
+            .find_map(|e| e.counterparty_name.clone())
+            .or_else(|| rs.iter().find_map(|r| r.counterparty_name.clone()));
+        rows.push(vec![
+            Cell::text(account),
+            Cell::text(rule),
+            Cell::opt_date(bank_date),
+            Cell::text(refs),
+            if es.is_empty() { Cell::Empty } else { Cell::Amount(es.iter().map(|e| e.item.amount).sum()) },
+            Cell::opt_date(rs.iter().map(|r| r.item.date).min()),
+            Cell::text(vouchers),
+            if rs.is_empty() { Cell::Empty } else { Cell::Amount(rs.iter().map(|r| r.item.amount).sum()) },
+            Cell::opt_text(&who),
+            Cell::text(m.detail.as_str()),
+        ]);
+    }
+    if total > MAX_ROWS {
+        rows.push(over_limit(MAX_ROWS, total - MAX_ROWS, lang));
+    }
     Sheet {
         name: l.sheet_matched,
         layout: Layout::Table,
