@@ -563,6 +563,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let (results, code) = job::reconcile::run(&opts).await?;
             print!("{}", crate::report::summary_text(&results));
             println!("reports: {}", out.display());
+            // The process ends now: handing millions of rows back to the allocator one by
+            // one would take seconds and change nothing.
+            std::mem::forget(results);
             Ok(code)
         }
         Command::Report { month, format, out } => {

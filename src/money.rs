@@ -94,6 +94,13 @@ impl fmt::Display for Money {
 /// always at least two decimals, `-` for negatives, no thousands separators.
 /// `1000` → `1000.00`, `-5.5` → `-5.50`, `0.125` → `0.125`.
 pub fn canonical(d: Decimal) -> String {
+    canonical_value(d).to_string()
+}
+
+/// The amount [`canonical`] prints, as a value: normalised, at least two decimals, never
+/// `-0`. What an amount becomes after a trip through the database's money column, so
+/// that an in-memory store ([`crate::store::memory`]) hands out the same values.
+pub fn canonical_value(d: Decimal) -> Decimal {
     let mut n = d.normalize();
     if n.scale() < 2 {
         n.rescale(2);
@@ -102,7 +109,7 @@ pub fn canonical(d: Decimal) -> String {
         // -0.00 must never be printed.
         n.set_sign_positive(true);
     }
-    n.to_string()
+    n
 }
 
 /// `1234567.8` → `1,234,567.80` for human-facing summaries (never for machine output).

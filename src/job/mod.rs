@@ -116,17 +116,30 @@ pub async fn match_account(
     window_days: u32,
     as_of: Option<chrono::NaiveDate>,
 ) -> anyhow::Result<AccountResult> {
-    let entries = store.entries(&acct.number).await?;
-    let records = store.records(&acct.number).await?;
-    let facts = store.statement_facts(&acct.number).await?;
-    let statements_end = store.statements_end(&acct.number).await?;
-    let params = Params { window_days, statements_end };
+    let data = store.account_data(&acct.number).await?;
     // People's decisions first: what they matched or rejected is not the cascade's to redo.
     let decided = crate::review::replay(&store.decisions(Some(&acct.number)).await?);
+    let result = account_result(acct, data, &decided, window_days, as_of);
+    store.replace_results(&acct.number, &result.matches, &result.discrepancies).await?;
+    Ok(result)
+}
+
+/// The matching, validation, interest check and 调节表 of one account over what was
+/// imported (`data`) and what people decided (`decided`): pure, so the database path
+/// ([`match_account`]) and the in-memory one (`reconcile`) compute the same thing.
+pub fn account_result(
+    acct: &AccountInfo,
+    data: crate::store::AccountData,
+    decided: &crate::review::State,
+    window_days: u32,
+    as_of: Option<chrono::NaiveDate>,
+) -> AccountResult {
+    let crate::store::AccountData { entries, records, facts, bank_closing, statements_end } = data;
+    let params = Params { window_days, statements_end };
     for (id, why) in &decided.ignored {
         tracing::warn!(account = %acct.number, decision = id, "decision not in effect: {why}");
     }
-    let mut part = review::partition(&acct.number, &decided, &entries, &records);
+    let mut part = review::partition(&acct.number, decided, &entries, &records);
     let bank_items: Vec<_> =
         part.auto_entries.take().unwrap_or_else(|| entries.iter().map(|e| e.item.clone()).collect());
     let book_items: Vec<_> =
@@ -150,7 +163,6 @@ pub async fn match_account(
         &mut outcome.matches,
         &mut outcome.discrepancies,
     );
-    let bank_closing = store.closing_balance(&acct.number).await?;
     let book_balance = match (acct.book_opening, bank_closing) {
         (Some((odate, oamount)), Some((cdate, _))) => Some(
             oamount
@@ -201,7 +213,6 @@ pub async fn match_account(
             ),
         });
     }
-    review::annotate(&decided, &result.entries, &result.records, &mut result.matches, &mut result.discrepancies);
-    store.replace_results(&acct.number, &result.matches, &result.discrepancies).await?;
-    Ok(result)
+    review::annotate(decided, &result.entries, &result.records, &mut result.matches, &mut result.discrepancies);
+    result
 }

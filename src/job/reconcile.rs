@@ -1,26 +1,35 @@
-//! `fundrecon reconcile`: parse + match in one shot over files, on a throwaway SQLite
-//! database in a temporary folder, writing the three reports. The accounts are the ones
-//! the book files use; every statement must map onto one of them.
+//! `fundrecon reconcile`: parse + match in one shot over files, in memory, writing the
+//! reports. The accounts are the ones the book files use; every statement must map onto
+//! one of them.
 //!
-//! Unlike the daily run there is no archive: the database and everything beside it are
-//! deleted when the run ends, so a copy of each file (written, synced, read back and
-//! hashed again) would keep nothing. Each file is read once; its content hash is still
-//! its identity (`raw_files`), so a file given twice is imported once, and each file is
-//! still imported all-or-nothing in one transaction.
+//! Unlike the daily run there is no archive and no database: everything is gone when the
+//! run ends, so a copy of each file or a database file would keep nothing. The import
+//! rules are the database's all the same ([`crate::store::memory::Ledger`]): a file is
+//! identified by its content hash (given twice, imported once), an entry by its account
+//! and entry key (overlapping deliveries count a payment once), a book record by account,
+//! direction and voucher (a later file corrects an earlier one); a file that fails stops
+//! the run with its name and place, and nothing is reported.
+//!
+//! How it runs: worker threads (one per core) read, hash and parse the files, books first;
+//! this thread stores each file's result in the ledger strictly in file order, so the
+//! outcome never depends on which thread finished first. Then each account is matched on
+//! its own thread ([`super::account_result`], the daily run's computation), and the report
+//! formats are written side by side ([`report::write_all`]).
 
-use super::{AccountInfo, EXIT_CLEAN, EXIT_DISCREPANCIES, match_account};
+use super::{AccountInfo, EXIT_CLEAN, EXIT_DISCREPANCIES, account_result};
 use crate::account::AccountMap;
 use crate::archive::sha256_hex;
 use crate::book::{self, Direction};
 use crate::parse::{self, Limits};
 use crate::report::{self, AccountResult};
-use crate::statement::Statement;
-use crate::store::ImportStats;
-use crate::store::Store;
+use crate::store::memory::{Ledger, PreparedBooks, PreparedStatement, Preparer};
 use anyhow::{Context, bail};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
+#[derive(Clone, Debug)]
 pub struct Options {
     pub statements: Vec<PathBuf>,
     pub disbursements: Vec<PathBuf>,
@@ -56,95 +65,205 @@ pub fn walk(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 pub async fn run(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
-    let tmp = tempfile::Builder::new().prefix("fundrecon-reconcile-").tempdir()?;
-    let store = Store::open_scratch(&tmp.path().join("db.sqlite")).await?;
+    // All of it is CPU and file work: off the async runtime.
+    let opts = opts.clone();
+    tokio::task::spawn_blocking(move || run_blocking(&opts))
+        .await
+        .map_err(|e| anyhow::anyhow!("reconcile stopped: {e}"))?
+}
+
+/// One file to read: a book file (with its direction) or a statement file.
+#[derive(Clone)]
+enum Job {
+    Books(PathBuf, Direction),
+    Statements(PathBuf),
+}
+
+/// What a worker made of a file: rows ready for the ledger.
+enum Parsed {
+    Books(PreparedBooks),
+    Statements { sha: String, statements: Vec<PreparedStatement> },
+}
+
+fn run_blocking(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
     // Where the time goes, for `bench-reconcile` (FUNDRECON_LOG=fundrecon::job::reconcile=info).
     let mut clock = std::time::Instant::now();
     let mut lap = |phase: &str, what: String| {
         tracing::info!(phase, seconds = clock.elapsed().as_secs_f64(), "reconcile phase {phase}: {what}");
         clock = std::time::Instant::now();
     };
-
     // Books first: they define the accounts.
-    let mut accounts: BTreeMap<String, String> = BTreeMap::new();
-    for (paths, dir) in [(&opts.disbursements, Direction::Disbursement), (&opts.receipts, Direction::Receipt)] {
-        for p in paths {
-            let bytes = std::fs::read(p).with_context(|| format!("{}", p.display()))?;
-            let recs = book::read_csv(&p.display().to_string(), &bytes, dir)?;
-            for r in &recs {
-                accounts.entry(r.account_no.clone()).or_insert_with(|| r.amount.currency.to_string());
-            }
-            store.record_raw_file(&sha256_hex(&bytes), bytes.len() as u64, &file_name(p), "books").await?;
-            store.import_books(&p.display().to_string(), &recs).await?;
-        }
-    }
-    lap("books", format!("{} accounts", accounts.len()));
-    let none: Vec<String> = Vec::new();
-    let map = AccountMap::new(accounts.keys().map(|a| (a.as_str(), none.as_slice())));
+    let mut jobs: Vec<Job> = Vec::new();
+    jobs.extend(opts.disbursements.iter().map(|p| Job::Books(p.clone(), Direction::Disbursement)));
+    jobs.extend(opts.receipts.iter().map(|p| Job::Books(p.clone(), Direction::Receipt)));
+    let books = jobs.len();
+    jobs.extend(walk(&opts.statements)?.into_iter().map(Job::Statements));
     let limits = Limits::default();
-    let files = walk(&opts.statements)?;
-    for p in &files {
-        let bytes = std::fs::read(p).with_context(|| format!("{}", p.display()))?;
-        let name = p.display().to_string();
-        let sha = sha256_hex(&bytes);
-        store.record_raw_file(&sha, bytes.len() as u64, &name, "files").await?;
-        import_bytes(&store, &sha, &name, bytes, &map, &limits).await?;
+
+    let mut ledger = Ledger::new();
+    let mut accounts: BTreeMap<String, String> = BTreeMap::new();
+    let mut map: Option<AccountMap> = None;
+    let none: Vec<String> = Vec::new();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 16);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let (tx, rx) = mpsc::channel::<(usize, anyhow::Result<Parsed>)>();
+        for _ in 0..workers {
+            let (tx, jobs, next, stop, limits) = (tx.clone(), &jobs, &next, &stop, &limits);
+            let preparer = ledger.preparer();
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(i) else { break };
+                    let res = read(job, limits, &preparer);
+                    if res.is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    if tx.send((i, res)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        // Results arrive in any order; they are stored in file order.
+        let mut waiting: BTreeMap<usize, anyhow::Result<Parsed>> = BTreeMap::new();
+        let mut done = 0usize;
+        let mut storing = std::time::Duration::ZERO;
+        let result = (|| -> anyhow::Result<()> {
+            for (i, res) in rx.iter() {
+                waiting.insert(i, res);
+                while let Some(res) = waiting.remove(&done) {
+                    let t = std::time::Instant::now();
+                    let job = &jobs[done];
+                    done += 1;
+                    match (res?, job) {
+                        (Parsed::Books(recs), Job::Books(..)) => {
+                            for (a, currency) in recs.accounts() {
+                                if !accounts.contains_key(a) {
+                                    accounts.insert(a.to_string(), currency.to_string());
+                                }
+                            }
+                            ledger.books(recs)?;
+                        }
+                        (Parsed::Statements { sha, statements }, Job::Statements(p)) => {
+                            if done - 1 == books {
+                                lap("books", format!("{} accounts", accounts.len()));
+                            }
+                            let map = map.get_or_insert_with(|| {
+                                AccountMap::new(accounts.keys().map(|a| (a.as_str(), none.as_slice())))
+                            });
+                            store_statements(&mut ledger, map, &sha, &p.display().to_string(), statements)?;
+                        }
+                        _ => bail!("internal: file {done} read as the wrong kind"),
+                    }
+                    storing += t.elapsed();
+                }
+            }
+            Ok(())
+        })();
+        tracing::debug!(seconds = storing.as_secs_f64(), "reconcile: storing parsed files in the ledger");
+        if result.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        result?;
+        if done < jobs.len() {
+            bail!("internal: {} of {} files were read", done, jobs.len());
+        }
+        Ok(())
+    })?;
+    if books == jobs.len() {
+        lap("books", format!("{} accounts", accounts.len()));
     }
-    lap("statements", format!("{} files parsed and imported", files.len()));
-    let mut results = Vec::new();
-    for (number, currency) in &accounts {
-        let info = AccountInfo {
-            number: number.clone(),
-            name: String::new(),
-            currency: currency.clone(),
-            bank: String::new(),
-            book_opening: None,
-            agreements: Vec::new(),
-            rules: crate::matching::RuleSet::default(),
-        };
-        results.push(match_account(&store, &info, opts.window_days, None).await?);
-        lap("match", format!("account {number}: read, matched, results stored"));
+    lap("statements", format!("{} files parsed and stored", jobs.len() - books));
+
+    // Each account on its own thread (at most one per core at a time).
+    let infos: Vec<(AccountInfo, crate::store::AccountData)> = accounts
+        .iter()
+        .map(|(number, currency)| {
+            let info = AccountInfo {
+                number: number.clone(),
+                name: String::new(),
+                currency: currency.clone(),
+                bank: String::new(),
+                book_opening: None,
+                agreements: Vec::new(),
+                rules: crate::matching::RuleSet::default(),
+            };
+            let data = ledger.take_account(number);
+            (info, data)
+        })
+        .collect();
+    drop(ledger);
+    let nobody = crate::review::State::default();
+    let mut results: Vec<AccountResult> = Vec::with_capacity(infos.len());
+    let mut infos = infos.into_iter();
+    loop {
+        let round: Vec<_> = infos.by_ref().take(workers).collect();
+        if round.is_empty() {
+            break;
+        }
+        let nobody = &nobody;
+        let out: Vec<AccountResult> = std::thread::scope(|scope| {
+            let handles: Vec<_> = round
+                .into_iter()
+                .map(|(info, data)| scope.spawn(move || account_result(&info, data, nobody, opts.window_days, None)))
+                .collect();
+            handles.into_iter().map(|h| h.join()).collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|_| anyhow::anyhow!("internal: matching an account stopped"))?;
+        results.extend(out);
     }
+    lap("match", format!("{} accounts matched", results.len()));
     report::write_all(&opts.out, &results, None)
         .with_context(|| format!("writing reports to {}", opts.out.display()))?;
     lap("reports", opts.out.display().to_string());
-    store.close().await;
     let dirty = results.iter().flat_map(|a| a.discrepancies.iter()).any(report::needs_attention);
     Ok((results, if dirty { EXIT_DISCREPANCIES } else { EXIT_CLEAN }))
 }
 
-/// Parses a file read whole and imports its statements in one transaction (nothing of
-/// it stays when a statement's account is unknown or a statement fails). Parsing runs on
-/// a blocking thread; memory is the file and its statements.
-async fn import_bytes(
-    store: &Store,
-    sha: &str,
-    name: &str,
-    bytes: Vec<u8>,
-    accounts: &AccountMap,
-    limits: &Limits,
-) -> anyhow::Result<ImportStats> {
-    let Some(mut tx) = store.begin_import(sha).await? else {
-        return Ok(ImportStats { already_imported: true, ..Default::default() });
-    };
-    let (file, limits) = (name.to_string(), limits.clone());
-    let (used, statements) = tokio::task::spawn_blocking(move || {
-        let mut statements: Vec<Statement> = Vec::new();
-        let (used, _) = parse::stream(&file, &mut &bytes[..], None, None, &limits, &mut |s| {
-            statements.push(s);
-            Ok(())
-        })?;
-        Ok::<_, parse::ParseError>((used, statements))
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("{name}: parser stopped: {e}"))??;
-    for s in &statements {
-        let a = accounts.resolve(&s.account).map_err(|e| anyhow::anyhow!("{name} {}: {e}", s.location))?;
-        tx.statement(s, &a).await?;
+/// Reads, hashes and parses one file and prepares its rows (a worker's part: the ledger
+/// itself is not touched).
+fn read(job: &Job, limits: &Limits, preparer: &Preparer) -> anyhow::Result<Parsed> {
+    match job {
+        Job::Books(p, dir) => {
+            let bytes = std::fs::read(p).with_context(|| format!("{}", p.display()))?;
+            let name = p.display().to_string();
+            Ok(Parsed::Books(preparer.books(&name, book::read_csv(&name, &bytes, *dir)?)))
+        }
+        Job::Statements(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("{}", p.display()))?;
+            let name = p.display().to_string();
+            let sha = sha256_hex(&bytes);
+            let mut statements: Vec<PreparedStatement> = Vec::new();
+            parse::stream(&name, &mut &bytes[..], None, None, limits, &mut |s| {
+                statements.push(preparer.statement(s));
+                Ok(())
+            })?;
+            Ok(Parsed::Statements { sha, statements })
+        }
     }
-    Ok(tx.commit(used).await?)
 }
 
-fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| p.display().to_string())
+/// Stores one file's statements, all or nothing: every statement's account is resolved
+/// before any is stored, and a file whose content was stored before is skipped.
+fn store_statements(
+    ledger: &mut Ledger,
+    accounts: &AccountMap,
+    sha: &str,
+    name: &str,
+    statements: Vec<PreparedStatement>,
+) -> anyhow::Result<()> {
+    let resolved: Vec<String> = statements
+        .iter()
+        .map(|s| accounts.resolve(&s.raw_account).map_err(|e| anyhow::anyhow!("{name} {}: {e}", s.location)))
+        .collect::<anyhow::Result<_>>()?;
+    if !ledger.add_file(sha) {
+        return Ok(());
+    }
+    for (s, account) in statements.into_iter().zip(resolved) {
+        ledger.statement(name, s, &account)?;
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@
 //! Money is bound and read through [`DbMoney`] (TEXT on SQLite, NUMERIC on PostgreSQL);
 //! dates as chrono types (TEXT / DATE). Every multi-row write is one transaction.
 
+pub mod memory;
 mod money_col;
 
 pub use money_col::DbMoney;
@@ -133,6 +134,17 @@ pub struct StoredRecord {
     pub location: String,
 }
 
+/// Everything matching an account needs from what was imported: its entries and records
+/// (in the order [`Store::entries`] and [`Store::records`] give), its statements' facts,
+/// the latest closing balance and the last date its statements cover.
+pub struct AccountData {
+    pub entries: Vec<StoredEntry>,
+    pub records: Vec<StoredRecord>,
+    pub facts: Vec<StatementFacts>,
+    pub bank_closing: Option<(NaiveDate, Decimal)>,
+    pub statements_end: Option<NaiveDate>,
+}
+
 /// What one file's import did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImportStats {
@@ -147,22 +159,29 @@ pub struct ImportStats {
 /// The entry key: the bank reference (or, lacking one, date|amount|customer ref) plus the
 /// occurrence of that base within its statement. Identical payments stay distinct.
 pub fn entry_keys(stmt: &Statement) -> Vec<String> {
-    let mut seen: HashMap<String, u32> = HashMap::new();
+    use std::borrow::Cow;
+    use std::fmt::Write;
+    // Bases borrowed from the entries where they can be (the bank reference): one
+    // allocation per key, not three.
+    let mut seen: HashMap<Cow<'_, str>, u32> = HashMap::with_capacity(stmt.entries.len());
     stmt.entries
         .iter()
         .map(|e| {
-            let base = match e.bank_ref.as_deref().map(str::trim) {
-                Some(r) if !r.is_empty() && r != "NONREF" && r != "NOTPROVIDED" => r.to_string(),
-                _ => format!(
+            let base: Cow<'_, str> = match e.bank_ref.as_deref().map(str::trim) {
+                Some(r) if !r.is_empty() && r != "NONREF" && r != "NOTPROVIDED" => Cow::Borrowed(r),
+                _ => Cow::Owned(format!(
                     "{}|{}|{}",
                     e.booking_date,
                     crate::money::canonical(e.amount.amount),
                     e.customer_ref.as_deref().unwrap_or("")
-                ),
+                )),
             };
-            let n = seen.entry(base.clone()).or_insert(0);
+            let mut key = String::with_capacity(base.len() + 4);
+            key.push_str(&base);
+            let n = seen.entry(base).or_insert(0);
             *n += 1;
-            format!("{base}#{n}")
+            let _ = write!(key, "#{n}");
+            key
         })
         .collect()
 }
@@ -453,10 +472,21 @@ impl Store {
         Ok(rows)
     }
 
+    /// What matching an account reads, in one call (see [`AccountData`]).
+    pub async fn account_data(&self, account_no: &str) -> Result<AccountData> {
+        Ok(AccountData {
+            entries: self.entries(account_no).await?,
+            records: self.records(account_no).await?,
+            facts: self.statement_facts(account_no).await?,
+            bank_closing: self.closing_balance(account_no).await?,
+            statements_end: self.statements_end(account_no).await?,
+        })
+    }
+
     pub async fn records(&self, account_no: &str) -> Result<Vec<StoredRecord>> {
         let rows = on_pool!(self, p => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {RECORD_COLUMNS} FROM book_records WHERE account_no = $1 ORDER BY book_date, voucher_no"
+                "SELECT {RECORD_COLUMNS} FROM book_records WHERE account_no = $1 ORDER BY book_date, voucher_no, direction"
             )))
             .bind(account_no)
             .fetch_all(p)
