@@ -185,8 +185,8 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Parse + match in one shot on a throwaway database; writes matches.csv,
-    /// discrepancies.csv and summary.json to --out.
+    /// Parse + match in one shot, in memory (the database's import rules, no database);
+    /// writes the reports to --out.
     Reconcile {
         /// Statement files or folders (walked recursively; formats detected from content).
         #[arg(long, num_args = 1.., required = true)]

@@ -93,6 +93,56 @@ fn reconcile_writes_golden_reports() {
     );
 }
 
+/// Statements delivered twice (the same bytes under other names, in another folder) count
+/// once; a statement file that cannot be read stops the run naming the file and line,
+/// whatever the other files, and writes no report.
+#[test]
+fn reconcile_counts_a_repeated_file_once_and_names_a_bad_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let again = tmp.path().join("again");
+    std::fs::create_dir_all(&again).unwrap();
+    for (from, to) in [
+        ("fixtures/demo/boc/BOC_MT940_20240321.sta", "copy-of-boc.sta"),
+        ("fixtures/demo/icbc/ICBC_camt053_20240322.xml", "resent.xml"),
+    ] {
+        std::fs::copy(Path::new(ROOT).join(from), again.join(to)).unwrap();
+    }
+    let run = |extra: &str, out: &Path| {
+        fundrecon(&[
+            "reconcile",
+            "--statements",
+            "fixtures/demo/boc",
+            "fixtures/demo/icbc",
+            extra,
+            "--disbursements",
+            "fixtures/demo/books/disbursements.csv",
+            "--receipts",
+            "fixtures/demo/books/receipts.csv",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let out_dir = tmp.path().join("out");
+    let out = run(again.to_str().unwrap(), &out_dir);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    for f in ["matches.csv", "discrepancies.csv", "summary.json"] {
+        golden(&format!("fixtures/demo/expected/reconcile/{f}"), &read(&out_dir.join(f)));
+    }
+
+    let bad = tmp.path().join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    let mt940 = read(&Path::new(ROOT).join("fixtures/demo/boc/BOC_MT940_20240322.sta"));
+    let broken = mt940.replacen(":60F:", ":60F:X", 1);
+    assert_ne!(broken, mt940);
+    std::fs::write(bad.join("broken.sta"), broken).unwrap();
+    let out_dir = tmp.path().join("out-bad");
+    let out = run(bad.to_str().unwrap(), &out_dir);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("broken.sta:5: field :60F:"), "names the file, line and field: {err}");
+    assert!(!out_dir.join("matches.csv").exists(), "no report from a failed run");
+}
+
 #[test]
 fn reconcile_refuses_a_statement_for_an_unknown_account() {
     let tmp = tempfile::tempdir().unwrap();

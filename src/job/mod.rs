@@ -1,6 +1,6 @@
 //! The job layer: drives fetch → archive → parse → validate → match → report.
 //! `daily` is the scheduled reconciliation over a config; `reconcile` the one-shot form
-//! over files on a throwaway database. Both share the steps in this module.
+//! over files, in memory. Both share the steps in this module (`account_result`).
 
 pub mod bench;
 pub mod daily;
@@ -140,12 +140,16 @@ pub fn account_result(
         tracing::warn!(account = %acct.number, decision = id, "decision not in effect: {why}");
     }
     let mut part = review::partition(&acct.number, decided, &entries, &records);
-    let bank_items: Vec<_> =
-        part.auto_entries.take().unwrap_or_else(|| entries.iter().map(|e| e.item.clone()).collect());
-    let book_items: Vec<_> =
-        part.auto_records.take().unwrap_or_else(|| records.iter().map(|r| r.item.clone()).collect());
-    let input = matching::Input { entries: &bank_items, records: &book_items, batch_details: &[] };
-    let mut outcome = matching::match_with(&acct.number, &input, &acct.rules, &params);
+    // Nobody decided anything (the usual case): the cascade reads the rows in place.
+    let mut outcome = match (part.auto_entries.take(), part.auto_records.take()) {
+        (None, None) => matching::match_rows(&acct.number, &entries, &records, &acct.rules, &params),
+        (auto_entries, auto_records) => {
+            let bank_items = auto_entries.unwrap_or_else(|| entries.iter().map(|e| e.item.clone()).collect());
+            let book_items = auto_records.unwrap_or_else(|| records.iter().map(|r| r.item.clone()).collect());
+            let input = matching::Input { entries: &bank_items, records: &book_items, batch_details: &[] };
+            matching::match_with(&acct.number, &input, &acct.rules, &params)
+        }
+    };
     if !part.held_entries.is_empty() || !part.held_records.is_empty() {
         // Held items are only classified: an empty cascade, then `classify`.
         let held = matching::Input { entries: &part.held_entries, records: &part.held_records, batch_details: &[] };

@@ -146,7 +146,10 @@ pub struct Items {
 impl Items {
     /// The compact form of `entries` and `records` (any order: they are sorted here; input
     /// already in order, as the store delivers it, is only checked).
-    pub fn new(entries: &[BankItem], records: &[BookItem]) -> Result<Items, TooLarge> {
+    ///
+    /// Any rows that hold the items will do (`AsRef`): the store's rows are read in place,
+    /// not copied into the row form first.
+    pub fn new<E: AsRef<BankItem>, R: AsRef<BookItem>>(entries: &[E], records: &[R]) -> Result<Items, TooLarge> {
         if entries.len() >= u32::MAX as usize || records.len() >= u32::MAX as usize {
             return Err(TooLarge("more than 4 billion entries or records in one account".into()));
         }
@@ -160,7 +163,11 @@ impl Items {
         for v in [&mut it.e_key, &mut it.e_ref, &mut it.e_cref, &mut it.e_e2e, &mut it.e_cp, &mut it.e_text] {
             v.reserve_exact(ne);
         }
-        for e in super::sorted(entries, |e| (e.booking_date, e.entry_key.as_str(), e.id)) {
+        for e in super::sorted(entries, |e| {
+            let e = e.as_ref();
+            (e.booking_date, e.entry_key.as_str(), e.id)
+        }) {
+            let e = e.as_ref();
             let i = it.e_id.len() as u32;
             it.e_id.push(e.id);
             it.e_date.push(e.booking_date);
@@ -191,7 +198,11 @@ impl Items {
         for v in [&mut it.r_voucher, &mut it.r_cp, &mut it.r_batch] {
             v.reserve_exact(nr);
         }
-        for r in super::sorted(records, |r| (r.date, r.voucher_no.as_str(), r.id)) {
+        for r in super::sorted(records, |r| {
+            let r = r.as_ref();
+            (r.date, r.voucher_no.as_str(), r.id)
+        }) {
+            let r = r.as_ref();
             let i = it.r_id.len() as u32;
             it.r_id.push(r.id);
             it.r_date.push(r.date);

@@ -78,6 +78,12 @@ pub struct BankItem {
     pub kind: EntryKind,
 }
 
+impl AsRef<BankItem> for BankItem {
+    fn as_ref(&self) -> &BankItem {
+        self
+    }
+}
+
 /// A book record as matching sees it.
 #[derive(Clone, Debug)]
 pub struct BookItem {
@@ -88,6 +94,12 @@ pub struct BookItem {
     pub amount: Decimal,
     pub counterparty_account: Option<String>,
     pub batch_ref: Option<String>,
+}
+
+impl AsRef<BookItem> for BookItem {
+    fn as_ref(&self) -> &BookItem {
+        self
+    }
 }
 
 /// The per-item details of a 代发 debit, as a bank's batch-detail query or result file
@@ -341,6 +353,24 @@ pub fn match_items_timed(
     (out, t)
 }
 
+/// [`match_with`] over any rows that hold the items (the store's rows), read in place:
+/// no copy of a million rows into the row form first.
+pub fn match_rows<E: AsRef<BankItem>, R: AsRef<BookItem>>(
+    account_no: &str,
+    entries: &[E],
+    records: &[R],
+    rules: &RuleSet,
+    params: &Params,
+) -> Outcome {
+    let items = match Items::new(entries, records) {
+        Ok(items) => items,
+        Err(e) => {
+            return too_large(account_no, entries.iter().map(AsRef::as_ref), records.iter().map(AsRef::as_ref), &e);
+        }
+    };
+    run_items(account_no, &items, &[], rules, params, None).outcome(&items)
+}
+
 fn run(
     account_no: &str,
     input: &Input,
@@ -351,7 +381,7 @@ fn run(
     let t = std::time::Instant::now();
     let items = match Items::new(input.entries, input.records) {
         Ok(items) => items,
-        Err(e) => return too_large(account_no, input, &e),
+        Err(e) => return too_large(account_no, input.entries.iter(), input.records.iter(), &e),
     };
     if let Some(t0) = timings.as_deref_mut() {
         t0.push(("load", t.elapsed()));
@@ -367,7 +397,12 @@ fn run(
 
 /// An account beyond the compact form's bounds is not matched: every item stays open,
 /// saying why (never a wrong match, never a panic).
-fn too_large(account_no: &str, input: &Input, e: &TooLarge) -> Outcome {
+fn too_large<'a>(
+    account_no: &str,
+    entries: impl Iterator<Item = &'a BankItem>,
+    records: impl Iterator<Item = &'a BookItem>,
+    e: &TooLarge,
+) -> Outcome {
     let mk = |kind, entry: Option<&BankItem>, record: Option<&BookItem>| Discrepancy {
         kind,
         account_no: account_no.to_string(),
@@ -383,8 +418,8 @@ fn too_large(account_no: &str, input: &Input, e: &TooLarge) -> Outcome {
         detail: format!("not matched: {e}"),
     };
     let mut out = Outcome::default();
-    out.discrepancies.extend(input.entries.iter().map(|e| mk(crate::discrepancy::Kind::MissingInBooks, Some(e), None)));
-    out.discrepancies.extend(input.records.iter().map(|r| mk(crate::discrepancy::Kind::MissingInBank, None, Some(r))));
+    out.discrepancies.extend(entries.map(|e| mk(crate::discrepancy::Kind::MissingInBooks, Some(e), None)));
+    out.discrepancies.extend(records.map(|r| mk(crate::discrepancy::Kind::MissingInBank, None, Some(r))));
     out
 }
 

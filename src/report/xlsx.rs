@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
-/// Excel's limit on the characters in one cell; longer text is cut (the CSV reports
+/// Excel's limit on one cell, in UTF-16 units; longer text is cut (the CSV reports
 /// keep it whole).
 const MAX_CELL_CHARS: usize = 32_767;
 
@@ -41,11 +41,22 @@ fn formats() -> Formats {
     }
 }
 
+/// `s` cut to Excel's cell limit, counted as Excel counts: UTF-16 units (a character
+/// outside the BMP is two; rust_xlsxwriter refuses a longer string).
 fn cut(s: &str) -> &str {
-    match s.char_indices().nth(MAX_CELL_CHARS) {
-        Some((i, _)) => &s[..i],
-        None => s,
+    // A UTF-16 unit takes at least one UTF-8 byte: short in bytes is short enough (most
+    // cells; no walk).
+    if s.len() <= MAX_CELL_CHARS {
+        return s;
     }
+    let mut units = 0;
+    for (i, c) in s.char_indices() {
+        units += c.len_utf16();
+        if units > MAX_CELL_CHARS {
+            return &s[..i];
+        }
+    }
+    s
 }
 
 fn amount(x: Decimal) -> f64 {
@@ -169,6 +180,19 @@ mod tests {
     use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
     use chrono::NaiveDate;
     use rust_decimal::Decimal;
+
+    #[test]
+    fn cells_are_cut_at_excels_limit_in_utf16_units() {
+        assert_eq!(cut("短"), "短");
+        let bmp = "账".repeat(MAX_CELL_CHARS + 3);
+        assert_eq!(cut(&bmp).chars().count(), MAX_CELL_CHARS);
+        // 😀 is two UTF-16 units: half as many fit.
+        let astral = "😀".repeat(MAX_CELL_CHARS);
+        assert_eq!(cut(&astral).chars().count(), MAX_CELL_CHARS / 2);
+        assert!(cut(&astral).encode_utf16().count() <= MAX_CELL_CHARS);
+        let exact = "a".repeat(MAX_CELL_CHARS);
+        assert_eq!(cut(&exact), exact);
+    }
 
     /// A sheet past the constant-memory threshold reads back like a small one: every row,
     /// text as text (a formula-looking text too), amounts as numbers, the header first.

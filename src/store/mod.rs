@@ -123,6 +123,18 @@ pub struct StoredEntry {
     pub location: String,
 }
 
+impl AsRef<BankItem> for StoredEntry {
+    fn as_ref(&self) -> &BankItem {
+        &self.item
+    }
+}
+
+impl AsRef<BookItem> for StoredRecord {
+    fn as_ref(&self) -> &BookItem {
+        &self.item
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct StoredRecord {
     pub item: BookItem,
@@ -280,30 +292,6 @@ impl Store {
             Pool::Sqlite(pool)
         };
         Ok(Store { pool })
-    }
-
-    /// A throwaway SQLite database (one-shot `reconcile` in a temporary folder): the same
-    /// schema and transactions, so a file is still all-or-nothing within the run, but no
-    /// write waits for the disk (`synchronous = OFF`, rollback journal in memory): after a
-    /// crash the folder is deleted anyway.
-    pub async fn open_scratch(path: &std::path::Path) -> Result<Store> {
-        let opts = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Memory)
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Off)
-            // Rows cross from SQLite's worker thread in buffers of this many, not 50: a
-            // million-row read otherwise wakes the reader tens of thousands of times.
-            .row_buffer_size(4096)
-            // Index pages stay in memory (128 MiB; the default 2 MiB makes every insert
-            // into a large index a read from the file).
-            .pragma("cache_size", "-131072")
-            .pragma("temp_store", "memory")
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
-        migrator(SQLITE_MIGRATIONS).run(&pool).await?;
-        Ok(Store { pool: Pool::Sqlite(pool) })
     }
 
     pub fn backend(&self) -> &'static str {
