@@ -15,6 +15,7 @@ use crate::matching::FxMap;
 use crate::store::{StoredEntry, StoredRecord};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// One cell. `Text` is data from outside (bank, books) and is always written as text,
@@ -292,7 +293,7 @@ fn open_items(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
 /// Every match, sorted by (account, bank date, references, vouchers, rule), cut at
 /// [`MAX_ROWS`] like [`bounded`]. Only the keys of all matches are built; the rows only
 /// for the matches kept (at two million matches, half of them are not).
-fn matched(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
+fn matched<'a>(results: &'a [AccountResult], l: &Labels, lang: Lang) -> Sheet {
     let header = labels(&[
         l.account_no,
         l.rule,
@@ -312,12 +313,18 @@ fn matched(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
         let rs: Vec<&StoredRecord> = m.records.iter().filter_map(|id| lk.records.get(id).copied()).collect();
         (es, rs)
     };
-    let joined = |mut v: Vec<&str>| {
-        v.sort_unstable();
-        v.join(";")
+    // One text is borrowed (most matches), several are joined.
+    let joined = |mut v: Vec<&'a str>| -> Cow<'a, str> {
+        match v[..] {
+            [one] => Cow::Borrowed(one),
+            _ => {
+                v.sort_unstable();
+                Cow::Owned(v.join(";"))
+            }
+        }
     };
     // (account, bank date, refs, vouchers, rule) → (account index, match index)
-    type Key<'a> = (&'a str, Option<NaiveDate>, String, String, &'static str);
+    type Key<'a> = (&'a str, Option<NaiveDate>, Cow<'a, str>, Cow<'a, str>, &'static str);
     let mut keyed: Vec<(Key, (usize, usize))> = Vec::new();
     for (ai, a) in results.iter().enumerate() {
         for (mi, m) in a.matches.iter().enumerate() {
@@ -344,10 +351,10 @@ fn matched(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
             Cell::text(account),
             Cell::text(rule),
             Cell::opt_date(bank_date),
-            Cell::text(refs),
+            Cell::text(refs.into_owned()),
             if es.is_empty() { Cell::Empty } else { Cell::Amount(es.iter().map(|e| e.item.amount).sum()) },
             Cell::opt_date(rs.iter().map(|r| r.item.date).min()),
-            Cell::text(vouchers),
+            Cell::text(vouchers.into_owned()),
             if rs.is_empty() { Cell::Empty } else { Cell::Amount(rs.iter().map(|r| r.item.amount).sum()) },
             Cell::opt_text(&who),
             Cell::text(m.detail.as_str()),

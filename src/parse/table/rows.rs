@@ -401,10 +401,9 @@ impl Table<'_> {
                     return Err(fail(field, i, format!("spreadsheet error value {e}")));
                 }
                 let raw = c.text_cow();
-                let t = clean(&raw);
-                let t: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
-                if !is_placeholder(&t) && !parts.contains(&t) {
-                    parts.push(t);
+                let t = value::single_spaced(clean(&raw));
+                if !is_placeholder(&t) && !parts.iter().any(|p| *p == t) {
+                    parts.push(t.into_owned());
                 }
             }
             let joined = parts.join(" ");

@@ -92,6 +92,26 @@ pub(crate) fn clean(s: &str) -> &str {
     t.strip_prefix('\'').unwrap_or(t).trim_matches(is_blank_char)
 }
 
+/// Runs of whitespace as one space, none at the ends (`split_whitespace` joined by " "),
+/// borrowed when `s` is that already (nearly every cell).
+pub(crate) fn single_spaced(s: &str) -> std::borrow::Cow<'_, str> {
+    let mut prev_space = true; // a blank at the start needs the slow path too
+    let plain = s.chars().all(|c| {
+        let ok = !c.is_whitespace() || (c == ' ' && !prev_space);
+        prev_space = c.is_whitespace();
+        ok
+    }) && !prev_space_at_end(s);
+    if plain {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+}
+
+fn prev_space_at_end(s: &str) -> bool {
+    s.chars().next_back().is_some_and(char::is_whitespace)
+}
+
 /// `-`, `--`, `—`, `/`-free dash runs: "no value" in the idle amount column or a blank field.
 pub(crate) fn is_placeholder(s: &str) -> bool {
     s.is_empty() || s.chars().all(|c| matches!(c, '-' | '－' | '—' | '–' | '―'))
@@ -538,6 +558,17 @@ pub(crate) fn looks_scientific(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn single_spaced_is_split_whitespace_joined() {
+        for s in
+            ["", " ", "a", "a b", "a  b", " a", "a ", "a\tb", "a\u{3000}b", "张 三", "a\u{200B}b", "a \n b", "\u{3000}"]
+        {
+            let want = s.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert_eq!(super::single_spaced(s).as_ref(), want.as_str(), "{s:?}");
+        }
+        assert!(matches!(super::single_spaced("代发 工资"), std::borrow::Cow::Borrowed(_)));
+    }
+
     use super::*;
     use rust_decimal::dec;
 
