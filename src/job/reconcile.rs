@@ -4,8 +4,9 @@
 //!
 //! Unlike the daily run there is no archive and no database: everything is gone when the
 //! run ends, so a copy of each file or a database file would keep nothing. The import
-//! rules are the database's all the same ([`crate::store::memory::Ledger`]): a file is
-//! identified by its content hash (given twice, imported once), an entry by its account
+//! rules are the database's all the same ([`crate::store::memory::Ledger`]): a statement
+//! file is identified by its content hash (given twice, imported once; a book file given
+//! twice upserts the same records again, as in the daily run), an entry by its account
 //! and entry key (overlapping deliveries count a payment once), a book record by account,
 //! direction and voucher (a later file corrects an earlier one); a file that fails stops
 //! the run with its name and place, and nothing is reported.
@@ -79,6 +80,14 @@ enum Job {
     Statements(PathBuf),
 }
 
+impl Job {
+    fn path(&self) -> &std::path::Path {
+        match self {
+            Job::Books(p, _) | Job::Statements(p) => p,
+        }
+    }
+}
+
 /// What a worker made of a file: rows ready for the ledger.
 enum Parsed {
     Books(PreparedBooks),
@@ -116,7 +125,12 @@ fn run_blocking(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
                 while !stop.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
-                    let res = read(job, limits, &preparer);
+                    // A parser bug must not hide which file it was, nor leave this file's
+                    // result missing (the storing loop waits for every file in order).
+                    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(job, limits, &preparer)))
+                        .unwrap_or_else(|_| {
+                            Err(anyhow::anyhow!("{}: parser stopped (internal error)", job.path().display()))
+                        });
                     if res.is_err() {
                         stop.store(true, Ordering::Relaxed);
                     }
@@ -205,14 +219,22 @@ fn run_blocking(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
             break;
         }
         let nobody = &nobody;
+        let numbers: Vec<String> = round.iter().map(|(info, _)| info.number.clone()).collect();
         let out: Vec<AccountResult> = std::thread::scope(|scope| {
             let handles: Vec<_> = round
                 .into_iter()
                 .map(|(info, data)| scope.spawn(move || account_result(&info, data, nobody, opts.window_days, None)))
                 .collect();
-            handles.into_iter().map(|h| h.join()).collect::<Result<Vec<_>, _>>()
-        })
-        .map_err(|_| anyhow::anyhow!("internal: matching an account stopped"))?;
+            // Every thread joined (a panic not joined here would panic the scope).
+            let joined: Vec<anyhow::Result<AccountResult>> = handles
+                .into_iter()
+                .zip(numbers)
+                .map(|(h, number)| {
+                    h.join().map_err(|_| anyhow::anyhow!("account {number}: matching stopped (internal error)"))
+                })
+                .collect();
+            joined.into_iter().collect::<anyhow::Result<Vec<_>>>()
+        })?;
         results.extend(out);
     }
     lap("match", format!("{} accounts matched", results.len()));

@@ -5,7 +5,8 @@
 //! import rules. Those rules are repeated here, and `tests/store.rs` runs the same imports
 //! through both and compares every read:
 //!
-//! - a file is identified by its content hash; a file given twice is imported once;
+//! - a statement file is identified by its content hash; given twice, it is imported
+//!   once (book files are not: their upsert makes a repeat harmless, as in the database);
 //! - an entry is identified by (account, entry key) ([`super::entry_keys`]): a statement's
 //!   entry already stored from an earlier file is skipped (`ON CONFLICT DO NOTHING`), so
 //!   overlapping deliveries count each payment once;
@@ -15,7 +16,11 @@
 //!   one already stored), and amounts come back as the money column gives them
 //!   ([`money::canonical_value`]);
 //! - reads come in the database's order: entries by (booking date, entry key), records by
-//!   (book date, voucher, direction), statements by id.
+//!   (book date, voucher, direction), statements by id (texts compared byte by byte, as
+//!   SQLite does; a PostgreSQL database with another collation may order ties of
+//!   differently cased keys otherwise, which matching does not depend on: `Items` sorts
+//!   its input itself);
+//! - a statement's entry sum is that of every entry it delivered (`statements.entry_sum`).
 //!
 //! Memory is the rows themselves plus one `u32` per row in the identity tables (the keys
 //! are not copied: the tables hold row positions and compare against the rows).
@@ -66,6 +71,8 @@ pub struct PreparedStatement {
     closing: Option<(NaiveDate, Decimal)>,
     entry_count: i64,
     flags: Vec<String>,
+    /// Σ of all its entries (`None` on overflow, as `Statement::entry_sum`).
+    entry_sum: Option<Decimal>,
     rows: Vec<(u64, StoredEntry)>,
 }
 
@@ -90,8 +97,8 @@ struct StatementRow {
     closing: Option<(NaiveDate, Decimal)>,
     entry_count: i64,
     flags: Vec<String>,
-    /// Σ of the entries this statement stored (not those an earlier file had stored), as
-    /// the database's `statement_facts` sums `entries` by `statement_id`.
+    /// Σ of every entry the statement delivered, also those an earlier file had stored
+    /// (`statements.entry_sum`): validation checks the statement as the bank sent it.
     entry_sum: Decimal,
 }
 
@@ -121,6 +128,7 @@ impl Preparer {
     pub fn statement(&self, s: Statement) -> PreparedStatement {
         let keys = entry_keys(&s);
         let entry_count = s.entries.len() as i64;
+        let entry_sum = s.entry_sum();
         let rows = s
             .entries
             .into_iter()
@@ -157,6 +165,7 @@ impl Preparer {
             closing: s.closing.map(|b| (b.date, money::canonical_value(b.amount.amount))),
             entry_count,
             flags: s.flags,
+            entry_sum,
             rows,
         }
     }
@@ -213,7 +222,7 @@ impl Ledger {
             self.accounts.insert(account_no.to_string(), Rows::default());
         }
         let acct = self.accounts.get_mut(account_no).expect("inserted above");
-        let (mut new, mut known, mut sum) = (0u64, 0u64, Decimal::ZERO);
+        let (mut new, mut known, mut stored_sum) = (0u64, 0u64, Decimal::ZERO);
         acct.entries.reserve(s.rows.len());
         for (h, mut row) in s.rows {
             // A row offered is numbered even when it is already stored: both databases take
@@ -229,7 +238,7 @@ impl Ledger {
             }
             row.item.id = self.next_entry_id;
             row.statement_id = statement_id;
-            sum += row.item.amount;
+            stored_sum += row.item.amount;
             let pos = acct.entries.len() as u32;
             acct.entries.push(row);
             let (rows, hasher) = (&acct.entries, &self.hasher);
@@ -245,7 +254,9 @@ impl Ledger {
             closing: s.closing,
             entry_count: s.entry_count,
             flags: s.flags,
-            entry_sum: sum,
+            // As the database: the delivered sum as the money column keeps it, else (an
+            // overflowing sum, NULL there) the sum of the entries stored.
+            entry_sum: s.entry_sum.map(money::canonical_value).unwrap_or(stored_sum),
         });
         Ok((new, known))
     }

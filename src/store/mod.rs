@@ -69,12 +69,14 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "agreements", include_str!("../../migrations/sqlite/0002_agreements.sql")),
     (3, "review", include_str!("../../migrations/sqlite/0003_review.sql")),
     (4, "queue", include_str!("../../migrations/sqlite/0004_queue.sql")),
+    (5, "entry_sum", include_str!("../../migrations/sqlite/0005_entry_sum.sql")),
 ];
 const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "agreements", include_str!("../../migrations/postgres/0002_agreements.sql")),
     (3, "review", include_str!("../../migrations/postgres/0003_review.sql")),
     (4, "queue", include_str!("../../migrations/postgres/0004_queue.sql")),
+    (5, "entry_sum", include_str!("../../migrations/postgres/0005_entry_sum.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
@@ -497,8 +499,15 @@ impl Store {
         let select = format!(
             "SELECT {RECORD_COLUMNS} FROM book_records WHERE account_no = ? AND (direction || ':' || voucher_no) IN"
         );
-        self.by_keys(&select, "ORDER BY book_date, voucher_no", account_no, keys, record_from_row, record_from_row)
-            .await
+        self.by_keys(
+            &select,
+            "ORDER BY book_date, voucher_no, direction",
+            account_no,
+            keys,
+            record_from_row,
+            record_from_row,
+        )
+        .await
     }
 
     /// `select` (its one `?` is the account) `(key, …) order`, [`KEYS_PER_QUERY`] keys a
@@ -542,11 +551,13 @@ impl Store {
     }
 
     /// Statement balances and entry sums for validation; the sum counts the entries as the
-    /// statement delivered them (including ones already known from an overlapping file).
+    /// statement delivered them, including ones already known from an overlapping file
+    /// (`statements.entry_sum`, stored at import; rows from before that column was added
+    /// fall back to the sum of the entries the statement stored).
     pub async fn statement_facts(&self, account_no: &str) -> Result<Vec<StatementFacts>> {
         on_pool!(self, p => {
             let rows = sqlx::query(
-                "SELECT s.id, s.sequence, s.location, s.flags, s.opening_date, s.opening, s.closing_date, s.closing, s.entry_count, f.first_name \
+                "SELECT s.id, s.sequence, s.location, s.flags, s.opening_date, s.opening, s.closing_date, s.closing, s.entry_count, s.entry_sum, f.first_name \
                  FROM statements s JOIN raw_files f ON f.sha256 = s.sha256 WHERE s.account_no = $1 ORDER BY s.id",
             )
             .bind(account_no)
@@ -575,7 +586,10 @@ impl Store {
                     sequence: r.try_get("sequence")?,
                     opening: od.zip(oa.map(|m| m.0)),
                     closing: cd.zip(ca.map(|m| m.0)),
-                    entry_sum: sum_by.get(&id).copied().unwrap_or_default(),
+                    entry_sum: match r.try_get::<Option<DbMoney>, _>("entry_sum")? {
+                        Some(m) => m.0,
+                        None => sum_by.get(&id).copied().unwrap_or_default(),
+                    },
                     entry_count: r.try_get("entry_count")?,
                     flags: r.try_get::<String, _>("flags")?.lines().map(str::to_string).collect(),
                 });
@@ -1066,8 +1080,8 @@ impl ImportTx {
         let mut known = 0u64;
         on_tx!(self.tx, t => {
             let sid: i64 = sqlx::query(
-                "INSERT INTO statements (sha256, seq_in_file, account_no, raw_account, currency, sequence, statement_id, opening_date, opening, closing_date, closing, entry_count, location, flags) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                "INSERT INTO statements (sha256, seq_in_file, account_no, raw_account, currency, sequence, statement_id, opening_date, opening, closing_date, closing, entry_count, location, flags, entry_sum) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
             )
             .bind(&sha)
             .bind(seq)
@@ -1083,6 +1097,7 @@ impl ImportTx {
             .bind(s.entries.len() as i64)
             .bind(&s.location)
             .bind(s.flags.join("\n"))
+            .bind(s.entry_sum().map(DbMoney))
             .fetch_one(&mut **t)
             .await?
             .try_get("id")?;

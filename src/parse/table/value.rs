@@ -33,7 +33,6 @@ pub(crate) enum Cell {
 }
 
 impl Cell {
-    /// The cell as display text (for headers, metadata, narratives and error messages).
     /// [`Cell::text`], borrowed where the cell holds text (the common case).
     pub(crate) fn text_cow(&self) -> std::borrow::Cow<'_, str> {
         match self {
@@ -42,6 +41,7 @@ impl Cell {
         }
     }
 
+    /// The cell as display text (for headers, metadata, narratives and error messages).
     pub(crate) fn text(&self) -> String {
         match self {
             Cell::Empty => String::new(),
