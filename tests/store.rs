@@ -307,36 +307,46 @@ async fn in_memory_ledger_reads_like_the_database() {
 
     // The repeat of "f1" carries no statements of its own: it stands for the same content.
     let content = |stmts: &Vec<Statement>| if stmts.is_empty() { files[0].2.clone() } else { stmts.clone() };
+    // The ledger, and its (new, known) counts per book file and per statement file.
     let build = || {
         let mut ledger = Ledger::new();
+        let mut counts: Vec<(u64, u64)> = Vec::new();
         let prep = ledger.preparer();
         for (source, recs) in &books {
-            ledger.books(prep.books(source, recs.clone())).unwrap();
+            counts.push(ledger.books(prep.books(source, recs.clone())).unwrap());
         }
         for (sha, name, stmts) in &files {
+            let mut file = (0, 0);
             if ledger.add_file(sha) {
                 for s in content(stmts) {
                     let account = s.account.clone();
-                    ledger.statement(name, prep.statement(s), &account).unwrap();
+                    let (new, known) = ledger.statement(name, prep.statement(s), &account).unwrap();
+                    file = (file.0 + new, file.1 + known);
                 }
             }
+            counts.push(file);
         }
-        ledger
+        (ledger, counts)
     };
     let tmp = tempfile::tempdir().unwrap();
     let mut ran = 0;
     for b in backends(tmp.path(), "store_ledger").await {
         let store = Store::open(&b.url).await.unwrap();
+        let mut counts: Vec<(u64, u64)> = Vec::new();
         for (source, recs) in &books {
-            store.import_books(source, recs).await.unwrap();
+            counts.push(store.import_books(source, recs).await.unwrap());
         }
         for (sha, name, stmts) in &files {
             let stmts = content(stmts);
             store.record_raw_file(sha, 1, name, "test").await.unwrap();
             let accounts: Vec<String> = stmts.iter().map(|s| s.account.clone()).collect();
-            store.import_statements(sha, "mt940", &stmts, &accounts).await.unwrap();
+            let st = store.import_statements(sha, "mt940", &stmts, &accounts).await.unwrap();
+            counts.push((st.entries_new, st.entries_known));
         }
-        let mut ledger = build();
+        let (mut ledger, ledger_counts) = build();
+        assert_eq!(ledger_counts, counts, "{}: (new, known) per book file, then per statement file", b.name);
+        // V1 corrected by d2.csv; b.sta repeats R1 twice; the repeat of a.sta is skipped whole.
+        assert_eq!(counts, [(3, 0), (2, 1), (5, 0), (2, 2), (0, 0), (1, 0)], "{}", b.name);
         for account in ["A", "B"] {
             let (mut db, mut mem) = (store.account_data(account).await.unwrap(), ledger.take_account(account));
             if b.name == "postgres" {

@@ -114,79 +114,39 @@ fn run_blocking(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
     let mut map: Option<AccountMap> = None;
     let none: Vec<String> = Vec::new();
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 16);
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        let (tx, rx) = mpsc::channel::<(usize, anyhow::Result<Parsed>)>();
-        for _ in 0..workers {
-            let (tx, jobs, next, stop, limits) = (tx.clone(), &jobs, &next, &stop, &limits);
-            let preparer = ledger.preparer();
-            scope.spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(i) else { break };
-                    // A parser bug must not hide which file it was, nor leave this file's
-                    // result missing (the storing loop waits for every file in order).
-                    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(job, limits, &preparer)))
-                        .unwrap_or_else(|_| {
-                            Err(anyhow::anyhow!("{}: parser stopped (internal error)", job.path().display()))
-                        });
-                    if res.is_err() {
-                        stop.store(true, Ordering::Relaxed);
-                    }
-                    if tx.send((i, res)).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(tx);
-        // Results arrive in any order; they are stored in file order.
-        let mut waiting: BTreeMap<usize, anyhow::Result<Parsed>> = BTreeMap::new();
-        let mut done = 0usize;
-        let mut storing = std::time::Duration::ZERO;
-        let result = (|| -> anyhow::Result<()> {
-            for (i, res) in rx.iter() {
-                waiting.insert(i, res);
-                while let Some(res) = waiting.remove(&done) {
-                    let t = std::time::Instant::now();
-                    let job = &jobs[done];
-                    done += 1;
-                    match (res?, job) {
-                        (Parsed::Books(recs), Job::Books(..)) => {
-                            for (a, currency) in recs.accounts() {
-                                if !accounts.contains_key(a) {
-                                    accounts.insert(a.to_string(), currency.to_string());
-                                }
-                            }
-                            ledger.books(recs)?;
+    let preparer = ledger.preparer();
+    let mut storing = std::time::Duration::ZERO;
+    in_order(
+        &jobs,
+        workers,
+        |job| read(job, &limits, &preparer),
+        |job| anyhow::anyhow!("{}: parser stopped (internal error)", job.path().display()),
+        |i, parsed| {
+            let t = std::time::Instant::now();
+            match (parsed, &jobs[i]) {
+                (Parsed::Books(recs), Job::Books(..)) => {
+                    for (a, currency) in recs.accounts() {
+                        if !accounts.contains_key(a) {
+                            accounts.insert(a.to_string(), currency.to_string());
                         }
-                        (Parsed::Statements { sha, statements }, Job::Statements(p)) => {
-                            if done - 1 == books {
-                                lap("books", format!("{} accounts", accounts.len()));
-                            }
-                            let map = map.get_or_insert_with(|| {
-                                AccountMap::new(accounts.keys().map(|a| (a.as_str(), none.as_slice())))
-                            });
-                            store_statements(&mut ledger, map, &sha, &p.display().to_string(), statements)?;
-                        }
-                        _ => bail!("internal: file {done} read as the wrong kind"),
                     }
-                    storing += t.elapsed();
+                    ledger.books(recs)?;
                 }
+                (Parsed::Statements { sha, statements }, Job::Statements(p)) => {
+                    if i == books {
+                        lap("books", format!("{} accounts", accounts.len()));
+                    }
+                    let map = map
+                        .get_or_insert_with(|| AccountMap::new(accounts.keys().map(|a| (a.as_str(), none.as_slice()))));
+                    store_statements(&mut ledger, map, &sha, &p.display().to_string(), statements)?;
+                }
+                _ => bail!("internal: file {i} read as the wrong kind"),
             }
+            storing += t.elapsed();
             Ok(())
-        })();
-        tracing::debug!(seconds = storing.as_secs_f64(), "reconcile: storing parsed files in the ledger");
-        if result.is_err() {
-            stop.store(true, Ordering::Relaxed);
-        }
-        result?;
-        if done < jobs.len() {
-            bail!("internal: {} of {} files were read", done, jobs.len());
-        }
-        Ok(())
-    })?;
+        },
+    )?;
+    tracing::debug!(seconds = storing.as_secs_f64(), "reconcile: storing parsed files in the ledger");
     if books == jobs.len() {
         lap("books", format!("{} accounts", accounts.len()));
     }
@@ -245,6 +205,61 @@ fn run_blocking(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
     Ok((results, if dirty { EXIT_DISCREPANCIES } else { EXIT_CLEAN }))
 }
 
+/// Runs `read` over `jobs` on `workers` threads and hands each result to `store` strictly
+/// in job order (a reorder buffer), so the outcome never depends on which thread finished
+/// first. The first error in job order is returned and no job starts after an error; a
+/// panic in `read` becomes the error `on_panic` makes for its job (a parser bug must not
+/// hide which file it was, nor leave a gap the storing loop would wait on).
+fn in_order<J: Sync, T: Send>(
+    jobs: &[J],
+    workers: usize,
+    read: impl Fn(&J) -> anyhow::Result<T> + Sync,
+    on_panic: impl Fn(&J) -> anyhow::Error + Sync,
+    mut store: impl FnMut(usize, T) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel::<(usize, anyhow::Result<T>)>();
+        for _ in 0..workers.max(1) {
+            let (tx, next, stop, read, on_panic) = (tx.clone(), &next, &stop, &read, &on_panic);
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(i) else { break };
+                    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(job)))
+                        .unwrap_or_else(|_| Err(on_panic(job)));
+                    if res.is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    if tx.send((i, res)).is_err() {
+                        break; // the storing side has stopped
+                    }
+                }
+            });
+        }
+        drop(tx);
+        // Jobs are taken in increasing order, so every job before a failed one is sent.
+        let mut waiting: BTreeMap<usize, anyhow::Result<T>> = BTreeMap::new();
+        let mut done = 0usize;
+        let result = (|| {
+            for (i, res) in rx.iter() {
+                waiting.insert(i, res);
+                while let Some(res) = waiting.remove(&done) {
+                    store(done, res?)?;
+                    done += 1;
+                }
+            }
+            anyhow::ensure!(done == jobs.len(), "internal: {done} of {} files were read", jobs.len());
+            Ok(())
+        })();
+        if result.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        result
+    })
+}
+
 /// Reads, hashes and parses one file and prepares its rows (a worker's part: the ledger
 /// itself is not touched).
 fn read(job: &Job, limits: &Limits, preparer: &Preparer) -> anyhow::Result<Parsed> {
@@ -288,4 +303,55 @@ fn store_statements(
         ledger.statement(name, s, &account)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_order;
+
+    /// Results are stored in job order whatever the threads' timing; the first failure in
+    /// job order is the error; a panic becomes the error naming its job.
+    #[test]
+    fn results_are_stored_in_job_order_and_failures_named() {
+        let jobs: Vec<u64> = (0..200).collect();
+        let slow = |j: &u64| {
+            // Early jobs are the slowest, so later ones finish first.
+            std::thread::sleep(std::time::Duration::from_micros((200 - j) * 20));
+            Ok(*j * 10)
+        };
+        let mut seen = Vec::new();
+        in_order(
+            &jobs,
+            4,
+            slow,
+            |_| unreachable!(),
+            |i, v| {
+                seen.push((i, v));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, jobs.iter().map(|&j| (j as usize, j * 10)).collect::<Vec<_>>());
+
+        let mut stored = 0;
+        let failing = |j: &u64| if *j == 7 || *j == 150 { anyhow::bail!("job {j} is bad") } else { Ok(()) };
+        let err = in_order(
+            &jobs,
+            4,
+            failing,
+            |_| unreachable!(),
+            |_, ()| {
+                stored += 1;
+                Ok(())
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "job 7 is bad");
+        assert_eq!(stored, 7, "jobs before the failure are stored, none after");
+
+        let panicking = |j: &u64| if *j == 3 { panic!("parser bug") } else { Ok(()) };
+        let err =
+            in_order(&jobs, 2, panicking, |j| anyhow::anyhow!("file {j}: parser stopped"), |_, ()| Ok(())).unwrap_err();
+        assert_eq!(err.to_string(), "file 3: parser stopped");
+    }
 }

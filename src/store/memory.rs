@@ -302,11 +302,6 @@ impl Ledger {
         Ok((new, known))
     }
 
-    /// The accounts with stored entries or records.
-    pub fn accounts(&self) -> Vec<String> {
-        self.accounts.keys().cloned().collect()
-    }
-
     /// Takes an account's rows out of the ledger, in the database's order, with its
     /// statement facts, latest closing balance and the last date its statements cover.
     pub fn take_account(&mut self, account_no: &str) -> AccountData {
