@@ -3,6 +3,7 @@
 //! validate → match (with interest beside it) → report, driven by `job`).
 
 pub mod account;
+pub mod alloc;
 pub mod archive;
 pub mod book;
 pub mod calendar;

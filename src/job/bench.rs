@@ -32,15 +32,10 @@ pub fn peak_rss_kib() -> u64 {
     status_kib("VmHWM:")
 }
 
-/// Gives freed heap memory back to the system (glibc keeps it otherwise), so that the
-/// resident figure after dropping the generator's rows is what is really still in use.
+/// Gives freed heap memory back to the system, so that the resident figure after
+/// dropping the generator's rows is what is really still in use.
 fn trim_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists; no pointer of ours is
-    // involved, and it is called from one thread with no allocation in flight.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    crate::alloc::release_free_memory();
 }
 
 /// `fundrecon bench-match`: a generated scenario of about `entries` bank entries, matched

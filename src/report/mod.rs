@@ -359,7 +359,7 @@ pub fn write_with(dir: &Path, results: &[AccountResult], extra: Option<Value>, o
                 lap("html");
             }
             if want(Format::Xlsx) {
-                let bytes = xlsx::workbook(&book).map_err(std::io::Error::other)?;
+                let bytes = xlsx::workbook(&book)?;
                 std::fs::write(dir.join("report.xlsx"), bytes)?;
                 lap("xlsx");
             }
