@@ -155,6 +155,28 @@ impl Items {
         }
         let mut it = Items { text: Strs::new(), ..Items::default() };
         let (ne, nr) = (entries.len(), records.len());
+        // The texts' arena at its largest (before the cache's deduplication) is reserved
+        // at once: grown by doubling, every step copied it into freshly faulted memory.
+        // Reserved but untouched memory is not resident; `shrink` gives back the rest.
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        let text_bytes = entries
+            .iter()
+            .map(|e| {
+                let e = e.as_ref();
+                e.entry_key.len()
+                    + opt(&e.bank_ref)
+                    + opt(&e.customer_ref)
+                    + opt(&e.end_to_end_id)
+                    + opt(&e.counterparty_account)
+                    + e.narrative.len()
+            })
+            .chain(records.iter().map(|r| {
+                let r = r.as_ref();
+                r.voucher_no.len() + opt(&r.counterparty_account) + opt(&r.batch_ref)
+            }))
+            .sum::<usize>();
+        it.text.arena.reserve_exact(text_bytes.min(MAX_TEXT_BYTES));
+        it.text.ends.reserve_exact(6 * ne + 3 * nr);
         it.e_id.reserve_exact(ne);
         it.e_date.reserve_exact(ne);
         it.e_fen.reserve_exact(ne);

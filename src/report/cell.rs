@@ -59,20 +59,42 @@ pub enum Col {
 /// A CSV file for Excel: BOM, header, rows, CRLF line ends; the text columns of every row
 /// guarded with [`csv_text`]. The header is ours and never guarded.
 pub fn csv_for_excel<S: AsRef<str>, const N: usize>(header: &[&str; N], cols: &[Col; N], rows: Vec<[S; N]>) -> Vec<u8> {
-    let mut out = BOM.to_vec();
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
     // Writing to a Vec cannot fail.
-    w.write_record(header).expect("write to memory");
-    for r in rows {
-        let guarded: [Cow<'_, str>; N] = std::array::from_fn(|i| {
-            let v = r[i].as_ref();
-            if cols[i] == Col::Text { csv_text(v) } else { Cow::Borrowed(v) }
-        });
-        w.write_record(guarded.iter().map(|s| s.as_bytes())).expect("write to memory");
+    let mut w = ExcelCsv::new(Vec::new(), header, *cols).expect("write to memory");
+    for r in &rows {
+        w.row(r.each_ref().map(AsRef::as_ref)).expect("write to memory");
     }
-    w.flush().expect("flush to memory");
-    drop(w);
-    out
+    w.finish().expect("write to memory")
+}
+
+/// [`csv_for_excel`] row by row into any writer (a report of millions of rows goes to
+/// its file as it is made, not through memory first).
+pub struct ExcelCsv<W: std::io::Write, const N: usize> {
+    w: csv::Writer<W>,
+    cols: [Col; N],
+}
+
+impl<W: std::io::Write, const N: usize> ExcelCsv<W, N> {
+    /// Writes the BOM and the header.
+    pub fn new(mut out: W, header: &[&str; N], cols: [Col; N]) -> std::io::Result<Self> {
+        out.write_all(BOM)?;
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
+        w.write_record(header)?;
+        Ok(ExcelCsv { w, cols })
+    }
+
+    pub fn row(&mut self, r: [&str; N]) -> std::io::Result<()> {
+        let cols = &self.cols;
+        let guarded: [Cow<'_, str>; N] =
+            std::array::from_fn(|i| if cols[i] == Col::Text { csv_text(r[i]) } else { Cow::Borrowed(r[i]) });
+        self.w.write_record(guarded.iter().map(|s| s.as_bytes()))?;
+        Ok(())
+    }
+
+    /// Flushes the CSV writer's buffer and hands back the writer.
+    pub fn finish(self) -> std::io::Result<W> {
+        self.w.into_inner().map_err(|e| e.into_error())
+    }
 }
 
 #[cfg(test)]

@@ -47,9 +47,10 @@ fn td(out: &mut String, c: &Cell) {
     };
 }
 
-fn cell_text(c: &Cell) -> &str {
+fn cell_text<'c>(c: &'c Cell<'_>) -> &'c str {
     match c {
-        Cell::Label(s) | Cell::Heading(s) | Cell::Text(s) => s,
+        Cell::Label(s) | Cell::Heading(s) => s,
+        Cell::Text(s) => s,
         _ => "",
     }
 }
@@ -138,10 +139,13 @@ mod tests {
     use super::*;
     use crate::report::view::{Book, Sheet};
 
-    fn book(rows: usize) -> Book {
+    fn book(rows: usize) -> Book<'static> {
         let mut r = vec![vec![Cell::Label("名称".into()), Cell::Label("金额".into())]];
         for i in 0..rows {
-            r.push(vec![Cell::Text(format!("<b>{i}</b>")), Cell::Amount(rust_decimal::Decimal::new(-1234567, 2))]);
+            r.push(vec![
+                Cell::Text(format!("<b>{i}</b>").into()),
+                Cell::Amount(rust_decimal::Decimal::new(-1234567, 2)),
+            ]);
         }
         Book {
             title: "资金对账报告".into(),

@@ -109,11 +109,41 @@ fn opt(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("")
 }
 
-pub fn matches_csv(results: &[AccountResult]) -> Vec<u8> {
+/// One row of `matches.csv` before it is written: texts borrowed from the results, the
+/// amount's text in a shared buffer (at two million rows, allocations per row were most
+/// of the time).
+struct MatchRow<'a> {
+    account: &'a str,
+    bank_ref: &'a str,
+    date: NaiveDate,
+    /// `canonical(amount)` in [`MatchRows::amounts`].
+    amount: std::ops::Range<usize>,
+    vouchers: std::borrow::Cow<'a, str>,
+    rule: &'static str,
+}
+
+struct MatchRows<'a> {
+    rows: Vec<MatchRow<'a>>,
+    amounts: String,
+}
+
+/// Orders two dates as their ISO texts order: as dates for years 0 to 9999 (four digits,
+/// no sign), by the texts otherwise.
+fn date_text_order(a: NaiveDate, b: NaiveDate) -> std::cmp::Ordering {
+    use chrono::Datelike;
+    let plain = |d: NaiveDate| (0..=9999).contains(&d.year());
+    if plain(a) && plain(b) { a.cmp(&b) } else { a.to_string().cmp(&b.to_string()) }
+}
+
+/// Every matched bank entry with its vouchers and rule, sorted as the written texts sort:
+/// (account, bank reference, booking date, amount, vouchers, rule).
+fn match_rows(results: &[AccountResult]) -> MatchRows<'_> {
     use std::borrow::Cow;
-    // Texts borrowed from the results where they can be: at two million rows, six
-    // allocations a row were most of the time.
-    let mut rows: Vec<[Cow<'_, str>; 6]> = Vec::new();
+    use std::fmt::Write as _;
+    // Sized at once: grown by doubling, each step copied millions of rows into freshly
+    // faulted memory.
+    let n: usize = results.iter().flat_map(|a| &a.matches).map(|m| m.entries.len()).sum();
+    let mut out = MatchRows { rows: Vec::with_capacity(n), amounts: String::with_capacity(n * 12) };
     for a in results {
         let ents: crate::matching::FxMap<i64, &StoredEntry> = a.entries.iter().map(|e| (e.item.id, e)).collect();
         let recs: crate::matching::FxMap<i64, &StoredRecord> = a.records.iter().map(|r| (r.item.id, r)).collect();
@@ -126,26 +156,51 @@ pub fn matches_csv(results: &[AccountResult]) -> Vec<u8> {
                 _ => Cow::Owned(vouchers.join(";")),
             };
             for e in m.entries.iter().filter_map(|e| ents.get(e)) {
-                rows.push([
-                    Cow::Borrowed(a.account_no.as_str()),
-                    Cow::Borrowed(opt(&e.item.bank_ref)),
-                    Cow::Owned(e.item.booking_date.to_string()),
-                    Cow::Owned(canonical(e.item.amount)),
-                    vouchers.clone(),
-                    Cow::Borrowed(m.rule.as_str()),
-                ]);
+                let at = out.amounts.len();
+                // Writing into a String cannot fail.
+                let _ = write!(out.amounts, "{}", crate::money::canonical_value(e.item.amount));
+                out.rows.push(MatchRow {
+                    account: a.account_no.as_str(),
+                    bank_ref: opt(&e.item.bank_ref),
+                    date: e.item.booking_date,
+                    amount: at..out.amounts.len(),
+                    vouchers: vouchers.clone(),
+                    rule: m.rule.as_str(),
+                });
             }
         }
     }
-    rows.sort_unstable();
+    let amounts = &out.amounts;
+    out.rows.sort_unstable_by(|x, y| {
+        (x.account, x.bank_ref)
+            .cmp(&(y.account, y.bank_ref))
+            .then_with(|| date_text_order(x.date, y.date))
+            .then_with(|| amounts[x.amount.clone()].cmp(&amounts[y.amount.clone()]))
+            .then_with(|| (&x.vouchers, x.rule).cmp(&(&y.vouchers, y.rule)))
+    });
+    out
+}
+
+/// `matches.csv`: one row per matched bank entry, written to `out` as it goes.
+pub fn write_matches_csv<W: std::io::Write>(out: W, results: &[AccountResult]) -> std::io::Result<W> {
+    use std::fmt::Write as _;
+    let m = match_rows(results);
     // Text columns are guarded against formula injection; booking_date and amount are not
     // (a negative amount must stay a parseable number).
     use Col::{Number as N, Text as T};
-    cell::csv_for_excel(
+    let mut csv = cell::ExcelCsv::new(
+        out,
         &["account_no", "bank_ref", "booking_date", "amount", "voucher_nos", "rule"],
-        &[T, T, N, N, T, T],
-        rows,
-    )
+        [T, T, N, N, T, T],
+    )?;
+    let mut date = String::new();
+    for r in &m.rows {
+        date.clear();
+        // Writing into a String cannot fail.
+        let _ = write!(date, "{}", r.date);
+        csv.row([r.account, r.bank_ref, &date, &m.amounts[r.amount.clone()], &r.vouchers, r.rule])?;
+    }
+    csv.finish()
 }
 
 pub fn discrepancies_csv(results: &[AccountResult]) -> Vec<u8> {
@@ -320,7 +375,11 @@ pub fn write_with(dir: &Path, results: &[AccountResult], extra: Option<Value>, o
         let csv = want(Format::Csv).then(|| {
             scope.spawn(|| -> std::io::Result<()> {
                 let t = std::time::Instant::now();
-                std::fs::write(dir.join("matches.csv"), matches_csv(results))?;
+                let file = std::fs::File::create(dir.join("matches.csv"))?;
+                // into_inner flushes, and reports a failed last write.
+                write_matches_csv(std::io::BufWriter::with_capacity(1 << 20, file), results)?
+                    .into_inner()
+                    .map_err(|e| e.into_error())?;
                 std::fs::write(dir.join("discrepancies.csv"), discrepancies_csv(results))?;
                 tracing::debug!(part = "csv", seconds = t.elapsed().as_secs_f64(), "report part csv");
                 Ok(())
@@ -364,7 +423,7 @@ pub fn write_with(dir: &Path, results: &[AccountResult], extra: Option<Value>, o
                 lap("xlsx");
             }
             // Freed beside the CSV thread instead of after it (a million rows of cells).
-            std::thread::spawn(move || drop(book));
+            scope.spawn(move || drop(book));
         }
         match csv.map(|h| h.join()) {
             Some(Ok(r)) => r,

@@ -20,30 +20,31 @@ use std::collections::HashMap;
 
 /// One cell. `Text` is data from outside (bank, books) and is always written as text,
 /// never as a formula (see `cell`); `Label` is our own wording (headings, sections).
+/// `Text` borrows from the results where it can: the 已匹配 sheet has a million rows.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Cell {
+pub enum Cell<'a> {
     Empty,
     Label(String),
     /// A label shown in bold: section lines and balances of the 调节表.
     Heading(String),
-    Text(String),
+    Text(Cow<'a, str>),
     Int(i64),
     Amount(Decimal),
     Date(NaiveDate),
 }
 
-impl Cell {
-    fn text(s: impl Into<String>) -> Cell {
+impl<'a> Cell<'a> {
+    fn text(s: impl Into<Cow<'a, str>>) -> Cell<'a> {
         let s = s.into();
         if s.is_empty() { Cell::Empty } else { Cell::Text(s) }
     }
-    fn opt_text(s: &Option<String>) -> Cell {
+    fn opt_text(s: &'a Option<String>) -> Cell<'a> {
         s.as_deref().map(Cell::text).unwrap_or(Cell::Empty)
     }
-    fn opt_amount(x: Option<Decimal>) -> Cell {
+    fn opt_amount(x: Option<Decimal>) -> Cell<'a> {
         x.map(Cell::Amount).unwrap_or(Cell::Empty)
     }
-    fn opt_date(x: Option<NaiveDate>) -> Cell {
+    fn opt_date(x: Option<NaiveDate>) -> Cell<'a> {
         x.map(Cell::Date).unwrap_or(Cell::Empty)
     }
 }
@@ -57,20 +58,20 @@ pub enum Layout {
 }
 
 #[derive(Clone, Debug)]
-pub struct Sheet {
+pub struct Sheet<'a> {
     pub name: &'static str,
     pub layout: Layout,
     /// Column widths in Excel character units.
     pub widths: Vec<f64>,
-    pub rows: Vec<Vec<Cell>>,
+    pub rows: Vec<Vec<Cell<'a>>>,
 }
 
 #[derive(Clone, Debug)]
-pub struct Book {
+pub struct Book<'a> {
     pub title: String,
     pub as_of: NaiveDate,
     pub lang: Lang,
-    pub sheets: Vec<Sheet>,
+    pub sheets: Vec<Sheet<'a>>,
 }
 
 /// Bound on one sheet (Excel's own limit is 1,048,576 rows): a report beyond it says so
@@ -82,9 +83,9 @@ pub fn as_of(results: &[AccountResult]) -> NaiveDate {
     results.iter().map(|a| a.as_of).max().unwrap_or(NaiveDate::MIN)
 }
 
-pub fn book(results: &[AccountResult], lang: Lang, title: &str) -> Book {
+pub fn book<'a>(results: &'a [AccountResult], lang: Lang, title: &str) -> Book<'a> {
     let l = lang.labels();
-    let cut = |s: Sheet| Sheet { rows: bounded(s.rows, MAX_ROWS, lang), ..s };
+    let cut = |s: Sheet<'a>| Sheet { rows: bounded(s.rows, MAX_ROWS, lang), ..s };
     Book {
         title: title.to_string(),
         as_of: as_of(results),
@@ -103,7 +104,7 @@ pub fn book(results: &[AccountResult], lang: Lang, title: &str) -> Book {
 /// The run's own sheet (运行情况), from the daily job's summary extras: every batch with
 /// its state and error, book import errors, agreement warnings, missing statements. A
 /// mailed report must show a failed batch, not just the accounts that did reconcile.
-pub fn run_sheet(extra: &serde_json::Value, lang: Lang) -> Option<Sheet> {
+pub fn run_sheet(extra: &serde_json::Value, lang: Lang) -> Option<Sheet<'static>> {
     let l = lang.labels();
     let str_of = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
     let list = |k: &str| extra.get(k).and_then(|v| v.as_array()).cloned().unwrap_or_default();
@@ -122,7 +123,7 @@ pub fn run_sheet(extra: &serde_json::Value, lang: Lang) -> Option<Sheet> {
             Cell::Label(l.run_book_error.into()),
             Cell::Empty,
             Cell::Label(lang.state("failed")),
-            Cell::text(e.as_str().unwrap_or("")),
+            Cell::text(e.as_str().unwrap_or("").to_owned()),
         ]);
     }
     for w in list("interest_warnings") {
@@ -130,7 +131,7 @@ pub fn run_sheet(extra: &serde_json::Value, lang: Lang) -> Option<Sheet> {
             Cell::Label(l.run_warning.into()),
             Cell::Empty,
             Cell::Empty,
-            Cell::text(w.as_str().unwrap_or("")),
+            Cell::text(w.as_str().unwrap_or("").to_owned()),
         ]);
     }
     for m in list("missing_statements") {
@@ -144,12 +145,12 @@ pub fn run_sheet(extra: &serde_json::Value, lang: Lang) -> Option<Sheet> {
     Some(Sheet { name: l.sheet_run, layout: Layout::Table, widths: vec![16.0, 30.0, 10.0, 80.0], rows })
 }
 
-fn labels(v: &[&str]) -> Vec<Cell> {
+fn labels(v: &[&str]) -> Vec<Cell<'static>> {
     v.iter().map(|s| if s.is_empty() { Cell::Empty } else { Cell::Label(s.to_string()) }).collect()
 }
 
 /// At most `max` rows, the last saying how many were left out and where they are.
-pub fn bounded(mut rows: Vec<Vec<Cell>>, max: usize, lang: Lang) -> Vec<Vec<Cell>> {
+pub fn bounded(mut rows: Vec<Vec<Cell<'_>>>, max: usize, lang: Lang) -> Vec<Vec<Cell<'_>>> {
     if rows.len() > max {
         let left_out = rows.len() - max;
         rows.truncate(max);
@@ -159,14 +160,14 @@ pub fn bounded(mut rows: Vec<Vec<Cell>>, max: usize, lang: Lang) -> Vec<Vec<Cell
 }
 
 /// The last row of a sheet cut at `max` rows.
-fn over_limit(max: usize, left_out: usize, lang: Lang) -> Vec<Cell> {
+fn over_limit(max: usize, left_out: usize, lang: Lang) -> Vec<Cell<'static>> {
     vec![Cell::Label(match lang {
         Lang::Zh => format!("行数超过上限 {max}，另有 {left_out} 行未列出，见 CSV 报告"),
         Lang::En => format!("over the limit of {max} rows: {left_out} more rows are in the CSV reports"),
     })]
 }
 
-fn summary(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
+fn summary<'a>(results: &'a [AccountResult], l: &Labels, lang: Lang) -> Sheet<'a> {
     let mut header = labels(&[
         l.account_no,
         l.account_name,
@@ -231,7 +232,7 @@ impl<'a> Lookup<'a> {
     }
 }
 
-fn open_items(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
+fn open_items<'a>(results: &'a [AccountResult], l: &Labels, lang: Lang) -> Sheet<'a> {
     let header = labels(&[
         l.type_zh,
         l.type_en,
@@ -274,7 +275,7 @@ fn open_items(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
             Cell::opt_amount(d.expected),
             Cell::opt_text(&d.bank_ref),
             Cell::opt_text(&d.voucher_no),
-            Cell::opt_text(&who),
+            who.map(Cell::text).unwrap_or(Cell::Empty),
             Cell::text(why),
             Cell::Int(a.age_days(d)),
             Cell::text(d.rule.as_str()),
@@ -290,10 +291,20 @@ fn open_items(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
     }
 }
 
+/// The texts of a match's entries or records: the one text borrowed (most matches),
+/// several sorted and joined with `;`, none empty.
+fn joined<'a>(mut it: impl Iterator<Item = &'a str>) -> Cow<'a, str> {
+    let Some(first) = it.next() else { return Cow::Borrowed("") };
+    let Some(second) = it.next() else { return Cow::Borrowed(first) };
+    let mut v: Vec<&str> = [first, second].into_iter().chain(it).collect();
+    v.sort_unstable();
+    Cow::Owned(v.join(";"))
+}
+
 /// Every match, sorted by (account, bank date, references, vouchers, rule), cut at
 /// [`MAX_ROWS`] like [`bounded`]. Only the keys of all matches are built; the rows only
 /// for the matches kept (at two million matches, half of them are not).
-fn matched<'a>(results: &'a [AccountResult], l: &Labels, lang: Lang) -> Sheet {
+fn matched<'a>(results: &'a [AccountResult], l: &Labels, lang: Lang) -> Sheet<'a> {
     let header = labels(&[
         l.account_no,
         l.rule,
@@ -307,31 +318,23 @@ fn matched<'a>(results: &'a [AccountResult], l: &Labels, lang: Lang) -> Sheet {
         l.reason,
     ]);
     let lookups: Vec<Lookup> = results.iter().map(Lookup::of).collect();
-    let parts = |a: usize, m: usize| {
-        let (lk, m) = (&lookups[a], &results[a].matches[m]);
-        let es: Vec<&StoredEntry> = m.entries.iter().filter_map(|id| lk.entries.get(id).copied()).collect();
-        let rs: Vec<&StoredRecord> = m.records.iter().filter_map(|id| lk.records.get(id).copied()).collect();
-        (es, rs)
+    // A match's entries and records, as stored (no allocation: most have one of each).
+    let ents = |a: usize, m: usize| {
+        let lk = &lookups[a];
+        results[a].matches[m].entries.iter().filter_map(|id| lk.entries.get(id).copied())
     };
-    // One text is borrowed (most matches), several are joined.
-    let joined = |mut v: Vec<&'a str>| -> Cow<'a, str> {
-        match v[..] {
-            [one] => Cow::Borrowed(one),
-            _ => {
-                v.sort_unstable();
-                Cow::Owned(v.join(";"))
-            }
-        }
+    let recs = |a: usize, m: usize| {
+        let lk = &lookups[a];
+        results[a].matches[m].records.iter().filter_map(|id| lk.records.get(id).copied())
     };
     // (account, bank date, refs, vouchers, rule) → (account index, match index)
     type Key<'a> = (&'a str, Option<NaiveDate>, Cow<'a, str>, Cow<'a, str>, &'static str);
-    let mut keyed: Vec<(Key, (usize, usize))> = Vec::new();
+    let mut keyed: Vec<(Key, (usize, usize))> = Vec::with_capacity(results.iter().map(|a| a.matches.len()).sum());
     for (ai, a) in results.iter().enumerate() {
         for (mi, m) in a.matches.iter().enumerate() {
-            let (es, rs) = parts(ai, mi);
-            let refs = joined(es.iter().filter_map(|e| e.item.bank_ref.as_deref()).collect());
-            let vouchers = joined(rs.iter().map(|r| r.item.voucher_no.as_str()).collect());
-            let bank_date = es.iter().map(|e| e.item.booking_date).min();
+            let refs = joined(ents(ai, mi).filter_map(|e: &'a StoredEntry| e.item.bank_ref.as_deref()));
+            let vouchers = joined(recs(ai, mi).map(|r: &'a StoredRecord| r.item.voucher_no.as_str()));
+            let bank_date = ents(ai, mi).map(|e| e.item.booking_date).min();
             keyed.push(((a.account_no.as_str(), bank_date, refs, vouchers, m.rule.as_str()), (ai, mi)));
         }
     }
@@ -340,23 +343,22 @@ fn matched<'a>(results: &'a [AccountResult], l: &Labels, lang: Lang) -> Sheet {
     keyed.truncate(MAX_ROWS - 1);
     let mut rows = Vec::with_capacity(keyed.len() + 2);
     rows.push(header);
+    let sum = |it: &mut dyn Iterator<Item = Decimal>| it.reduce(|x, y| x + y).map_or(Cell::Empty, Cell::Amount);
     for ((account, bank_date, refs, vouchers, rule), (ai, mi)) in keyed {
-        let (es, rs) = parts(ai, mi);
         let m = &results[ai].matches[mi];
-        let who = es
-            .iter()
-            .find_map(|e| e.counterparty_name.clone())
-            .or_else(|| rs.iter().find_map(|r| r.counterparty_name.clone()));
+        let who = ents(ai, mi)
+            .find_map(|e| e.counterparty_name.as_deref())
+            .or_else(|| recs(ai, mi).find_map(|r| r.counterparty_name.as_deref()));
         rows.push(vec![
             Cell::text(account),
             Cell::text(rule),
             Cell::opt_date(bank_date),
-            Cell::text(refs.into_owned()),
-            if es.is_empty() { Cell::Empty } else { Cell::Amount(es.iter().map(|e| e.item.amount).sum()) },
-            Cell::opt_date(rs.iter().map(|r| r.item.date).min()),
-            Cell::text(vouchers.into_owned()),
-            if rs.is_empty() { Cell::Empty } else { Cell::Amount(rs.iter().map(|r| r.item.amount).sum()) },
-            Cell::opt_text(&who),
+            Cell::text(refs),
+            sum(&mut ents(ai, mi).map(|e| e.item.amount)),
+            Cell::opt_date(recs(ai, mi).map(|r| r.item.date).min()),
+            Cell::text(vouchers),
+            sum(&mut recs(ai, mi).map(|r| r.item.amount)),
+            who.map_or(Cell::Empty, Cell::text),
             Cell::text(m.detail.as_str()),
         ]);
     }
@@ -373,7 +375,7 @@ fn matched<'a>(results: &'a [AccountResult], l: &Labels, lang: Lang) -> Sheet {
 
 /// The 调节表 of every account, one block under the other, in the usual two-column
 /// layout: the bank statement side on the left, the books side on the right.
-fn reconciliation_sheet(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
+fn reconciliation_sheet<'a>(results: &'a [AccountResult], l: &Labels, lang: Lang) -> Sheet<'a> {
     let mut rows: Vec<Vec<Cell>> = Vec::new();
     for a in results {
         rows.push(vec![
@@ -409,7 +411,7 @@ fn reconciliation_sheet(results: &[AccountResult], l: &Labels, lang: Lang) -> Sh
             l.rec_reference,
             l.rec_amount,
         ]));
-        let line = |left: Vec<Cell>, right: Vec<Cell>| {
+        let line = |left: Vec<Cell<'a>>, right: Vec<Cell<'a>>| {
             let mut r = left;
             r.resize(4, Cell::Empty);
             r.push(Cell::Empty);
@@ -445,7 +447,7 @@ fn reconciliation_sheet(results: &[AccountResult], l: &Labels, lang: Lang) -> Sh
                 Some(i) => vec![
                     Cell::Label(format!("  {}", lang.kind(i.kind))),
                     Cell::Date(i.date),
-                    Cell::text(i.reference.as_str()),
+                    Cell::text(i.reference.clone()),
                     Cell::Amount(i.amount),
                 ],
                 None => vec![],
@@ -481,7 +483,7 @@ fn reconciliation_sheet(results: &[AccountResult], l: &Labels, lang: Lang) -> Sh
     }
 }
 
-fn interest(results: &[AccountResult], l: &Labels, lang: Lang) -> Sheet {
+fn interest<'a>(results: &'a [AccountResult], l: &Labels, lang: Lang) -> Sheet<'a> {
     let header = labels(&[
         l.account_no,
         l.credit_date,

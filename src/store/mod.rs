@@ -119,7 +119,8 @@ pub struct RunFile {
 pub struct StoredEntry {
     pub item: BankItem,
     pub statement_id: i64,
-    pub currency: String,
+    /// Inline (`Copy`): a String here was an allocation per row, millions in `reconcile`.
+    pub currency: crate::money::Currency,
     pub value_date: Option<NaiveDate>,
     pub counterparty_name: Option<String>,
     pub location: String,
@@ -141,7 +142,7 @@ impl AsRef<BookItem> for StoredRecord {
 pub struct StoredRecord {
     pub item: BookItem,
     pub direction: Direction,
-    pub currency: String,
+    pub currency: crate::money::Currency,
     pub counterparty_name: Option<String>,
     pub purpose: Option<String>,
     pub source: String,
@@ -231,11 +232,21 @@ where
             kind: EntryKind::parse(&kind).ok_or_else(|| StoreError::Data(format!("entry kind {kind:?}")))?,
         },
         statement_id: r.try_get("statement_id")?,
-        currency: r.try_get("currency")?,
+        currency: currency_of(r)?,
         value_date: r.try_get("value_date")?,
         counterparty_name: r.try_get("counterparty_name")?,
         location: r.try_get("location")?,
     })
+}
+
+/// The row's `currency` column (written from a [`Currency`], so always three letters).
+fn currency_of<R: Row>(r: &R) -> Result<crate::money::Currency>
+where
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    for<'q> String: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+{
+    let c: String = r.try_get("currency")?;
+    crate::money::Currency::parse(&c).ok_or_else(|| StoreError::Data(format!("currency {c:?}")))
 }
 
 fn record_from_row<R: Row>(r: &R) -> Result<StoredRecord>
@@ -257,7 +268,7 @@ where
             batch_ref: r.try_get("batch_ref")?,
         },
         direction: Direction::parse(&dir).ok_or_else(|| StoreError::Data(format!("direction {dir:?}")))?,
-        currency: r.try_get("currency")?,
+        currency: currency_of(r)?,
         counterparty_name: r.try_get("counterparty_name")?,
         purpose: r.try_get("purpose")?,
         source: r.try_get("source")?,

@@ -45,6 +45,15 @@ fn match_row(layout: &Layout, row: &[String], markers: &[bool]) -> Option<Match>
         return None;
     }
     let find = |key: &str| row.iter().position(|k| k == key);
+    // Required columns first, without building anything: every layout is tried on every
+    // top row of every file, and nearly all of those tries fail here.
+    let has = |field: &str| layout.columns.get(field).is_some_and(|c| c.keys.iter().any(|k| find(k).is_some()));
+    if !layout.required.iter().all(|f| has(f)) {
+        return None;
+    }
+    if layout.kind == LayoutKind::Statement && !has("booking_date") && !has("transaction_date") {
+        return None;
+    }
     let mut cols = BTreeMap::new();
     for (field, col) in &layout.columns {
         let found: Vec<usize> = if JOINED_FIELDS.contains(&field.as_str()) {

@@ -232,7 +232,7 @@ mod tests {
         let mut rows = vec![vec![Cell::Label("参考号 ref".into()), Cell::Label("金额 amount".into())]];
         for i in 0..n {
             let text = if i == 7 { "=HYPERLINK(\"http://evil.example\",\"x\")".to_string() } else { format!("R{i}") };
-            rows.push(vec![Cell::Text(text), Cell::Amount(Decimal::new(i as i64 * 100 + 1, 2))]);
+            rows.push(vec![Cell::Text(text.into()), Cell::Amount(Decimal::new(i as i64 * 100 + 1, 2))]);
         }
         let book = Book {
             title: "t".into(),
@@ -256,7 +256,7 @@ mod tests {
     }
 
     /// Every cell kind and awkward text, as a table sheet and a form sheet.
-    fn mixed_book() -> Book {
+    fn mixed_book() -> Book<'static> {
         let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap();
         let texts = [
             "plain 文本",
@@ -281,7 +281,7 @@ mod tests {
         ]];
         for i in 0..40usize {
             rows.push(vec![
-                Cell::Text(texts[i % texts.len()].to_string()),
+                Cell::Text(texts[i % texts.len()].into()),
                 Cell::Amount(Decimal::new(i as i64 * 1234567 - 9_999_999, 2)),
                 if i % 7 == 3 {
                     Cell::Empty
@@ -295,7 +295,7 @@ mod tests {
             ]);
         }
         rows.push(vec![Cell::Date(d(1899, 12, 31)), Cell::Amount(Decimal::new(-1, 2))]);
-        rows.push(vec![Cell::Text("x".repeat(MAX_CELL_CHARS + 10))]);
+        rows.push(vec![Cell::Text("x".repeat(MAX_CELL_CHARS + 10).into())]);
         let form = vec![vec![Cell::Heading("余额".into()), Cell::Amount(Decimal::new(100, 0))]];
         Book {
             title: "t".into(),

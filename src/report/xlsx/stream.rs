@@ -160,7 +160,8 @@ fn column_name(mut col: usize) -> String {
 /// More bytes than the sheet's XML can take (an escape is at most 7 bytes for 1).
 fn upper_bound(sheet: &Sheet) -> u64 {
     let cell = |c: &Cell| match c {
-        Cell::Label(s) | Cell::Heading(s) | Cell::Text(s) => 80 + 7 * s.len() as u64,
+        Cell::Label(s) | Cell::Heading(s) => 80 + 7 * s.len() as u64,
+        Cell::Text(s) => 80 + 7 * s.len() as u64,
         _ => 80,
     };
     sheet.rows.iter().map(|r| 40 + r.iter().map(cell).sum::<u64>()).sum()
