@@ -67,6 +67,9 @@ const TOTAL_CELLS: [&str; 12] = [
     "过次页",
 ];
 
+/// The first characters of [`TOTAL_CELLS`] (checked by a test).
+const TOTAL_STARTS: [char; 8] = ['合', '小', '累', '总', '本', '期', '承', '过'];
+
 /// One table ready to read: the sheet, its header match and what the rows above told.
 pub(crate) struct Table<'a> {
     pub file: &'a str,
@@ -171,7 +174,17 @@ impl Table<'_> {
         if row.cells.iter().all(Cell::is_blank) {
             return Class::Blank;
         }
-        let first = row.cells.iter().find(|c| !c.is_blank()).map(|c| header_key(&c.text_cow())).unwrap_or_default();
+        // Every NOISE word and total mark has a non-ASCII character, which header_key
+        // keeps: a first cell of ASCII text only (a date, a number: nearly every data row)
+        // needs no key unless the layout has markers of its own.
+        let first = row
+            .cells
+            .iter()
+            .find(|c| !c.is_blank())
+            .map(|c| c.text_cow())
+            .filter(|t| !t.is_ascii() || !self.layout.skip_markers.is_empty())
+            .map(|t| header_key(&t))
+            .unwrap_or_default();
         // Every END mark starts with 以, which header_key keeps: a cell without it (nearly
         // all) needs no key.
         let any_end = row.cells.iter().any(|c| {
@@ -194,7 +207,13 @@ impl Table<'_> {
         let n = self.names();
         for f in [n.text, "type_code"] {
             for i in self.m.cols.get(f).into_iter().flatten() {
-                let k = header_key(&row.cells.get(*i).map(Cell::text_cow).unwrap_or_default());
+                let t = row.cells.get(*i).map(Cell::text_cow).unwrap_or_default();
+                // A total mark's first character survives header_key: without one of them
+                // (nearly every narrative) the cell is no total.
+                if !t.contains(TOTAL_STARTS) {
+                    continue;
+                }
+                let k = header_key(&t);
                 if TOTAL_CELLS.contains(&k.as_str()) {
                     return Class::Skip(format!("total row ({})", quote(&k)));
                 }
@@ -550,4 +569,25 @@ pub(crate) fn metadata(layout: &Layout, rows: &[Row]) -> Metadata {
         }
     }
     (account, currency, title)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `classify` skips header_key for cells that cannot hold a mark: that is only right
+    /// while every mark keeps the character it is recognised by.
+    #[test]
+    fn the_fast_paths_of_classify_see_every_mark() {
+        for t in TOTAL_CELLS {
+            assert!(t.starts_with(TOTAL_STARTS), "{t} must start with one of TOTAL_STARTS");
+        }
+        for n in NOISE.iter().chain(["合计", "小计", "累计", "总计"].iter()) {
+            assert!(!n.is_ascii(), "{n}: an ASCII noise word would need the key of ASCII cells");
+            assert_eq!(
+                header_key(n).chars().filter(|c| !c.is_ascii()).collect::<String>(),
+                n.chars().filter(|c| !c.is_ascii()).collect::<String>()
+            );
+        }
+    }
 }
