@@ -34,7 +34,9 @@ pub fn tune_for_batch() {
 /// and glibc's, which the tests use), so that a resident-set figure read next counts
 /// only memory in use.
 pub fn release_free_memory() {
-    // SAFETY: both calls only walk the allocator's own free lists; no pointer of ours is
+    // Memory freed while purging is off (`tune_for_batch`) is never scheduled for a purge
+    // and stays resident whatever this does: measuring commands leave purging on.
+    // SAFETY: both calls only walk the allocators' own free lists; no pointer of ours is
     // involved.
     unsafe {
         libmimalloc_sys::mi_collect(true);

@@ -325,8 +325,9 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     init_tracing(&cli.log_format);
     // A command that runs once over a batch keeps its freed memory for reuse (see
-    // `alloc`); the worker and the web page run for days and give it back.
-    if !matches!(cli.command, Command::Worker { .. } | Command::Serve { .. }) {
+    // `alloc`); the worker and the web page run for days and give it back, and
+    // bench-match gives the generator's rows back before it measures matching's peak.
+    if !matches!(cli.command, Command::Worker { .. } | Command::Serve { .. } | Command::BenchMatch { .. }) {
         crate::alloc::tune_for_batch();
     }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
