@@ -23,7 +23,7 @@ use crate::archive::sha256_hex;
 use crate::book::{self, Direction};
 use crate::parse::{self, Limits};
 use crate::report::{self, AccountResult};
-use crate::store::memory::{Ledger, PreparedBooks, PreparedStatement, Preparer};
+use crate::store::memory::{Ledger, PreparedBooks, PreparedStatement, Preparer, RowHint, in_read_order};
 use anyhow::{Context, bail};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -109,7 +109,17 @@ fn run_blocking(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
     jobs.extend(walk(&opts.statements)?.into_iter().map(Job::Statements));
     let limits = Limits::default();
 
-    let mut ledger = Ledger::new();
+    // Room for each account's rows, reserved once (see `RowHint`): no row is shorter than
+    // ~64 bytes in any format, so this is more than any account gets. Address space only.
+    let bytes = |kind: fn(&Job) -> bool| -> u64 {
+        jobs.iter().filter(|j| kind(j)).filter_map(|j| std::fs::metadata(j.path()).ok()).map(|m| m.len()).sum()
+    };
+    const MIN_ROW_BYTES: u64 = 64;
+    let hint = RowHint {
+        entries: (bytes(|j| matches!(j, Job::Statements(_))) / MIN_ROW_BYTES) as usize,
+        records: (bytes(|j| matches!(j, Job::Books(..))) / MIN_ROW_BYTES) as usize,
+    };
+    let mut ledger = Ledger::with_row_hint(hint);
     let mut accounts: BTreeMap<String, String> = BTreeMap::new();
     let mut map: Option<AccountMap> = None;
     let none: Vec<String> = Vec::new();
@@ -165,11 +175,13 @@ fn run_blocking(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
                 agreements: Vec::new(),
                 rules: crate::matching::RuleSet::default(),
             };
-            let data = ledger.take_account(number);
+            // Sorted on the account's own thread below.
+            let data = ledger.take_account_unsorted(number);
             (info, data)
         })
         .collect();
     drop(ledger);
+    lap("take", format!("{} accounts taken from the ledger", infos.len()));
     let nobody = crate::review::State::default();
     let mut results: Vec<AccountResult> = Vec::with_capacity(infos.len());
     let mut infos = infos.into_iter();
@@ -183,7 +195,12 @@ fn run_blocking(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
         let out: Vec<AccountResult> = std::thread::scope(|scope| {
             let handles: Vec<_> = round
                 .into_iter()
-                .map(|(info, data)| scope.spawn(move || account_result(&info, data, nobody, opts.window_days, None)))
+                .map(|(info, mut data)| {
+                    scope.spawn(move || {
+                        in_read_order(&mut data);
+                        account_result(&info, data, nobody, opts.window_days, None)
+                    })
+                })
                 .collect();
             // Every thread joined (a panic not joined here would panic the scope).
             let joined: Vec<anyhow::Result<AccountResult>> = handles

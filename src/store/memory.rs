@@ -53,6 +53,8 @@ pub struct Ledger {
     next_entry_id: i64,
     next_record_id: i64,
     hasher: DefaultHashBuilder,
+    /// Room reserved for each account's rows when it is first seen.
+    hint: RowHint,
 }
 
 /// Prepares rows for one ledger (it hashes identities the way that ledger does).
@@ -104,75 +106,60 @@ struct StatementRow {
 
 #[derive(Default)]
 struct Rows {
-    entries: Chunks<StoredEntry>,
+    entries: Vec<StoredEntry>,
     /// Positions in `entries`, by entry key.
     entry_keys: HashTable<u32>,
-    records: Chunks<StoredRecord>,
+    records: Vec<StoredRecord>,
     /// Positions in `records`, by (direction, voucher).
     vouchers: HashTable<u32>,
 }
 
-/// The rows of one account, in chunks of fixed size. Why not a Vec: a Vec of millions of
-/// 250-byte rows was copied into freshly faulted memory at every doubling (a tenth of
-/// `reconcile`'s CPU), and sorting it moved each row dozens of times. Here a push never
-/// moves what is stored, and [`Chunks::into_sorted_by`] sorts positions, then moves each
-/// row once into a Vec of exactly the right size.
-struct Chunks<T> {
-    chunks: Vec<Vec<Option<T>>>,
-    len: usize,
-}
-
-impl<T> Default for Chunks<T> {
-    fn default() -> Self {
-        Chunks { chunks: Vec::new(), len: 0 }
+impl Rows {
+    /// An account's rows, with room for `hint` rows reserved (see [`Ledger::with_row_hint`]).
+    fn with_room(hint: RowHint) -> Rows {
+        let mut r = Rows::default();
+        // Address space only: pages are faulted in as rows arrive. Refused (too big for
+        // this machine), the Vecs grow as usual.
+        let _ = r.entries.try_reserve_exact(hint.entries);
+        let _ = r.records.try_reserve_exact(hint.records);
+        r
     }
 }
 
-impl<T> Chunks<T> {
-    /// Rows per chunk: a few MiB.
-    const ROWS: usize = 1 << 14;
+/// How many entries and records an account may receive at most, as the caller estimates
+/// it from the input's size. Why: a Vec of millions of 250-byte rows grown by doubling
+/// was copied into freshly faulted memory at every step (a tenth of `reconcile`'s CPU);
+/// reserved once, each row is written once where it stays.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RowHint {
+    pub entries: usize,
+    pub records: usize,
+}
 
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    fn push(&mut self, row: T) {
-        if self.len.is_multiple_of(Self::ROWS) {
-            self.chunks.push(Vec::with_capacity(Self::ROWS));
+/// Sorts `v` by `cmp` (ties in their present order) moving each row at most twice:
+/// positions are sorted, then the permutation is applied in place, cycle by cycle.
+/// (`sort_unstable_by` on 250-byte rows moved each row dozens of times.)
+fn sort_rows<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
+    let mut order: Vec<u32> = (0..v.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| cmp(&v[a as usize], &v[b as usize]).then(a.cmp(&b)));
+    // order[k]: the present position of the row that belongs at k.
+    let mut done = vec![false; v.len()];
+    for start in 0..v.len() {
+        if done[start] {
+            continue;
         }
-        // A chunk was pushed above when the last one was full.
-        self.chunks.last_mut().expect("a chunk with room").push(Some(row));
-        self.len += 1;
-    }
-
-    /// Row `i` (< `len`). Rows leave only through `into_sorted_by`, which consumes `self`.
-    fn get(&self, i: usize) -> &T {
-        self.chunks[i / Self::ROWS][i % Self::ROWS].as_ref().expect("rows leave only when the account is taken")
-    }
-
-    fn get_mut(&mut self, i: usize) -> &mut T {
-        self.chunks[i / Self::ROWS][i % Self::ROWS].as_mut().expect("rows leave only when the account is taken")
-    }
-
-    /// Every row, sorted by `cmp` (ties in storing order).
-    fn into_sorted_by(mut self, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) -> Vec<T> {
-        let mut order: Vec<u32> = (0..self.len as u32).collect();
-        order.sort_unstable_by(|&a, &b| cmp(self.get(a as usize), self.get(b as usize)).then(a.cmp(&b)));
-        let mut out = Vec::with_capacity(self.len);
-        // A chunk whose rows have all moved is freed at once, for the next allocations
-        // (the other accounts' rows, matching) to reuse while this loop goes on.
-        let mut left: Vec<usize> = self.chunks.iter().map(Vec::len).collect();
-        for i in order {
-            let (c, i) = (i as usize / Self::ROWS, i as usize % Self::ROWS);
-            // Each position appears once in `order`: every take finds its row.
-            out.extend(self.chunks[c][i].take());
-            left[c] -= 1;
-            if left[c] == 0 {
-                self.chunks[c] = Vec::new();
+        let mut at = start;
+        loop {
+            done[at] = true;
+            let from = order[at] as usize;
+            if from == start {
+                break;
             }
+            // `at` takes its row from `from`; the row that was at `at` moves on to `from`,
+            // which the cycle fills next.
+            v.swap(at, from);
+            at = from;
         }
-        debug_assert_eq!(out.len(), self.len);
-        out
     }
 }
 
@@ -267,6 +254,12 @@ impl Ledger {
         Ledger::default()
     }
 
+    /// A ledger that reserves room for `hint` rows for each account it sees (address
+    /// space, not memory: see [`RowHint`]).
+    pub fn with_row_hint(hint: RowHint) -> Ledger {
+        Ledger { hint, ..Ledger::default() }
+    }
+
     /// What the parsing threads use to prepare rows for this ledger.
     pub fn preparer(&self) -> Preparer {
         Preparer { hasher: self.hasher.clone() }
@@ -283,7 +276,7 @@ impl Ledger {
     pub fn statement(&mut self, file: &str, s: PreparedStatement, account_no: &str) -> Result<(u64, u64), LedgerError> {
         let statement_id = self.statements.len() as i64 + 1;
         if !self.accounts.contains_key(account_no) {
-            self.accounts.insert(account_no.to_string(), Rows::default());
+            self.accounts.insert(account_no.to_string(), Rows::with_room(self.hint));
         }
         let acct = self.accounts.get_mut(account_no).expect("inserted above");
         let (mut new, mut known, mut stored_sum) = (0u64, 0u64, Decimal::ZERO);
@@ -292,7 +285,7 @@ impl Ledger {
             // the next id for every row of an `INSERT … ON CONFLICT DO NOTHING`.
             self.next_entry_id += 1;
             let rows = &acct.entries;
-            if acct.entry_keys.find(h, |&i| rows.get(i as usize).item.entry_key == row.item.entry_key).is_some() {
+            if acct.entry_keys.find(h, |&i| rows[i as usize].item.entry_key == row.item.entry_key).is_some() {
                 known += 1;
                 continue;
             }
@@ -305,7 +298,7 @@ impl Ledger {
             let pos = acct.entries.len() as u32;
             acct.entries.push(row);
             let (rows, hasher) = (&acct.entries, &self.hasher);
-            acct.entry_keys.insert_unique(h, pos, |&i| hasher.hash_one(rows.get(i as usize).item.entry_key.as_str()));
+            acct.entry_keys.insert_unique(h, pos, |&i| hasher.hash_one(rows[i as usize].item.entry_key.as_str()));
             new += 1;
         }
         self.statements.push(StatementRow {
@@ -332,20 +325,20 @@ impl Ledger {
             // Numbered even when the voucher is known (the upsert takes an id either way).
             self.next_record_id += 1;
             if !self.accounts.contains_key(&account_no) {
-                self.accounts.insert(account_no.clone(), Rows::default());
+                self.accounts.insert(account_no.clone(), Rows::with_room(self.hint));
             }
             let acct = self.accounts.get_mut(&account_no).expect("inserted above");
             let rows = &acct.records;
             let found = acct
                 .vouchers
                 .find(h, |&i| {
-                    let x = rows.get(i as usize);
+                    let x = &rows[i as usize];
                     x.direction == row.direction && x.item.voucher_no == row.item.voucher_no
                 })
                 .copied();
             match found {
                 Some(i) => {
-                    let stored = acct.records.get_mut(i as usize);
+                    let stored = &mut acct.records[i as usize];
                     row.item.id = stored.item.id;
                     *stored = row;
                     known += 1;
@@ -358,7 +351,7 @@ impl Ledger {
                     let pos = acct.records.len() as u32;
                     acct.records.push(row);
                     let (rows, hasher) = (&acct.records, &self.hasher);
-                    acct.vouchers.insert_unique(h, pos, |&i| record_identity(hasher, rows.get(i as usize)));
+                    acct.vouchers.insert_unique(h, pos, |&i| record_identity(hasher, &rows[i as usize]));
                     new += 1;
                 }
             }
@@ -369,17 +362,15 @@ impl Ledger {
     /// Takes an account's rows out of the ledger, in the database's order, with its
     /// statement facts, latest closing balance and the last date its statements cover.
     pub fn take_account(&mut self, account_no: &str) -> AccountData {
+        let mut data = self.take_account_unsorted(account_no);
+        in_read_order(&mut data);
+        data
+    }
+
+    /// [`Ledger::take_account`] with the rows in storing order: [`in_read_order`] sorts
+    /// them (on another thread, while the next account is taken).
+    pub fn take_account_unsorted(&mut self, account_no: &str) -> AccountData {
         let Rows { entries, records, .. } = self.accounts.remove(account_no).unwrap_or_default();
-        let entries = entries.into_sorted_by(|a, b| {
-            (a.item.booking_date, &a.item.entry_key).cmp(&(b.item.booking_date, &b.item.entry_key))
-        });
-        let records = records.into_sorted_by(|a, b| {
-            (a.item.date, &a.item.voucher_no, a.direction.as_str()).cmp(&(
-                b.item.date,
-                &b.item.voucher_no,
-                b.direction.as_str(),
-            ))
-        });
         let mut facts = Vec::new();
         let mut bank_closing: Option<(NaiveDate, i64, Decimal)> = None;
         let mut end: Option<NaiveDate> = None;
@@ -406,7 +397,60 @@ impl Ledger {
                 flags: s.flags.clone(),
             });
         }
-        let statements_end = end.max(entries.last().map(|e| e.item.booking_date));
+        let statements_end = end.max(entries.iter().map(|e| e.item.booking_date).max());
         AccountData { entries, records, facts, bank_closing: bank_closing.map(|(d, _, x)| (d, x)), statements_end }
+    }
+}
+
+/// Puts an account's rows in the order the databases read them (`Store::entries`,
+/// `Store::records`): entries by (booking date, entry key), records by (date, voucher,
+/// direction).
+pub fn in_read_order(data: &mut AccountData) {
+    sort_rows(&mut data.entries, |a, b| {
+        (a.item.booking_date, &a.item.entry_key).cmp(&(b.item.booking_date, &b.item.entry_key))
+    });
+    sort_rows(&mut data.records, |a, b| {
+        (a.item.date, &a.item.voucher_no, a.direction.as_str()).cmp(&(
+            b.item.date,
+            &b.item.voucher_no,
+            b.direction.as_str(),
+        ))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sort_rows;
+
+    /// The in-place permutation gives what a stable sort gives, for every arrangement
+    /// of a small set with ties (each row carries its first position to see ties keep
+    /// their order), and for long cycles.
+    #[test]
+    fn sort_rows_is_a_stable_sort() {
+        let keys = [3u8, 1, 2, 1, 0, 3, 2, 0];
+        for seed in 0..500u64 {
+            // A deterministic shuffle of the keys.
+            let mut v: Vec<(u8, usize)> = keys.iter().map(|k| (*k, 0)).collect();
+            let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            for i in (1..v.len()).rev() {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                v.swap(i, (x >> 33) as usize % (i + 1));
+            }
+            for (i, r) in v.iter_mut().enumerate() {
+                r.1 = i;
+            }
+            let mut want = v.clone();
+            want.sort_by_key(|r| r.0);
+            sort_rows(&mut v, |a, b| a.0.cmp(&b.0));
+            assert_eq!(v, want, "seed {seed}");
+        }
+        // One cycle through every position, and the reverse.
+        let n = 10_000;
+        let mut v: Vec<usize> = (0..n).map(|i| (i + 1) % n).collect();
+        sort_rows(&mut v, |a, b| a.cmp(b));
+        assert_eq!(v, (0..n).collect::<Vec<_>>());
+        let mut v: Vec<usize> = (0..n).rev().collect();
+        sort_rows(&mut v, |a, b| a.cmp(b));
+        assert_eq!(v, (0..n).collect::<Vec<_>>());
     }
 }
