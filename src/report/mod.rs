@@ -479,3 +479,27 @@ pub fn summary_text(results: &[AccountResult]) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::date_text_order;
+    use chrono::NaiveDate;
+
+    /// matches.csv sorts dates as their written texts sort, also where chrono writes a
+    /// sign or five digits.
+    #[test]
+    fn dates_sort_as_their_texts() {
+        let years = [-262_000, -10_000, -1, 0, 1, 999, 1000, 1969, 2024, 9999, 10_000, 99_999, 262_000];
+        let mut dates = Vec::new();
+        for y in years {
+            for (m, d) in [(1, 1), (2, 28), (12, 31)] {
+                dates.push(NaiveDate::from_ymd_opt(y, m, d).unwrap());
+            }
+        }
+        for a in &dates {
+            for b in &dates {
+                assert_eq!(date_text_order(*a, *b), a.to_string().cmp(&b.to_string()), "{a} vs {b}");
+            }
+        }
+    }
+}

@@ -114,30 +114,32 @@ struct Rows {
     vouchers: HashTable<u32>,
 }
 
-impl Rows {
-    /// An account's rows, with room for `hint` rows reserved (see [`Ledger::with_row_hint`]).
-    fn with_room(hint: RowHint) -> Rows {
-        let mut r = Rows::default();
-        // Address space only: pages are faulted in as rows arrive. Refused (too big for
-        // this machine), the Vecs grow as usual.
-        let _ = r.entries.try_reserve_exact(hint.entries);
-        let _ = r.records.try_reserve_exact(hint.records);
-        r
+/// Rows an account holds before room for the rest of the delivery is reserved: small
+/// accounts never reserve anything.
+const ROOM_AFTER: usize = 1 << 16;
+
+/// Before `v` grows past [`ROOM_AFTER`] rows, room for up to `most` rows is reserved
+/// once (address space: pages are faulted in as rows arrive). Refused, or exceeded, the
+/// Vec grows by doubling as usual.
+fn make_room<T>(v: &mut Vec<T>, most: usize) {
+    if v.len() == ROOM_AFTER && most > v.len() {
+        let _ = v.try_reserve_exact(most - v.len());
     }
 }
 
-/// How many entries and records an account may receive at most, as the caller estimates
-/// it from the input's size. Why: a Vec of millions of 250-byte rows grown by doubling
-/// was copied into freshly faulted memory at every step (a tenth of `reconcile`'s CPU);
-/// reserved once, each row is written once where it stays.
+/// How many entries and records one account may receive at most, as the caller
+/// estimates it from the input's size (0: no estimate). Why: a Vec of millions of
+/// 250-byte rows grown by doubling was copied into freshly faulted memory at every step
+/// (a tenth of `reconcile`'s CPU); with room reserved, each row is written once where it
+/// stays.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RowHint {
     pub entries: usize,
     pub records: usize,
 }
 
-/// Sorts `v` by `cmp` (ties in their present order) moving each row at most twice:
-/// positions are sorted, then the permutation is applied in place, cycle by cycle.
+/// Sorts `v` by `cmp` (ties in their present order): positions are sorted, then the
+/// permutation is applied in place, cycle by cycle, one swap per row out of place.
 /// (`sort_unstable_by` on 250-byte rows moved each row dozens of times.)
 fn sort_rows<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
     let mut order: Vec<u32> = (0..v.len() as u32).collect();
@@ -254,8 +256,8 @@ impl Ledger {
         Ledger::default()
     }
 
-    /// A ledger that reserves room for `hint` rows for each account it sees (address
-    /// space, not memory: see [`RowHint`]).
+    /// A ledger that reserves room for `hint` rows for each account that grows past
+    /// [`ROOM_AFTER`] rows (address space, not memory: see [`RowHint`]).
     pub fn with_row_hint(hint: RowHint) -> Ledger {
         Ledger { hint, ..Ledger::default() }
     }
@@ -276,7 +278,7 @@ impl Ledger {
     pub fn statement(&mut self, file: &str, s: PreparedStatement, account_no: &str) -> Result<(u64, u64), LedgerError> {
         let statement_id = self.statements.len() as i64 + 1;
         if !self.accounts.contains_key(account_no) {
-            self.accounts.insert(account_no.to_string(), Rows::with_room(self.hint));
+            self.accounts.insert(account_no.to_string(), Rows::default());
         }
         let acct = self.accounts.get_mut(account_no).expect("inserted above");
         let (mut new, mut known, mut stored_sum) = (0u64, 0u64, Decimal::ZERO);
@@ -296,6 +298,7 @@ impl Ledger {
             row.statement_id = statement_id;
             stored_sum += row.item.amount;
             let pos = acct.entries.len() as u32;
+            make_room(&mut acct.entries, self.hint.entries);
             acct.entries.push(row);
             let (rows, hasher) = (&acct.entries, &self.hasher);
             acct.entry_keys.insert_unique(h, pos, |&i| hasher.hash_one(rows[i as usize].item.entry_key.as_str()));
@@ -325,7 +328,7 @@ impl Ledger {
             // Numbered even when the voucher is known (the upsert takes an id either way).
             self.next_record_id += 1;
             if !self.accounts.contains_key(&account_no) {
-                self.accounts.insert(account_no.clone(), Rows::with_room(self.hint));
+                self.accounts.insert(account_no.clone(), Rows::default());
             }
             let acct = self.accounts.get_mut(&account_no).expect("inserted above");
             let rows = &acct.records;
@@ -349,6 +352,7 @@ impl Ledger {
                     }
                     row.item.id = self.next_record_id;
                     let pos = acct.records.len() as u32;
+                    make_room(&mut acct.records, self.hint.records);
                     acct.records.push(row);
                     let (rows, hasher) = (&acct.records, &self.hasher);
                     acct.vouchers.insert_unique(h, pos, |&i| record_identity(hasher, &rows[i as usize]));
@@ -368,7 +372,7 @@ impl Ledger {
     }
 
     /// [`Ledger::take_account`] with the rows in storing order: [`in_read_order`] sorts
-    /// them (on another thread, while the next account is taken).
+    /// them (`reconcile` does it on each account's own thread).
     pub fn take_account_unsorted(&mut self, account_no: &str) -> AccountData {
         let Rows { entries, records, .. } = self.accounts.remove(account_no).unwrap_or_default();
         let mut facts = Vec::new();
@@ -420,7 +424,23 @@ pub fn in_read_order(data: &mut AccountData) {
 
 #[cfg(test)]
 mod tests {
-    use super::sort_rows;
+    use super::{ROOM_AFTER, make_room, sort_rows};
+
+    /// Room is reserved once, when an account reaches ROOM_AFTER rows, and only up to
+    /// the hint; a smaller account or a hint already passed reserves nothing.
+    #[test]
+    fn room_is_reserved_once_for_big_accounts_only() {
+        let mut v: Vec<u8> = vec![0; ROOM_AFTER - 1];
+        make_room(&mut v, 10 * ROOM_AFTER);
+        assert!(v.capacity() < 10 * ROOM_AFTER, "not yet big");
+        v.push(0);
+        make_room(&mut v, 10 * ROOM_AFTER);
+        assert!(v.capacity() >= 10 * ROOM_AFTER);
+        let mut w: Vec<u8> = vec![0; ROOM_AFTER];
+        w.shrink_to_fit();
+        make_room(&mut w, ROOM_AFTER / 2);
+        assert_eq!(w.capacity(), ROOM_AFTER, "a hint below the rows held reserves nothing");
+    }
 
     /// The in-place permutation gives what a stable sort gives, for every arrangement
     /// of a small set with ties (each row carries its first position to see ties keep

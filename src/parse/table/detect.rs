@@ -73,15 +73,14 @@ fn match_row(layout: &Layout, row: &[String], markers: &[bool]) -> Option<Match>
             cols.insert(field.clone(), found);
         }
     }
-    if !layout.required.iter().all(|f| cols.contains_key(f)) {
-        return None;
-    }
-    if layout.kind == LayoutKind::Statement
-        && !cols.contains_key("booking_date")
-        && !cols.contains_key("transaction_date")
-    {
-        return None;
-    }
+    // What the pre-check above decided, from the map (a field is in it exactly when one
+    // of its keys was found).
+    debug_assert!(layout.required.iter().all(|f| cols.contains_key(f)));
+    debug_assert!(
+        layout.kind != LayoutKind::Statement
+            || cols.contains_key("booking_date")
+            || cols.contains_key("transaction_date")
+    );
     if layout.exclude_headers.iter().any(|h| find(h).is_some()) {
         return None;
     }

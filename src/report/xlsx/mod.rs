@@ -175,7 +175,7 @@ fn cells(book: &Book, streamed: &mut Vec<usize>, stream_over: usize) -> Result<V
         }
         let last_col = sheet.rows.iter().map(|r| r.len()).max().unwrap_or(1).saturating_sub(1) as u16;
         // A streamed sheet: the header here, a probe row for its styles, the rest later.
-        let written = if stream { &sheet.rows[..1] } else { &sheet.rows[..] };
+        let written = if stream { sheet.rows.get(..1).unwrap_or_default() } else { &sheet.rows[..] };
         if stream {
             stream::write_probe(ws, &f)?;
             streamed.push(index);

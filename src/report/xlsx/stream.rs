@@ -7,7 +7,9 @@
 //! part of `fundrecon reconcile`. Here the rows are turned into XML on one thread while
 //! another compresses them into the archive.
 //!
-//! How, so that the result is the workbook rust_xlsxwriter would have written:
+//! How, so that the result reads as the workbook rust_xlsxwriter would have written
+//! (the same cells, styles and frame; not the same bytes: the probe's string stays in
+//! the shared-string table, unused):
 //! 1. rust_xlsxwriter writes the sheet with its header row, widths, frozen pane and
 //!    autofilter over the full range, and one *probe* row (row 2) holding one cell of
 //!    each format a table cell can have ([`PROBE`]).
@@ -101,8 +103,11 @@ pub(super) fn splice(bytes: Vec<u8>, sheets: &[(usize, &Sheet)]) -> Result<Vec<u
             .compression_method(zip::CompressionMethod::Deflated)
             // As the rest of a big workbook (see `workbook`): level 1.
             .compression_level(Some(1))
-            // Zip64 only when the sheet could pass 4 GiB, as rust_xlsxwriter decides.
-            .large_file(upper_bound(sheet) >= u32::MAX as u64);
+            // Zip64 only when the sheet could pass 4 GiB (rust_xlsxwriter, as this
+            // project uses it, never writes zip64: nothing else here is that big).
+            .large_file(upper_bound(sheet) >= u32::MAX as u64)
+            // As rust_xlsxwriter's own entries.
+            .unix_permissions(0o600);
         if let Some(t) = modified {
             options = options.last_modified_time(t);
         }
@@ -198,6 +203,10 @@ fn rows_into<W: Write>(out: &mut W, sheet: &Sheet, styles: Styles) -> Result<(),
 fn row_xml(out: &mut String, r: usize, row: &[Cell], names: &[String], s: Styles) {
     use std::fmt::Write as _;
     // Writing into a String cannot fail.
+    // A row without cells is left out, as rust_xlsxwriter leaves it out.
+    if row.iter().all(|c| matches!(c, Cell::Empty) || matches!(c, Cell::Label(t) if t.is_empty())) {
+        return;
+    }
     let _ = write!(out, "<row r=\"{r}\">");
     for (c, cell) in row.iter().enumerate() {
         let name = &names[c];
