@@ -48,11 +48,7 @@ fn td(out: &mut String, c: &Cell) {
 }
 
 fn cell_text<'c>(c: &'c Cell<'_>) -> &'c str {
-    match c {
-        Cell::Label(s) | Cell::Heading(s) => s,
-        Cell::Text(s) => s,
-        _ => "",
-    }
+    c.as_text().unwrap_or("")
 }
 
 /// The page as UTF-8 text.

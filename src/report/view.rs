@@ -34,6 +34,14 @@ pub enum Cell<'a> {
 }
 
 impl<'a> Cell<'a> {
+    /// The words of a label, heading or text cell; `None` for the others.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Cell::Label(s) | Cell::Heading(s) => Some(s),
+            Cell::Text(s) => Some(s),
+            _ => None,
+        }
+    }
     fn text(s: impl Into<Cow<'a, str>>) -> Cell<'a> {
         let s = s.into();
         if s.is_empty() { Cell::Empty } else { Cell::Text(s) }

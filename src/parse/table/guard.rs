@@ -41,33 +41,10 @@ impl<'a> Cfb<'a> {
         self.b.get(start..start.checked_add(size)?)
     }
 
-    /// The bytes of a chain of regular sectors, at most `max` of them.
-    fn chain(&self, start: u32, max_len: usize) -> Result<Vec<u8>, String> {
-        let mut out = Vec::new();
-        let mut id = start;
-        let limit = self.b.len() >> self.shift;
-        let mut steps = 0usize;
-        while id != ENDOFCHAIN && out.len() < max_len {
-            if id > MAXREGSECT {
-                return Err("broken sector chain".into());
-            }
-            steps += 1;
-            if steps > limit + 1 {
-                return Err("sector chain loops".into());
-            }
-            out.extend_from_slice(self.sector(id).ok_or("sector beyond the end of the file")?);
-            id = *self.fat.get(id as usize).ok_or("sector outside the allocation table")?;
-        }
-        out.truncate(max_len);
-        Ok(out)
-    }
-
-    /// Checks that the chain from `start` ends (ENDOFCHAIN) or covers `len` bytes
-    /// without looping, reading nothing. calamine follows the directory chain to its end
-    /// and the mini stream and mini FAT chains to their declared lengths, appending as
-    /// it goes: a loop there grew its buffer until memory ran out (found by fuzzing: a
-    /// 5.7 KB .xls took 24 GB).
-    fn ends(&self, start: u32, len: u64, what: &str) -> Result<(), String> {
+    /// Follows the chain of regular sectors from `start` until it ends (ENDOFCHAIN) or
+    /// has covered `len` bytes, handing each sector to `each`; a chain that loops,
+    /// leaves the file or the allocation table is an error naming `what`.
+    fn walk(&self, start: u32, len: u64, what: &str, mut each: impl FnMut(&'a [u8])) -> Result<(), String> {
         let size = 1u64 << self.shift;
         let limit = self.b.len() >> self.shift;
         let (mut id, mut covered, mut steps) = (start, 0u64, 0usize);
@@ -79,11 +56,27 @@ impl<'a> Cfb<'a> {
             if steps > limit + 1 {
                 return Err(format!("{what} chain loops"));
             }
-            self.sector(id).ok_or_else(|| format!("{what} sector beyond the end of the file"))?;
+            each(self.sector(id).ok_or_else(|| format!("{what} sector beyond the end of the file"))?);
             covered += size;
             id = *self.fat.get(id as usize).ok_or_else(|| format!("{what} sector outside the allocation table"))?;
         }
         Ok(())
+    }
+
+    /// The bytes of a chain, at most `max_len` of them.
+    fn chain(&self, start: u32, max_len: usize, what: &str) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        self.walk(start, max_len as u64, what, |s| out.extend_from_slice(s))?;
+        out.truncate(max_len);
+        Ok(out)
+    }
+
+    /// Checks that a chain ends or covers `len` bytes without looping, reading nothing.
+    /// calamine follows the directory chain to its end and the mini stream and mini FAT
+    /// chains to their declared lengths, appending as it goes: a loop there grew its
+    /// buffer until memory ran out (found by fuzzing: a 5.7 KB .xls took 24 GB).
+    fn ends(&self, start: u32, len: u64, what: &str) -> Result<(), String> {
+        self.walk(start, len, what, |_| {})
     }
 }
 
@@ -129,7 +122,7 @@ fn workbook_stream(b: &[u8]) -> Result<Vec<u8>, String> {
     cfb.fat = fat;
     // The chains calamine reads before the workbook stream, as it reads them.
     cfb.ends(dir_start, u64::MAX, "directory")?;
-    let dirs = cfb.chain(dir_start, b.len())?;
+    let dirs = cfb.chain(dir_start, b.len(), "directory")?;
     if u32le(b, 0x40).ok_or("bad header")? > 0 {
         let first = dirs.get(..128).ok_or("no directory entry")?;
         let start = u32le(first, 0x74).unwrap_or(ENDOFCHAIN);
@@ -168,8 +161,8 @@ fn workbook_stream(b: &[u8]) -> Result<Vec<u8>, String> {
     let size = size as usize;
     if size < mini_cutoff {
         let (rstart, rsize) = root.ok_or("no root entry")?;
-        let ministream = cfb.chain(rstart, (rsize as usize).min(b.len()))?;
-        let minifat_bytes = cfb.chain(minifat_start, b.len())?;
+        let ministream = cfb.chain(rstart, (rsize as usize).min(b.len()), "mini stream")?;
+        let minifat_bytes = cfb.chain(minifat_start, b.len(), "mini allocation table")?;
         let minifat: Vec<u32> = (0..minifat_bytes.len() / 4).filter_map(|i| u32le(&minifat_bytes, 4 * i)).collect();
         let mut out = Vec::new();
         let mut id = start;
@@ -186,7 +179,7 @@ fn workbook_stream(b: &[u8]) -> Result<Vec<u8>, String> {
         out.truncate(size);
         Ok(out)
     } else {
-        cfb.chain(start, size)
+        cfb.chain(start, size, "Workbook stream")
     }
 }
 

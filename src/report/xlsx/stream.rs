@@ -148,27 +148,15 @@ fn with_dimension(head: &str, sheet: &Sheet) -> Option<String> {
     Some(format!("{}{}{}", &head[..at], range, &head[end..]))
 }
 
-/// `A`, `B`, … `Z`, `AA`, … for a column index from 0.
-fn column_name(mut col: usize) -> String {
-    let mut name = Vec::new();
-    loop {
-        name.push(b'A' + (col % 26) as u8);
-        if col < 26 {
-            break;
-        }
-        col = col / 26 - 1;
-    }
-    name.reverse();
-    String::from_utf8(name).unwrap_or_default()
+/// `A`, `B`, … `Z`, `AA`, … for a column index from 0 (rust_xlsxwriter's own naming).
+fn column_name(col: usize) -> String {
+    // Sheets here are at most a few dozen columns wide; Excel's limit is 16,384.
+    u16::try_from(col).map_or_else(|_| String::new(), rust_xlsxwriter::utility::column_number_to_name)
 }
 
 /// More bytes than the sheet's XML can take (an escape is at most 7 bytes for 1).
 fn upper_bound(sheet: &Sheet) -> u64 {
-    let cell = |c: &Cell| match c {
-        Cell::Label(s) | Cell::Heading(s) => 80 + 7 * s.len() as u64,
-        Cell::Text(s) => 80 + 7 * s.len() as u64,
-        _ => 80,
-    };
+    let cell = |c: &Cell| 80 + 7 * c.as_text().map_or(0, str::len) as u64;
     sheet.rows.iter().map(|r| 40 + r.iter().map(cell).sum::<u64>()).sum()
 }
 
