@@ -58,6 +58,26 @@ pub fn add_business_days(d: NaiveDate, n: u32) -> NaiveDate {
     cur
 }
 
+/// The first date `x` with `add_business_days(x, n) >= d`: where a window of `n` business
+/// days that ends at `d` starts (a clerk books a receipt up to `n` business days after the
+/// credit arrived). `d` first rolls forward to a business day `B`; `P` is `n` business days
+/// before `B`; every date after the business day before `P` rolls forward to `P` or later.
+/// Saturates at the calendar's start instead of panicking.
+pub fn window_start(d: NaiveDate, n: u32) -> NaiveDate {
+    let cal = active();
+    let mut p = add_business_days(d, 0);
+    for _ in 0..n {
+        match cal.previous_business_day(p) {
+            Some(prev) => p = prev,
+            None => return NaiveDate::MIN,
+        }
+    }
+    match cal.previous_business_day(p) {
+        Some(before) => before.succ_opt().unwrap_or(p),
+        None => NaiveDate::MIN,
+    }
+}
+
 /// The compiled-in default: mainland China 2024–2026 (State Council notices).
 pub const DEFAULT_CN: &str = include_str!("../ops/calendar/cn.toml");
 
@@ -236,6 +256,30 @@ mod tests {
         assert_eq!(add_business_days(d("2024-10-03"), 0), d("2024-10-08"));
         assert!(is_business_day(d("2024-09-29")), "Sunday 29 September 2024 was a make-up working day");
         assert_eq!(add_business_days(d("2024-09-27"), 1), d("2024-09-29"));
+    }
+
+    #[test]
+    fn window_start_is_the_first_day_that_reaches() {
+        // Tuesday 2024-03-26 minus 3 business days: Thursday the 21st (the 20th reaches only
+        // the 25th).
+        assert_eq!(window_start(d("2024-03-26"), 3), d("2024-03-21"));
+        assert_eq!(window_start(d("2024-03-21"), 0), d("2024-03-21"));
+        // A Saturday rolls forward to Monday 2024-03-25; Saturday and Sunday reach it.
+        assert_eq!(window_start(d("2024-03-23"), 0), d("2024-03-23"));
+        assert_eq!(window_start(d("2024-10-08"), 1), d("2024-09-30"));
+        assert_eq!(window_start(NaiveDate::MIN, 5), NaiveDate::MIN);
+        // The definition, by brute force over two years and windows of 0..5.
+        let mut day = d("2024-01-01");
+        while day < d("2026-01-01") {
+            for n in 0..5 {
+                let mut x = day - Days::new(40);
+                while add_business_days(x, n) < day {
+                    x = x.succ_opt().unwrap();
+                }
+                assert_eq!(window_start(day, n), x, "{day} {n}");
+            }
+            day = day.succ_opt().unwrap();
+        }
     }
 
     /// Day counts per year straight from the notices: every holiday block and make-up day.

@@ -92,13 +92,15 @@ fn default_timezone() -> String {
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct Matching {
-    /// Rule 2 (amount + counterparty + date): bank booking may be this many business days
-    /// after the book date. Also the age after which an unmatched book record stops being
-    /// `in_transit` and becomes `missing_in_bank`.
+    /// The matching window: a bank booking up to this many business days after the book
+    /// date, or (a receipt booked on the bank's notice) before it. Also the age after
+    /// which an unmatched book record stops being `in_transit` and becomes
+    /// `missing_in_bank`.
     #[serde(default = "default_window")]
     pub date_window_days: u32,
     /// The cascade, in order (`classify` always runs last). Absent: the default
-    /// `reversal, reference, batch, return, amount_counterparty_date, split`.
+    /// `reversal, reference, batch, return, amount_counterparty_date, amount_name_date,
+    /// kind_amount_date, split`.
     #[serde(default)]
     pub rules: Option<Vec<String>>,
     /// `amount_tolerance`, when listed: the largest difference it accepts, in fen

@@ -185,6 +185,7 @@ impl Gen {
             customer_ref: None,
             end_to_end_id: None,
             counterparty_account: cp,
+            counterparty_name: None,
             narrative,
             kind,
         });
@@ -198,6 +199,8 @@ impl Gen {
             date: self.day(day),
             amount: money(fen),
             counterparty_account: cp,
+            counterparty_name: None,
+            purpose: None,
             batch_ref: batch,
         });
         id

@@ -242,7 +242,7 @@ fn daily_run_on_the_demo_config() {
     let out = fundrecon(&["explain", "BK24032200102", "--config", cfg.to_str().unwrap()]);
     let why = text(&out.stdout);
     assert!(
-        why.contains("  open: amount_mismatch (rule classify, rule set 2026.12-1): voucher 20240322-0011 found in entry BK24032200102#1"),
+        why.contains("  open: amount_mismatch (rule classify, rule set 2026.12-2): voucher 20240322-0011 found in entry BK24032200102#1"),
         "{why}"
     );
     let out = fundrecon(&["explain", "NOPE", "--config", cfg.to_str().unwrap()]);

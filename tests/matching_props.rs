@@ -58,6 +58,7 @@ fn entries() -> impl Strategy<Value = Vec<BankItem>> {
                         customer_ref: None,
                         end_to_end_id: if t == 1 { Some("V-0001".into()) } else { None },
                         counterparty_account: cp(c),
+                        counterparty_name: None,
                         narrative: TEXTS[t].into(),
                         kind,
                     }
@@ -76,6 +77,8 @@ fn records() -> impl Strategy<Value = Vec<BookItem>> {
                 date: base().checked_add_days(Days::new(day)).unwrap(),
                 amount: Decimal::new(AMOUNTS[a], 2),
                 counterparty_account: cp(c),
+                counterparty_name: None,
+                purpose: None,
                 batch_ref: batch.then(|| "DF-01".to_string()),
             })
             .collect()

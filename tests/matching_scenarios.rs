@@ -88,6 +88,7 @@ fn credit(id: i64, date: &str, amount: Decimal, text: &str, kind: EntryKind) -> 
         customer_ref: None,
         end_to_end_id: None,
         counterparty_account: None,
+        counterparty_name: None,
         narrative: text.into(),
         kind,
     }
@@ -112,6 +113,8 @@ fn tc11_batch_with_returns() {
             date: d("2024-03-21"),
             amount: -Decimal::new(a, 2),
             counterparty_account: Some(format!("6217{i:012}")),
+            counterparty_name: None,
+            purpose: None,
             batch_ref: Some("DF202403".into()),
         })
         .collect();

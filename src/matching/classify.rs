@@ -1,6 +1,7 @@
 //! Rule `classify`: what no matching rule took becomes a discrepancy, in this order:
 //! 1. `amount_mismatch` — an open entry names an open record's voucher, amounts differ
-//!    (both leave; the pair is one discrepancy);
+//!    (both leave; the pair is one discrepancy); then the one open pair of a counterparty
+//!    whose amounts differ by a slip ([`super::slip`]);
 //! 2. entries by the bank's own kind: `bank_fee`, `interest_credit`, `returned_payment`
 //!    (with the voucher it names, if any);
 //! 3. `duplicate_entry` — the entry repeats an entry already matched (same date, amount,
@@ -33,6 +34,23 @@ pub(crate) fn rest(pool: &mut Pool, refs: &Index, params: &Params, out: &mut Com
             pool.entry_open[ei] = false;
             pool.record_open[ri] = false;
             out.disc(Kind::AmountMismatch, DRule::Classify, ei, ri, NONE);
+        }
+    }
+    // A reference only the two of them hold, amounts unequal.
+    for &(ei, ri, note) in &pool.shared_mismatch {
+        let (ei, ri) = (ei as usize, ri as usize);
+        if pool.entry_open[ei] && pool.record_open[ri] {
+            pool.entry_open[ei] = false;
+            pool.record_open[ri] = false;
+            out.disc(Kind::AmountMismatch, DRule::Classify, ei, ri, super::compact::MISMATCH_SHARED | note);
+        }
+    }
+    super::slip::report(pool, out, params.window_days);
+    // Ties noted by the rules, for the items that stay open: their candidates are listed.
+    for (&(is_record, at), cands) in &pool.ties {
+        let open = if is_record { pool.record_open[at as usize] } else { pool.entry_open[at as usize] };
+        if open {
+            out.ties.insert((is_record, at), cands.clone());
         }
     }
     // Entries already matched, for duplicate detection: by bank reference and by content.

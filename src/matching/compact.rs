@@ -45,6 +45,12 @@ pub(crate) struct CDisc {
 
 // `how` codes.
 pub(crate) const REVERSAL_SAME_CP: u8 = 1;
+/// `reference`: a token shared by the record's purpose and the entry (aux: the note).
+pub(crate) const REFERENCE_SHARED: u8 = 1;
+/// `amount_counterparty_date`: a masked account whose visible digits fit.
+pub(crate) const ACD_MASKED: u8 = 1;
+/// `return`: a token of the payment record's purpose found in the credit.
+pub(crate) const RETURN_PURPOSE: u8 = 6;
 pub(crate) const SPLIT_BY_CP: u8 = 1;
 pub(crate) const TOLERANCE_BY_VOUCHER: u8 = 1;
 pub(crate) const RETURN_E2E_VOUCHER: u8 = 0;
@@ -53,6 +59,13 @@ pub(crate) const RETURN_VOUCHER: u8 = 2;
 pub(crate) const RETURN_BATCH_ONE: u8 = 3;
 pub(crate) const RETURN_BATCH_SET: u8 = 4;
 pub(crate) const RETURN_COUNTERPARTY: u8 = 5;
+/// `amount_mismatch` found by a slip (the discrepancy's `aux`; `NONE`: by voucher).
+pub(crate) const SLIP_DIGIT: u32 = 1;
+pub(crate) const SLIP_TRANSPOSED: u32 = 2;
+pub(crate) const SLIP_LENGTH: u32 = 3;
+pub(crate) const SLIP_SMALL: u32 = 4;
+/// `amount_mismatch` by a reference token only the two hold: this bit | the note id.
+pub(crate) const MISMATCH_SHARED: u32 = 0x4000_0000;
 /// Set on a return's `how` when its (first) record was still open when linked.
 pub(crate) const RETURN_RECORD_OPEN: u8 = 0x80;
 
@@ -67,6 +80,12 @@ pub struct Compact {
     /// Batch matches with records left out: [by the detail (0/1), open members, left…].
     aux: Vec<u32>,
     pub(crate) discs: Vec<CDisc>,
+    /// Short texts a detail names (the shared token of a match), one arena.
+    notes: String,
+    note_ends: Vec<u32>,
+    /// Open items left so because candidates tied: (is a record, position) → the tied
+    /// candidates on the other side (positions).
+    pub(crate) ties: super::FxMap<(bool, u32), Vec<u32>>,
 }
 
 impl Compact {
@@ -79,7 +98,24 @@ impl Compact {
             recs: Vec::new(),
             aux: Vec::new(),
             discs: Vec::new(),
+            notes: String::new(),
+            note_ends: Vec::new(),
+            ties: super::FxMap::default(),
         }
+    }
+
+    /// Keeps a short text for a detail; returns its id for a match's `aux`.
+    pub(crate) fn note(&mut self, s: &str) -> u32 {
+        self.notes.push_str(s);
+        self.note_ends.push(self.notes.len() as u32);
+        (self.note_ends.len() - 1) as u32
+    }
+
+    fn note_str(&self, id: u32) -> &str {
+        let i = id as usize;
+        let Some(&end) = self.note_ends.get(i) else { return "" };
+        let start = if i == 0 { 0 } else { self.note_ends[i - 1] };
+        &self.notes[start as usize..end as usize]
     }
 
     pub(crate) fn push(
@@ -160,6 +196,13 @@ impl Compact {
                 canonical(e(0).amount()),
                 if c.how & REVERSAL_SAME_CP != 0 { ", same counterparty" } else { "" }
             ),
+            Rule::Reference if c.how == REFERENCE_SHARED => format!(
+                "reference {} in the purpose of voucher {} and in entry {}, held by no other record or entry; amount {} equal",
+                self.note_str(c.aux),
+                r(0).voucher(),
+                e(0).key(),
+                canonical(e(0).amount())
+            ),
             Rule::Reference => format!(
                 "voucher {} found in entry {}; amount {} equal",
                 r(0).voucher(),
@@ -198,10 +241,38 @@ impl Compact {
                     if c.how & RETURN_RECORD_OPEN != 0 { "not matched to a payment" } else { "its payment matched" }
                 )
             }
-            Rule::AmountCounterpartyDate => format!(
-                "amount {} and counterparty {} equal; booked {} within {} business days of {}",
+            Rule::AmountCounterpartyDate if c.how == ACD_MASKED => format!(
+                "amount {} equal; counterparty {} fits the masked {}; booked {} within {} business days of {}, the only such pair",
                 canonical(r(0).amount()),
                 r(0).cp().unwrap_or(""),
+                e(0).cp().unwrap_or(""),
+                e(0).date(),
+                window,
+                r(0).date()
+            ),
+            Rule::AmountCounterpartyDate => format!(
+                "amount {} and counterparty {} equal; booked {} within {} business days of {}, the only such pair",
+                canonical(r(0).amount()),
+                r(0).cp().unwrap_or(""),
+                e(0).date(),
+                window,
+                r(0).date()
+            ),
+            Rule::AmountNameDate => format!(
+                "amount {} equal; counterparty {} (bank) fits {} (books); booked {} within {} business days of {}, the only such pair",
+                canonical(r(0).amount()),
+                e(0).cp_name().unwrap_or(""),
+                r(0).cp_name().unwrap_or(""),
+                e(0).date(),
+                window,
+                r(0).date()
+            ),
+            Rule::KindAmountDate => format!(
+                "{} of {} booked as voucher {} ({}); {} within {} business days of {}, the only such pair",
+                if e(0).kind() == crate::statement::EntryKind::Interest { "interest" } else { "bank fee" },
+                canonical(e(0).amount()),
+                r(0).voucher(),
+                r(0).purpose().unwrap_or(""),
                 e(0).date(),
                 window,
                 r(0).date()
@@ -259,7 +330,8 @@ impl Compact {
             RETURN_VOUCHER => "voucher in its text".to_string(),
             RETURN_BATCH_ONE => format!("batch {} in its text, the one item of that amount", batch()),
             RETURN_BATCH_SET => format!("batch {} in its text, the one set of items adding up to it", batch()),
-            _ => "same counterparty and amount, the latest payment before it".to_string(),
+            RETURN_PURPOSE => format!("reference {} of the payment's purpose in its text", self.note_str(c.aux)),
+            _ => "same counterparty and amount, the only such payment before it".to_string(),
         }
     }
 
@@ -302,6 +374,38 @@ impl Compact {
             out.expected = Some(r.amount());
         }
         out.detail = match (c.kind, c.rule) {
+            (Kind::AmountMismatch, _) if c.aux != NONE && c.aux & MISMATCH_SHARED != 0 => {
+                let (e, r) = (items.e(c.entry as usize), items.r(c.record as usize));
+                format!(
+                    "reference {} in the purpose of voucher {} and in entry {}, held by no other record or entry: bank {} vs books {} (difference {})",
+                    self.note_str(c.aux & !MISMATCH_SHARED),
+                    r.voucher(),
+                    e.key(),
+                    canonical(e.amount()),
+                    canonical(r.amount()),
+                    canonical(e.amount() - r.amount())
+                )
+            }
+            (Kind::AmountMismatch, _) if c.aux != NONE => {
+                let (e, r) = (items.e(c.entry as usize), items.r(c.record as usize));
+                let slip = match c.aux {
+                    SLIP_DIGIT => "one digit differs",
+                    SLIP_TRANSPOSED => "two digits transposed",
+                    SLIP_LENGTH => "a digit missing or added",
+                    _ => "a small difference",
+                };
+                format!(
+                    "same counterparty, {} and {} within {} business days, no other candidate on either side: bank {} ({}) vs books {} ({}), difference {} ({slip})",
+                    e.date(),
+                    r.date(),
+                    self.params.window_days,
+                    canonical(e.amount()),
+                    e.key(),
+                    canonical(r.amount()),
+                    r.voucher(),
+                    canonical(e.amount() - r.amount())
+                )
+            }
             (Kind::AmountMismatch, _) => {
                 let (e, r) = (items.e(c.entry as usize), items.r(c.record as usize));
                 format!(
@@ -358,6 +462,21 @@ impl Compact {
                 }
             }
         };
+        // Candidates that tied: listed so that a person can decide.
+        let tie = if c.entry != NONE && c.record == NONE {
+            self.ties.get(&(false, c.entry)).map(|t| (t, true))
+        } else if c.record != NONE && c.entry == NONE {
+            self.ties.get(&(true, c.record)).map(|t| (t, false))
+        } else {
+            None
+        };
+        if let Some((cands, records)) = tie {
+            let names: Vec<&str> = cands
+                .iter()
+                .map(|&i| if records { items.r(i as usize).voucher() } else { items.e(i as usize).key() })
+                .collect();
+            out.detail.push_str(&format!("; equally good candidates, not paired: {}", names.join(", ")));
+        }
         out
     }
 }

@@ -131,6 +131,7 @@ pub struct Items {
     e_cref: Vec<u32>,
     e_e2e: Vec<u32>,
     e_cp: Vec<u32>,
+    e_cpname: Vec<u32>,
     e_text: Vec<u32>,
     pub(crate) r_id: Vec<i64>,
     pub(crate) r_date: Vec<NaiveDate>,
@@ -138,6 +139,8 @@ pub struct Items {
     r_flags: Vec<u8>,
     r_voucher: Vec<u32>,
     r_cp: Vec<u32>,
+    r_cpname: Vec<u32>,
+    r_purpose: Vec<u32>,
     r_batch: Vec<u32>,
     /// Amounts that are not (fen, scale): (is record, index) → the exact amount.
     odd: FxMap<(bool, u32), Decimal>,
@@ -168,21 +171,34 @@ impl Items {
                     + opt(&e.customer_ref)
                     + opt(&e.end_to_end_id)
                     + opt(&e.counterparty_account)
+                    + opt(&e.counterparty_name)
                     + e.narrative.len()
             })
             .chain(records.iter().map(|r| {
                 let r = r.as_ref();
-                r.voucher_no.len() + opt(&r.counterparty_account) + opt(&r.batch_ref)
+                r.voucher_no.len()
+                    + opt(&r.counterparty_account)
+                    + opt(&r.counterparty_name)
+                    + opt(&r.purpose)
+                    + opt(&r.batch_ref)
             }))
             .sum::<usize>();
         it.text.arena.reserve_exact(text_bytes.min(MAX_TEXT_BYTES));
-        it.text.ends.reserve_exact(6 * ne + 3 * nr);
+        it.text.ends.reserve_exact(7 * ne + 5 * nr);
         it.e_id.reserve_exact(ne);
         it.e_date.reserve_exact(ne);
         it.e_fen.reserve_exact(ne);
         it.e_flags.reserve_exact(ne);
         it.e_kind.reserve_exact(ne);
-        for v in [&mut it.e_key, &mut it.e_ref, &mut it.e_cref, &mut it.e_e2e, &mut it.e_cp, &mut it.e_text] {
+        for v in [
+            &mut it.e_key,
+            &mut it.e_ref,
+            &mut it.e_cref,
+            &mut it.e_e2e,
+            &mut it.e_cp,
+            &mut it.e_cpname,
+            &mut it.e_text,
+        ] {
             v.reserve_exact(ne);
         }
         for e in super::sorted(entries, |e| {
@@ -211,13 +227,14 @@ impl Items {
             it.e_cref.push(it.text.push_opt(e.customer_ref.as_deref())?);
             it.e_e2e.push(it.text.push_opt(e.end_to_end_id.as_deref())?);
             it.e_cp.push(it.text.push_opt(e.counterparty_account.as_deref())?);
+            it.e_cpname.push(it.text.push_opt(e.counterparty_name.as_deref())?);
             it.e_text.push(it.text.push(&e.narrative)?);
         }
         it.r_id.reserve_exact(nr);
         it.r_date.reserve_exact(nr);
         it.r_fen.reserve_exact(nr);
         it.r_flags.reserve_exact(nr);
-        for v in [&mut it.r_voucher, &mut it.r_cp, &mut it.r_batch] {
+        for v in [&mut it.r_voucher, &mut it.r_cp, &mut it.r_cpname, &mut it.r_purpose, &mut it.r_batch] {
             v.reserve_exact(nr);
         }
         for r in super::sorted(records, |r| {
@@ -236,6 +253,8 @@ impl Items {
             it.r_flags.push(fl);
             it.r_voucher.push(it.text.push(&r.voucher_no)?);
             it.r_cp.push(it.text.push_opt(r.counterparty_account.as_deref())?);
+            it.r_cpname.push(it.text.push_opt(r.counterparty_name.as_deref())?);
+            it.r_purpose.push(it.text.push_opt(r.purpose.as_deref())?);
             it.r_batch.push(it.text.push_opt(r.batch_ref.as_deref())?);
         }
         it.text.shrink();
@@ -253,7 +272,7 @@ impl Items {
     pub fn heap_bytes(&self) -> usize {
         let ne = self.e_id.capacity();
         let nr = self.r_id.capacity();
-        self.text.heap_bytes() + ne * (8 + 4 + 8 + 1 + 1 + 6 * 4) + nr * (8 + 4 + 8 + 1 + 3 * 4) + self.odd.len() * 40
+        self.text.heap_bytes() + ne * (8 + 4 + 8 + 1 + 1 + 7 * 4) + nr * (8 + 4 + 8 + 1 + 5 * 4) + self.odd.len() * 40
     }
 
     pub(crate) fn e(&self, i: usize) -> E<'_> {
@@ -345,6 +364,9 @@ impl<'a> E<'a> {
     pub fn cp(&self) -> Option<&'a str> {
         self.it.text.opt(self.it.e_cp[self.i])
     }
+    pub fn cp_name(&self) -> Option<&'a str> {
+        self.it.text.opt(self.it.e_cpname[self.i])
+    }
     pub fn narrative(&self) -> &'a str {
         self.it.text.get(self.it.e_text[self.i])
     }
@@ -358,6 +380,7 @@ impl<'a> E<'a> {
             customer_ref: self.customer_ref().map(str::to_string),
             end_to_end_id: self.e2e().map(str::to_string),
             counterparty_account: self.cp().map(str::to_string),
+            counterparty_name: self.cp_name().map(str::to_string),
             narrative: self.narrative().to_string(),
             kind: self.kind(),
         }
@@ -390,6 +413,12 @@ impl<'a> R<'a> {
     pub fn cp(&self) -> Option<&'a str> {
         self.it.text.opt(self.it.r_cp[self.i])
     }
+    pub fn cp_name(&self) -> Option<&'a str> {
+        self.it.text.opt(self.it.r_cpname[self.i])
+    }
+    pub fn purpose(&self) -> Option<&'a str> {
+        self.it.text.opt(self.it.r_purpose[self.i])
+    }
     pub fn batch(&self) -> Option<&'a str> {
         self.it.text.opt(self.it.r_batch[self.i])
     }
@@ -400,6 +429,8 @@ impl<'a> R<'a> {
             date: self.date(),
             amount: self.amount(),
             counterparty_account: self.cp().map(str::to_string),
+            counterparty_name: self.cp_name().map(str::to_string),
+            purpose: self.purpose().map(str::to_string),
             batch_ref: self.batch().map(str::to_string),
         }
     }

@@ -45,8 +45,12 @@
 mod classify;
 pub mod compact;
 pub mod items;
+mod nearest;
+mod pairing;
+pub mod party;
 mod reference;
 mod returns;
+pub mod slip;
 pub mod subset;
 pub mod text;
 
@@ -60,7 +64,7 @@ use rust_decimal::Decimal;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Version of the rule set; recorded with every match so that a changed rule is visible.
-pub const RULESET: &str = "2026.12-1";
+pub const RULESET: &str = "2026.12-2";
 
 /// A bank entry as matching sees it.
 #[derive(Clone, Debug)]
@@ -74,6 +78,8 @@ pub struct BankItem {
     pub customer_ref: Option<String>,
     pub end_to_end_id: Option<String>,
     pub counterparty_account: Option<String>,
+    /// The counterparty's name as the bank wrote it (full name, 简称 or a masked form).
+    pub counterparty_name: Option<String>,
     pub narrative: String,
     pub kind: EntryKind,
 }
@@ -93,6 +99,10 @@ pub struct BookItem {
     /// Signed like the bank entry that executes it: disbursements negative.
     pub amount: Decimal,
     pub counterparty_account: Option<String>,
+    /// The counterparty's name as the clerk wrote it (often the 简称).
+    pub counterparty_name: Option<String>,
+    /// 用途 / 摘要: may carry the payer's reference (`养老保险费收入 SW2024-0301-004`).
+    pub purpose: Option<String>,
     pub batch_ref: Option<String>,
 }
 
@@ -136,16 +146,23 @@ pub enum Rule {
     AmountTolerance,
     /// Matched by hand by a person (`fundrecon review match`); never made by the cascade.
     Manual,
+    /// Equal amount, counterparty names that fit (full name or 简称), nearest date, unique
+    /// both ways.
+    AmountNameDate,
+    /// A bank interest credit or fee debit and a book record of that kind (利息, 手续费).
+    KindAmountDate,
 }
 
 impl Rule {
     /// The rules a [`RuleSet`] may list (everything but `interest` and `manual`).
-    pub const CASCADE: [Rule; 7] = [
+    pub const CASCADE: [Rule; 9] = [
         Rule::Reversal,
         Rule::Reference,
         Rule::Batch,
         Rule::Return,
         Rule::AmountCounterpartyDate,
+        Rule::AmountNameDate,
+        Rule::KindAmountDate,
         Rule::Split,
         Rule::AmountTolerance,
     ];
@@ -161,6 +178,8 @@ impl Rule {
             Rule::Return => "return",
             Rule::AmountTolerance => "amount_tolerance",
             Rule::Manual => "manual",
+            Rule::AmountNameDate => "amount_name_date",
+            Rule::KindAmountDate => "kind_amount_date",
         }
     }
 
@@ -190,6 +209,8 @@ impl Default for RuleSet {
                 Rule::Batch,
                 Rule::Return,
                 Rule::AmountCounterpartyDate,
+                Rule::AmountNameDate,
+                Rule::KindAmountDate,
                 Rule::Split,
             ],
             tolerance_fen: 0,
@@ -277,6 +298,16 @@ pub(crate) struct Pool<'a> {
     pub returned: Vec<bool>,
     /// Entry → index in the outcome's matches of its match.
     pub entry_match: Vec<u32>,
+    /// Key of the first and last four digits of the counterparty account (masked cards
+    /// against full numbers; 0: none).
+    pub emask: Vec<u64>,
+    pub rmask: Vec<u64>,
+    /// Items a rule left open because candidates tied: (is a record, position) → the tied
+    /// candidates, reported by `classify` if the item stays open.
+    pub ties: FxMap<(bool, u32), Vec<u32>>,
+    /// (entry, record, note of the token): a reference unique on both sides, amounts
+    /// unequal; `classify` reports the pair as one amount_mismatch if both stay open.
+    pub shared_mismatch: Vec<(u32, u32, u32)>,
 }
 
 impl<'a> Pool<'a> {
@@ -449,23 +480,34 @@ fn run_items(
         failed_in: vec![NONE; nr],
         returned: vec![false; nr],
         entry_match: vec![NONE; ne],
+        emask: mask_hashes((0..ne).map(|i| items.e(i).cp())),
+        rmask: mask_hashes((0..nr).map(|i| items.r(i).cp())),
+        ties: FxMap::default(),
+        shared_mismatch: Vec::new(),
     };
     let mut out = Compact::new(account_no, params);
     lap("prepare");
     let mut refs = reference::Index::build(&pool, batch_details);
     lap("index");
-    // Only `return` looks keys up after the index is built: the key table goes once it ran.
-    let last_lookup = rules.steps.iter().position(|s| *s == Rule::Return);
+    // Only `reference` and `return` read key texts after the index is built: the key table
+    // goes once the later of them ran.
+    let last_lookup = rules.steps.iter().rposition(|s| matches!(s, Rule::Return | Rule::Reference));
     if last_lookup.is_none() {
         refs.drop_keys();
     }
+    let mut win = nearest::Windows::new(params.window_days);
     for (n, step) in rules.steps.iter().enumerate() {
         match step {
             Rule::Reversal => reversals(&mut pool, &mut out),
-            Rule::Reference => refs.match_exact(&mut pool, &mut out),
+            Rule::Reference => {
+                refs.match_exact(&mut pool, &mut out);
+                refs.match_shared(&mut pool, &mut out);
+            }
             Rule::Batch => refs.match_batches(&mut pool, &mut out),
             Rule::Return => returns::link(&refs, &mut pool, &mut out),
-            Rule::AmountCounterpartyDate => amount_counterparty_date(&mut pool, &mut out, params.window_days),
+            Rule::AmountCounterpartyDate => nearest::amount_counterparty_date(&mut pool, &mut out, &refs, &mut win),
+            Rule::AmountNameDate => nearest::amount_name_date(&mut pool, &mut out, &refs, &mut win),
+            Rule::KindAmountDate => nearest::kind_amount_date(&mut pool, &mut out, &refs, &mut win),
             Rule::Split => {
                 refs.match_split_by_reference(&mut pool, &mut out, rules.split_max_parts);
                 split_by_counterparty(&mut pool, &mut out, params.window_days, rules.split_max_parts);
@@ -482,6 +524,11 @@ fn run_items(
             refs.drop_keys();
         }
         lap(step.as_str());
+    }
+    // The return heuristic fires only on what no rule claimed.
+    if rules.steps.contains(&Rule::Return) {
+        returns::link_by_counterparty(&mut pool, &mut out, params.window_days);
+        lap("return_counterparty");
     }
     classify::rest(&mut pool, &refs, params, &mut out);
     lap("classify");
@@ -591,6 +638,14 @@ fn cp_hashes<'s>(cps: impl Iterator<Item = Option<&'s str>>) -> Vec<u64> {
             let n = crate::account::normalize(raw);
             if n.is_empty() { 0 } else { hash_str(&n) }
         }
+    })
+    .collect()
+}
+
+fn mask_hashes<'s>(cps: impl Iterator<Item = Option<&'s str>>) -> Vec<u64> {
+    cps.map(|c| match c.and_then(party::mask_key) {
+        Some((h, t)) => (u64::from(h) << 32 | u64::from(t)).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+        None => 0,
     })
     .collect()
 }
@@ -720,51 +775,6 @@ impl<K: std::hash::Hash + Eq> Latest<K> {
             q = self.back.find(q + 1);
         }
         None
-    }
-}
-
-/// Rule `amount_counterparty_date`: same signed amount, same normalised counterparty
-/// account, booked from the book date to `window` business days after it. The earliest
-/// such entry wins; ties go to the smaller entry key. Keyed on (amount, counterparty) so
-/// that round amounts that repeat do not make candidate lists explode; within a key, a
-/// binary search by date and a skip list of taken entries.
-fn amount_counterparty_date(pool: &mut Pool, out: &mut Compact, window: u32) {
-    // Grouped by one hash of (amount, counterparty): half the memory of the pair as key.
-    // Two keys sharing a hash share a list; each candidate's own key is checked below.
-    let key = |f: i64, cp: u64| {
-        let mut h = Fx::default();
-        h.write_i64(f);
-        h.write_u64(cp);
-        h.finish()
-    };
-    let (flat, groups) = group_by(
-        (0..pool.ne())
-            .filter(|&i| pool.entry_open[i] && pool.ecp[i] != 0)
-            .filter_map(|i| pool.efen(i).map(|f| (key(f, pool.ecp[i]), i as u32))),
-    );
-    let mut skip = Skip::new(flat.len());
-    let dates = &pool.it.e_date;
-    for ri in 0..pool.nr() {
-        if !pool.record_open[ri] || pool.rcp[ri] == 0 {
-            continue;
-        }
-        let Some(f) = pool.rfen(ri) else { continue };
-        let Some(&(s, e)) = groups.get(&key(f, pool.rcp[ri])) else { continue };
-        let r = pool.r(ri);
-        let (s, e) = (s as usize, e as usize);
-        let last = crate::calendar::add_business_days(r.date(), window);
-        let mut p = skip.find(s + flat[s..e].partition_point(|&j| dates[j as usize] < r.date()));
-        while p < e && dates[flat[p] as usize] <= last {
-            let ei = flat[p] as usize;
-            if pool.efen(ei) == Some(f) && pool.ecp[ei] == pool.rcp[ri] && same_cp(pool.e(ei).cp(), r.cp()) {
-                skip.remove(p);
-                pool.record_open[ri] = false;
-                let m = out.push(Rule::AmountCounterpartyDate, 0, [ei], [ri], NONE);
-                pool.close_entry(ei, m);
-                break;
-            }
-            p = skip.find(p + 1);
-        }
     }
 }
 

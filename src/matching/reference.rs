@@ -15,10 +15,21 @@ use super::compact::{self, Compact};
 use super::subset::{self, Found};
 use super::text::{at_boundary, canonical_into, canonical_ref, may_hold_token, tokens};
 use super::{BatchDetail, FxMap, NONE, Pool, Rule, hash_str, plain};
+use crate::statement::EntryKind;
 use aho_corasick::{AhoCorasick, MatchKind};
 use std::collections::HashSet;
 
 pub const MIN_KEY: usize = 4;
+/// A reference token taken from a record's purpose has at least this many letters and
+/// digits (and one digit): shorter ones are years, counts and other words, not references.
+pub const MIN_PURPOSE_KEY: usize = 6;
+/// Tokens of at most this many parts (`SW2024-0301-004` has three) are taken from a purpose.
+pub const PURPOSE_KEY_PARTS: usize = 4;
+/// Keys taken from one purpose at most.
+pub const MAX_PURPOSE_KEYS: usize = 16;
+/// A shared token pairs a record and an entry at most this many calendar days apart: a
+/// pair further apart is for a person to look at.
+pub const SHARED_MAX_DAYS: u32 = 45;
 /// Keys of more tokens than this go to the automaton.
 pub const MAX_TOKENS: usize = 6;
 
@@ -154,6 +165,9 @@ impl Sparse {
             None => &[],
         }
     }
+    pub fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
 }
 
 pub(crate) struct Index {
@@ -168,6 +182,10 @@ pub(crate) struct Index {
     pub hits: Csr,
     /// entry index → its batch detail: (line key or NONE, line amount in fen or None).
     pub details: FxMap<u32, Vec<(u32, Option<i64>)>>,
+    /// key → records whose purpose (用途/摘要) holds it as a reference token.
+    pub key_purpose: Sparse,
+    /// record → the keys of its purpose, ascending (empty for most records).
+    pub rec_purpose: Sparse,
 }
 
 /// The searchable text of an entry in canonical form from its four texts (bank reference,
@@ -179,6 +197,93 @@ pub(crate) fn haystack_of(parts: [Option<&str>; 4], scratch: &mut String, out: &
         canonical_into(part, scratch, out);
         out.push('|');
     }
+}
+
+/// The reference tokens of each record's purpose, interned: runs of one to
+/// [`PURPOSE_KEY_PARTS`] tokens joined by separators only, with a digit and at least
+/// [`MIN_PURPOSE_KEY`] letters and digits, not a date, not the record's own amount, not
+/// inside the record's own voucher number (that is the voucher key already).
+fn purpose_keys(pool: &Pool, rec_key: &[u32], keys: &mut Keys) -> Vec<(u32, u32)> {
+    let mut pairs = Vec::new();
+    let (mut scratch, mut buf, mut spans) = (String::new(), String::new(), Vec::new());
+    let mut own = String::new();
+    for (ri, &vk) in rec_key.iter().enumerate() {
+        let Some(p) = pool.r(ri).purpose() else { continue };
+        if !may_hold_token(p) {
+            continue;
+        }
+        buf.clear();
+        canonical_into(p, &mut scratch, &mut buf);
+        own.clear();
+        if vk != NONE {
+            own.push_str(keys.str(vk));
+        }
+        let inside_own: Vec<(usize, usize)> = if own.is_empty() {
+            Vec::new()
+        } else {
+            buf.match_indices(own.as_str()).map(|(at, m)| (at, at + m.len())).collect()
+        };
+        let amount = pool.rfen(ri).map(i64::unsigned_abs);
+        tokens(&buf, &mut spans);
+        let mut n = 0;
+        'starts: for i in 0..spans.len() {
+            for j in i..spans.len().min(i + PURPOSE_KEY_PARTS) {
+                let (s, t) = (spans[i].0 as usize, spans[j].1 as usize);
+                let sub = &buf[s..t];
+                if !sub.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                    break;
+                }
+                if inside_own.iter().any(|&(a, b)| a <= s && t <= b) || !is_reference_token(sub, amount) {
+                    continue;
+                }
+                let k = keys.intern(sub);
+                if k != vk {
+                    pairs.push((k, ri as u32));
+                    n += 1;
+                }
+                if n >= MAX_PURPOSE_KEYS {
+                    break 'starts;
+                }
+            }
+        }
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs
+}
+
+/// A token (canonical, letters, digits and `-`) that can be a reference: a digit, at
+/// least [`MIN_PURPOSE_KEY`] letters and digits, not a date (`2024-03-07`, `20240307`,
+/// `2024-03`, `202403`), not the amount (`amount_fen` in yuan or fen).
+pub(crate) fn is_reference_token(t: &str, amount_fen: Option<u64>) -> bool {
+    let alnum = t.bytes().filter(u8::is_ascii_alphanumeric).count();
+    if alnum < MIN_PURPOSE_KEY || !t.bytes().any(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    if t.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+        let date_like = |d: &str| {
+            let (y, m) = (d[..4].parse::<u32>().unwrap_or(0), d[4..6].parse::<u32>().unwrap_or(0));
+            let ok = (1990..=2099).contains(&y) && (1..=12).contains(&m);
+            match d.len() {
+                6 => ok,
+                8 => ok && (1..=31).contains(&d[6..8].parse::<u32>().unwrap_or(0)),
+                _ => false,
+            }
+        };
+        if (digits.len() == 6 || digits.len() == 8) && date_like(&digits) {
+            return false;
+        }
+        if let Some(f) = amount_fen {
+            let yuan = (f / 100).to_string();
+            let fen = f.to_string();
+            let with_fen = format!("{yuan}{:02}", f % 100);
+            if digits == yuan || digits == fen || digits == with_fen {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 fn searchable(k: &str) -> bool {
@@ -226,10 +331,13 @@ impl Index {
                 }
             }
         }
+        let purpose_pairs = purpose_keys(pool, &rec_key, &mut keys);
         keys.shrink();
         let nk = keys.len();
         let key_recs = Csr::from_keys(nk, &rec_key);
         let key_batch = Sparse::from_pairs(batch_pairs);
+        let rec_purpose = Sparse::from_pairs(purpose_pairs.iter().map(|&(k, r)| (r, k)).collect());
+        let key_purpose = Sparse::from_pairs(purpose_pairs);
 
         // Token keys (hash lookup) and the rest (automaton).
         let mut first_tokens: HashSet<u64, super::FxBuild> = HashSet::default();
@@ -325,7 +433,7 @@ impl Index {
                 }
             }
         }
-        Index { keys, rec_key, key_recs, key_batch, hits, details }
+        Index { keys, rec_key, key_recs, key_batch, hits, details, key_purpose, rec_purpose }
     }
 
     /// Frees the key table (texts and hash) once no rule looks a key up any more; the
@@ -341,6 +449,102 @@ impl Index {
         v.sort_unstable();
         v.dedup();
         v
+    }
+
+    /// The one record holding key `k` (as voucher, in its purpose or as batch reference),
+    /// if exactly one does.
+    pub fn unique_record(&self, k: u32) -> Option<usize> {
+        let k = k as usize;
+        let mut all = self.key_recs.get(k).iter().chain(self.key_purpose.get(k)).chain(self.key_batch.get(k));
+        let first = *all.next()?;
+        all.all(|&r| r == first).then_some(first as usize)
+    }
+
+    /// Entry `ei` names a key of record `ri` (its voucher, batch reference or a reference
+    /// token of its purpose): evidence that breaks a tie of dates, not a match by itself.
+    pub fn shares_key(&self, ei: usize, ri: usize) -> bool {
+        let hits = self.hits.get(ei);
+        if hits.is_empty() {
+            return false;
+        }
+        let has = |k: u32| k != NONE && hits.binary_search(&k).is_ok();
+        has(self.rec_key[ri]) || self.rec_purpose.get(ri).iter().any(|&k| has(k))
+    }
+
+    /// Rule `reference` (shared part): a reference token in a record's purpose (the payer's
+    /// reference a clerk copied into 用途/摘要) that the bank also carries (bank or customer
+    /// reference, end-to-end id, narrative), held by exactly one record and by exactly one
+    /// entry of that direction (or by identical postings of it: a duplicate), equal
+    /// amount, at most [`SHARED_MAX_DAYS`] apart. Tokens that many records share (a
+    /// contract number, 合同号) pair nothing.
+    pub fn match_shared(&self, pool: &mut Pool, out: &mut Compact) {
+        if self.key_purpose.is_empty() {
+            return;
+        }
+        // key → entries holding it, for the purpose keys only.
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        for ei in 0..pool.ne() {
+            for &k in self.hits.get(ei) {
+                if !self.key_purpose.get(k as usize).is_empty() {
+                    pairs.push((k, ei as u32));
+                }
+            }
+        }
+        if pairs.is_empty() {
+            return;
+        }
+        let key_ents = Sparse::from_pairs(pairs);
+        for ei in 0..pool.ne() {
+            let kind = pool.it.e_kind[ei];
+            if !pool.entry_open[ei] || matches!(kind, EntryKind::Return | EntryKind::Reversal) {
+                continue;
+            }
+            let neg = pool.e(ei).neg();
+            for &k in self.hits.get(ei) {
+                if self.key_purpose.get(k as usize).is_empty() {
+                    continue;
+                }
+                let Some(ri) = self.unique_record(k) else { continue };
+                if !pool.record_open[ri] || pool.r(ri).neg() != neg {
+                    continue;
+                }
+                if super::nearest::dist(pool.e(ei).date(), pool.r(ri).date()) > SHARED_MAX_DAYS {
+                    continue;
+                }
+                let equal = pool.it.same_amount(ei, ri);
+                // Unique among the entries of this direction, or its copies only.
+                let others = key_ents.get(k as usize).iter().copied().filter(|&x| pool.e(x as usize).neg() == neg);
+                let mut first = true;
+                let mut alone = true;
+                for x in others {
+                    if x as usize == ei {
+                        continue;
+                    }
+                    if !super::nearest::same_entry(pool, ei as u32, x) {
+                        alone = false;
+                        break;
+                    }
+                    if (x as usize) < ei && pool.entry_open[x as usize] {
+                        first = false;
+                    }
+                }
+                if !alone || !first {
+                    continue;
+                }
+                if !equal {
+                    // The same unique reference, another amount: `classify` reports it as
+                    // one amount_mismatch if both are still open then.
+                    let note = out.note(self.keys.str(k));
+                    pool.shared_mismatch.push((ei as u32, ri as u32, note));
+                    continue;
+                }
+                pool.record_open[ri] = false;
+                let note = out.note(self.keys.str(k));
+                let m = out.push(Rule::Reference, compact::REFERENCE_SHARED, [ei], [ri], note);
+                pool.close_entry(ei, m);
+                break;
+            }
+        }
     }
 
     /// Rule `reference`: the voucher number is in the entry, the amounts are equal.

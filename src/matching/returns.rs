@@ -5,18 +5,27 @@
 //! voucher (the books must book the money that came back).
 //!
 //! A credit is a return when the bank says so (kind `Return`) or its text does (退汇, 退款,
-//! 退回, RETURN). It is linked, in this order, by:
+//! 退回, RETURN). [`link`] (the cascade's `return` step) links it by evidence, in this
+//! order:
 //! 1. its end-to-end id: equal to a voucher number, or to an earlier debit's end-to-end id
 //!    (then to that debit's matched record of the returned amount);
 //! 2. a voucher number in its text, same amount;
-//! 3. a batch reference in its text: the one person of the batch with that amount, or the
-//!    one set of persons whose amounts add up to it (代发余额退款 for several);
-//! 4. the same counterparty and amount, the latest such payment on or before the credit.
+//! 3. a reference token of a payment record's purpose in its text, held by that record
+//!    only, same amount;
+//! 4. a batch reference in its text: the one person of the batch with that amount, or the
+//!    one set of persons whose amounts add up to it (代发余额退款 for several).
+//!
+//! [`link_by_counterparty`] runs after every other rule, on what nothing else claimed: the
+//! same counterparty (account or name) and amount, a payment on or before the credit
+//! (at most [`HEURISTIC_MAX_DAYS`] before), the only such payment and the only such credit. A credit that a record on its own side
+//! could explain (a receipt of that amount from that counterparty, open, near it: a refund
+//! of an overpayment, 退回多付款) is never a return by this heuristic.
 //!
 //! Each record is returned at most once; an amount that fits two persons equally links
-//! neither (the credit stays a `returned_payment` without a voucher).
+//! neither (the credit stays a `returned_payment` without a voucher, its candidates named).
 
 use super::compact::{self as c, Compact, DRule};
+use super::pairing::{self, Edge};
 use super::reference::Index;
 use super::subset::{self, Found};
 use super::text::{canonical_ref, says_return};
@@ -25,13 +34,7 @@ use crate::discrepancy::Kind;
 use crate::statement::EntryKind;
 
 pub(crate) fn link(refs: &Index, pool: &mut Pool, out: &mut Compact) {
-    let cands: Vec<usize> = (0..pool.ne())
-        .filter(|&ei| pool.entry_open[ei] && pool.efen(ei).is_some_and(|f| f > 0))
-        .filter(|&ei| {
-            let e = pool.e(ei);
-            e.kind() == EntryKind::Return || (plain(e.kind()) && says_return(e.narrative()))
-        })
-        .collect();
+    let cands: Vec<usize> = (0..pool.ne()).filter(|&ei| is_candidate(pool, ei)).collect();
     if cands.is_empty() {
         return;
     }
@@ -54,18 +57,6 @@ pub(crate) fn link(refs: &Index, pool: &mut Pool, out: &mut Compact) {
             }
         }
     }
-    let want_cp: std::collections::HashSet<(u64, i64), super::FxBuild> = cands
-        .iter()
-        .filter(|&&ei| pool.ecp[ei] != 0)
-        .filter_map(|&ei| pool.efen(ei).map(|f| (pool.ecp[ei], -f)))
-        .collect();
-    let (flat, by_cp) = group_by(
-        (0..pool.nr())
-            .filter(|&ri| pool.rcp[ri] != 0)
-            .filter_map(|ri| pool.rfen(ri).map(|f| ((pool.rcp[ri], f), ri as u32)))
-            .filter(|(k, _)| want_cp.contains(k)),
-    );
-
     for ei in cands {
         let e = pool.e(ei);
         let target = -pool.efen(ei).unwrap_or(0);
@@ -105,7 +96,19 @@ pub(crate) fn link(refs: &Index, pool: &mut Pool, out: &mut Compact) {
         {
             found = Some((vec![ri], c::RETURN_VOUCHER, NONE));
         }
-        // 3. Batch in the text: the person(s) of that amount.
+        // 3. A reference token of one payment's purpose in the text.
+        if found.is_none() {
+            for &k in refs.hits.get(ei) {
+                if refs.key_purpose.get(k as usize).is_empty() {
+                    continue;
+                }
+                if let Some(ri) = refs.unique_record(k).filter(|&ri| free(pool, ri)) {
+                    found = Some((vec![ri], c::RETURN_PURPOSE, out.note(refs.keys.str(k))));
+                    break;
+                }
+            }
+        }
+        // 4. Batch in the text: the person(s) of that amount.
         if found.is_none() {
             for &k in refs.hits.get(ei) {
                 let members: Vec<usize> = refs
@@ -147,32 +150,102 @@ pub(crate) fn link(refs: &Index, pool: &mut Pool, out: &mut Compact) {
                 }
             }
         }
-        // 4. Same counterparty and amount, the latest payment on or before the credit.
-        if found.is_none()
-            && pool.ecp[ei] != 0
-            && let Some(&(s, t)) = by_cp.get(&(pool.ecp[ei], target))
-        {
-            let (s, t) = (s as usize, t as usize);
-            let rdates = &pool.it.r_date;
-            let upto = s + flat[s..t].partition_point(|&ri| rdates[ri as usize] <= e.date());
-            let hit = flat[s..upto]
-                .iter()
-                .rev()
-                .map(|&ri| ri as usize)
-                .find(|&ri| !pool.returned[ri] && super::same_cp(pool.r(ri).cp(), e.cp()));
-            if let Some(ri) = hit {
-                found = Some((vec![ri], c::RETURN_COUNTERPARTY, NONE));
-            }
-        }
+        let Some((recs, how, aux)) = found else { continue };
+        close(pool, out, ei, &recs, how, aux);
+    }
+}
 
-        let Some((recs, how, debit)) = found else { continue };
-        let how = if pool.record_open[recs[0]] { how | c::RETURN_RECORD_OPEN } else { how };
-        let m = out.push(Rule::Return, how, [ei], recs.iter().copied(), debit);
-        pool.close_entry(ei, m);
-        for &ri in &recs {
-            pool.returned[ri] = true;
+/// A credit is a return candidate: the bank says so, or its text does.
+fn is_candidate(pool: &Pool, ei: usize) -> bool {
+    let e = pool.e(ei);
+    pool.entry_open[ei]
+        && pool.efen(ei).is_some_and(|f| f > 0)
+        && (e.kind() == EntryKind::Return || (plain(e.kind()) && says_return(e.narrative())))
+}
+
+/// Records the link of credit `ei` to `recs` (a `return` match and a `returned_payment`).
+fn close(pool: &mut Pool, out: &mut Compact, ei: usize, recs: &[usize], how: u8, aux: u32) {
+    let how = if pool.record_open[recs[0]] { how | c::RETURN_RECORD_OPEN } else { how };
+    let m = out.push(Rule::Return, how, [ei], recs.iter().copied(), aux);
+    pool.close_entry(ei, m);
+    for &ri in recs {
+        pool.returned[ri] = true;
+    }
+    // The record is named by the match and the voucher; its own state stays where it is.
+    out.disc(Kind::ReturnedPayment, DRule::Return, ei, NONE as usize, m as u32);
+}
+
+/// How far back a payment may lie from the credit that returns it, for the heuristic: a
+/// 退汇 comes back within days or weeks, and a person should look at anything older.
+pub const HEURISTIC_MAX_DAYS: u32 = 62;
+
+/// The counterparty heuristic (see the module text): runs after every matching rule.
+pub(crate) fn link_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u32) {
+    let cands: Vec<usize> = (0..pool.ne()).filter(|&ei| is_candidate(pool, ei)).collect();
+    if cands.is_empty() {
+        return;
+    }
+    let mut win = super::nearest::Windows::new(window);
+    // Payments (records) and open receipts by amount, for the candidates' amounts only.
+    let want: std::collections::HashSet<i64, super::FxBuild> = cands.iter().filter_map(|&ei| pool.efen(ei)).collect();
+    let (flat, by_amount) = group_by(
+        (0..pool.nr())
+            .filter_map(|ri| pool.rfen(ri).map(|f| (f, ri as u32)))
+            .filter(|(f, _)| want.contains(&f.saturating_abs())),
+    );
+    let records = |f: i64| by_amount.get(&f).map_or(&[][..], |&(s, e)| &flat[s as usize..e as usize]);
+    let mut edges = Vec::new();
+    for &ei in &cands {
+        let e = pool.e(ei);
+        let Some(f) = pool.efen(ei) else { continue };
+        // A receipt of this amount from this counterparty near the credit could explain it:
+        // it is not for a heuristic to call that a return.
+        let (lo, hi) = win.of(e.date());
+        let own_side = records(f)
+            .iter()
+            .map(|&r| r as usize)
+            .any(|ri| pool.record_open[ri] && (lo..=hi).contains(&pool.r(ri).date()) && same_party(pool, ei, ri));
+        if own_side {
+            continue;
         }
-        // The record is named by the match and the voucher; its own state stays where it is.
-        out.disc(Kind::ReturnedPayment, DRule::Return, ei, NONE as usize, m as u32);
+        for &ri in records(-f) {
+            let ri = ri as usize;
+            let rd = pool.r(ri).date();
+            let d = super::nearest::dist(e.date(), rd);
+            if pool.returned[ri] || rd > e.date() || d > HEURISTIC_MAX_DAYS || !same_party(pool, ei, ri) {
+                continue;
+            }
+            // Every candidate counts the same: a nearer payment is no better guess of which
+            // one came back, so two candidates tie (unless nothing tells them apart).
+            edges.push(Edge { ri: ri as u32, ei: ei as u32, dist: 0, evidence: false });
+        }
+    }
+    if edges.is_empty() {
+        return;
+    }
+    let res = {
+        let p: &Pool = pool;
+        pairing::resolve(edges, |a, b| super::nearest::same_entry(p, a, b), |a, b| super::nearest::same_record(p, a, b))
+    };
+    for (ri, ei) in res.pairs {
+        close(pool, out, ei as usize, &[ri as usize], c::RETURN_COUNTERPARTY, NONE);
+    }
+    for (is_record, at, cands) in res.ties {
+        if !is_record {
+            pool.ties.entry((false, at)).or_insert(cands);
+        }
+    }
+}
+
+/// The same counterparty: equal or masked-fitting accounts, or (where either side has no
+/// account) names that fit.
+fn same_party(pool: &Pool, ei: usize, ri: usize) -> bool {
+    let (e, r) = (pool.e(ei), pool.r(ri));
+    match (e.cp(), r.cp()) {
+        (Some(a), Some(b)) => {
+            (pool.ecp[ei] != 0 && pool.ecp[ei] == pool.rcp[ri] && super::same_cp(Some(a), Some(b)))
+                || super::party::mask_compatible(a, b)
+        }
+        _ => matches!((e.cp_name(), r.cp_name()), (Some(a), Some(b)) if super::party::names_compatible(a, b)),
     }
 }

@@ -24,6 +24,7 @@ fn entry(
         customer_ref: None,
         end_to_end_id: None,
         counterparty_account: cp.map(str::to_string),
+        counterparty_name: None,
         narrative: text.into(),
         kind,
     }
@@ -36,6 +37,8 @@ fn record(id: i64, voucher: &str, date: &str, amount: Decimal, cp: Option<&str>,
         date: d(date),
         amount,
         counterparty_account: cp.map(str::to_string),
+        counterparty_name: None,
+        purpose: None,
         batch_ref: batch.map(str::to_string),
     }
 }
@@ -139,12 +142,21 @@ fn date_window_counts_business_days() {
     let es = [
         entry(1, "2024-03-27", dec!(-1), "LATE", Some("9"), "", EntryKind::Transfer),
         entry(2, "2024-03-26", dec!(-1), "INTIME", Some("9"), "", EntryKind::Transfer),
-        entry(3, "2024-03-20", dec!(-1), "EARLY", Some("9"), "", EntryKind::Transfer),
+        // Four business days before: outside the window backwards too.
+        entry(3, "2024-03-15", dec!(-1), "EARLY", Some("9"), "", EntryKind::Transfer),
     ];
     let rs = [record(10, "X1", "2024-03-21", dec!(-1), Some("9"), None)];
     let out = match_account("A", &es, &rs, &params("2024-03-29"));
     assert_eq!(out.matches.len(), 1);
     assert_eq!(out.matches[0].entries, [2]);
+    // The window runs both ways: a receipt booked three business days after the credit
+    // (Friday → Wednesday) pairs, a fourth day does not.
+    let es = [entry(1, "2024-03-22", dec!(5), "IN", Some("9"), "", EntryKind::Transfer)];
+    for (book, pairs) in [("2024-03-27", true), ("2024-03-28", false)] {
+        let rs = [record(10, "R1", book, dec!(5), Some("9"), None)];
+        let out = match_account("A", &es, &rs, &params("2024-03-29"));
+        assert_eq!(out.matches.len(), usize::from(pairs), "{book}");
+    }
 }
 
 #[test]

@@ -230,10 +230,12 @@ impl<'a> Lookup<'a> {
     fn who_and_why(&self, d: &Discrepancy) -> (Option<String>, String) {
         let e = d.entry.and_then(|id| self.entries.get(&id));
         let r = d.record.and_then(|id| self.records.get(&id));
-        let who = e.and_then(|e| e.counterparty_name.clone()).or_else(|| r.and_then(|r| r.counterparty_name.clone()));
+        let who = e
+            .and_then(|e| e.item.counterparty_name.clone())
+            .or_else(|| r.and_then(|r| r.item.counterparty_name.clone()));
         let why = match (e, r) {
             (Some(e), _) if !e.item.narrative.is_empty() => e.item.narrative.clone(),
-            (_, Some(r)) => r.purpose.clone().unwrap_or_default(),
+            (_, Some(r)) => r.item.purpose.clone().unwrap_or_default(),
             _ => String::new(),
         };
         (who, why)
@@ -355,8 +357,8 @@ fn matched<'a>(results: &'a [AccountResult], l: &Labels, lang: Lang) -> Sheet<'a
     for ((account, bank_date, refs, vouchers, rule), (ai, mi)) in keyed {
         let m = &results[ai].matches[mi];
         let who = ents(ai, mi)
-            .find_map(|e| e.counterparty_name.as_deref())
-            .or_else(|| recs(ai, mi).find_map(|r| r.counterparty_name.as_deref()));
+            .find_map(|e| e.item.counterparty_name.as_deref())
+            .or_else(|| recs(ai, mi).find_map(|r| r.item.counterparty_name.as_deref()));
         rows.push(vec![
             Cell::text(account),
             Cell::text(rule),

@@ -411,7 +411,7 @@ fn side_of_entry(e: &crate::store::StoredEntry) -> Side {
         date: e.item.booking_date,
         amount: e.item.amount,
         counterparty_account: e.item.counterparty_account.clone(),
-        counterparty_name: e.counterparty_name.clone(),
+        counterparty_name: e.item.counterparty_name.clone(),
         text: e.item.narrative.clone(),
     }
 }
@@ -422,8 +422,8 @@ fn side_of_record(r: &crate::store::StoredRecord) -> Side {
         date: r.item.date,
         amount: r.item.amount,
         counterparty_account: r.item.counterparty_account.clone(),
-        counterparty_name: r.counterparty_name.clone(),
-        text: r.purpose.clone().unwrap_or_default(),
+        counterparty_name: r.item.counterparty_name.clone(),
+        text: r.item.purpose.clone().unwrap_or_default(),
     }
 }
 

@@ -122,7 +122,6 @@ pub struct StoredEntry {
     /// Inline (`Copy`): a String here was an allocation per row, millions in `reconcile`.
     pub currency: crate::money::Currency,
     pub value_date: Option<NaiveDate>,
-    pub counterparty_name: Option<String>,
     pub location: String,
 }
 
@@ -143,8 +142,6 @@ pub struct StoredRecord {
     pub item: BookItem,
     pub direction: Direction,
     pub currency: crate::money::Currency,
-    pub counterparty_name: Option<String>,
-    pub purpose: Option<String>,
     pub source: String,
     pub location: String,
 }
@@ -228,13 +225,13 @@ where
             customer_ref: r.try_get("customer_ref")?,
             end_to_end_id: r.try_get("end_to_end_id")?,
             counterparty_account: r.try_get("counterparty_account")?,
+            counterparty_name: r.try_get("counterparty_name")?,
             narrative: r.try_get("narrative")?,
             kind: EntryKind::parse(&kind).ok_or_else(|| StoreError::Data(format!("entry kind {kind:?}")))?,
         },
         statement_id: r.try_get("statement_id")?,
         currency: currency_of(r)?,
         value_date: r.try_get("value_date")?,
-        counterparty_name: r.try_get("counterparty_name")?,
         location: r.try_get("location")?,
     })
 }
@@ -265,12 +262,12 @@ where
             date: r.try_get("book_date")?,
             amount: r.try_get::<DbMoney, _>("amount")?.0,
             counterparty_account: r.try_get("counterparty_account")?,
+            counterparty_name: r.try_get("counterparty_name")?,
+            purpose: r.try_get("purpose")?,
             batch_ref: r.try_get("batch_ref")?,
         },
         direction: Direction::parse(&dir).ok_or_else(|| StoreError::Data(format!("direction {dir:?}")))?,
         currency: currency_of(r)?,
-        counterparty_name: r.try_get("counterparty_name")?,
-        purpose: r.try_get("purpose")?,
         source: r.try_get("source")?,
         location: r.try_get("location")?,
     })

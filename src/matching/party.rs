@@ -1,0 +1,248 @@
+//! Counterparty evidence beyond an equal account number: masked card numbers
+//! (`6217****1234`) against full ones, and names written in full or short
+//! (`…有限公司` vs the 简称, `张*` for a masked person).
+//!
+//! Everything here answers "could these be the same party?" conservatively: a `false`
+//! costs an open item, a wrong `true` could cost a wrong match (the rules using it also
+//! demand an equal amount and a pair that is unique both ways).
+
+use super::text::normalize;
+
+/// Digits of an account that a bank masked (`6217****1234`, `6217 **** **** 1234`,
+/// `621700******1234`): the visible head and tail. `None` for an account that is not
+/// masked or shows too little to tell (fewer than 4 digits on either side).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Masked {
+    pub head: String,
+    pub tail: String,
+    /// The masked length where the mask kept it (one `*` per hidden digit), else `None`.
+    pub len: Option<usize>,
+}
+
+/// Characters banks mask digits with.
+fn is_mask(c: char) -> bool {
+    matches!(c, '*' | '＊' | '×' | 'X' | 'x')
+}
+
+/// The masked form of `raw`, if it is masked.
+pub fn masked(raw: &str) -> Option<Masked> {
+    let s: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '\u{3000}')).collect();
+    if !s.chars().any(|c| c == '*' || c == '＊' || c == '×') {
+        return None;
+    }
+    let head: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let tail: String = {
+        let mut t: Vec<char> = s.chars().rev().take_while(|c| c.is_ascii_digit()).collect();
+        t.reverse();
+        t.into_iter().collect()
+    };
+    let middle = s.chars().count() - head.chars().count() - tail.chars().count();
+    // The middle must be mask characters only: `6217**12**34` is not a masked account.
+    let mid_ok = s.chars().skip(head.len()).take(middle).all(is_mask);
+    if !mid_ok || head.len() < 4 || tail.len() < 4 {
+        return None;
+    }
+    // A run of several mask characters usually stands one per digit; a single `*` or `…`
+    // stands for any number of them.
+    let len = (middle > 1).then_some(head.len() + middle + tail.len());
+    Some(Masked { head, tail, len })
+}
+
+/// The key both masked and full accounts share: the first four and the last four digits.
+/// `None` for accounts too short to have one (under 10 digits unmasked).
+pub fn mask_key(raw: &str) -> Option<(u32, u32)> {
+    let (head, tail) = if let Some(m) = masked(raw) {
+        (m.head, m.tail)
+    } else {
+        let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        if digits.len() < 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        (digits.clone(), digits)
+    };
+    let h: u32 = head.get(..4)?.parse().ok()?;
+    let t: u32 = tail.get(tail.len() - 4..)?.parse().ok()?;
+    Some((h, t))
+}
+
+/// A masked account against another account (masked or full): the same party as far as
+/// the visible digits tell. Two full accounts are never compared here (equality is the
+/// counterparty rule's own test).
+pub fn mask_compatible(a: &str, b: &str) -> bool {
+    match (masked(a), masked(b)) {
+        (Some(x), Some(y)) => x == y,
+        (Some(m), None) => full_fits(&m, b),
+        (None, Some(m)) => full_fits(&m, a),
+        (None, None) => false,
+    }
+}
+
+fn full_fits(m: &Masked, full: &str) -> bool {
+    let digits: String = full.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    digits.bytes().all(|b| b.is_ascii_digit())
+        && digits.len() >= m.head.len() + m.tail.len()
+        && m.len.is_none_or(|n| n == digits.len())
+        && digits.starts_with(&m.head)
+        && digits.ends_with(&m.tail)
+}
+
+/// Words of a legal form or a branch that a short name drops, longest first.
+const LEGAL_FORMS: [&str; 9] =
+    ["股份有限公司", "有限责任公司", "有限公司", "集团公司", "公司", "LIMITED", "LTD", "GMBH", "INC"];
+
+/// Words that make a name an organisation's (a person's name must be equal to count).
+const ORG_WORDS: [&str; 22] = [
+    "公司",
+    "银行",
+    "医院",
+    "局",
+    "厅",
+    "中心",
+    "大学",
+    "学校",
+    "委员会",
+    "院",
+    "所",
+    "站",
+    "社",
+    "户",
+    "部",
+    "处",
+    "办",
+    "会",
+    "馆",
+    "行",
+    "BANK",
+    "FUND",
+];
+
+/// A name in the form names are compared in: full-width folded, ASCII upper-cased, every
+/// blank and punctuation mark dropped, the legal form at the end dropped
+/// (`市第一人民医院有限公司` → `市第一人民医院`).
+pub fn name_form(raw: &str) -> String {
+    let mut s: String =
+        normalize(raw).chars().filter(|c| c.is_alphanumeric() || is_mask(*c) || *c == '*' || *c == '＊').collect();
+    loop {
+        let before = s.len();
+        for f in LEGAL_FORMS {
+            if s.len() > f.len() + 3
+                && let Some(t) = s.strip_suffix(f)
+            {
+                s.truncate(t.len());
+            }
+        }
+        if s.len() == before {
+            break;
+        }
+    }
+    s
+}
+
+fn is_org(n: &str) -> bool {
+    ORG_WORDS.iter().any(|w| n.contains(w))
+}
+
+/// Two names that could be the same party: equal in [`name_form`]; a masked person
+/// (`张*`, `张**`) whose shown characters and length fit; or, for organisations, the
+/// shorter contained in the longer (`第一人民医院` in `市第一人民医院`) or its short name
+/// (`工行` for `中国工商银行`: every character of the short name in the long one, in
+/// order, the first within its first three characters). A person's name must be equal.
+pub fn names_compatible(a: &str, b: &str) -> bool {
+    let (a, b) = (name_form(a), name_form(b));
+    if a.is_empty() || b.is_empty() {
+        return false;
+    }
+    if a == b {
+        return true;
+    }
+    if let Some(ok) = masked_name(&a, &b).or_else(|| masked_name(&b, &a)) {
+        return ok;
+    }
+    let (short, long) = if a.chars().count() <= b.chars().count() { (&a, &b) } else { (&b, &a) };
+    if !is_org(long) {
+        return false;
+    }
+    let n = short.chars().count();
+    let cjk = short.chars().all(|c| !c.is_ascii());
+    // Containment: a CJK short name of 3+ characters, an ASCII one of 5+.
+    if long.contains(short.as_str()) && n >= if cjk { 3 } else { 5 } {
+        return true;
+    }
+    // Abbreviation (简称): CJK only, 2..=6 characters, in order.
+    if cjk && (2..=6).contains(&n) && n * 2 <= long.chars().count() + 1 {
+        let first = short.chars().next();
+        if !long.chars().take(3).any(|c| Some(c) == first) {
+            return false;
+        }
+        let mut it = long.chars();
+        return short.chars().all(|c| it.any(|l| l == c));
+    }
+    false
+}
+
+/// `张*` against `张三`: `Some(fits)` when `m` holds a mask character, else `None`.
+fn masked_name(m: &str, full: &str) -> Option<bool> {
+    if !m.chars().any(is_mask_name) {
+        return None;
+    }
+    if full.chars().any(is_mask_name) {
+        return Some(false);
+    }
+    let (mc, fc): (Vec<char>, Vec<char>) = (m.chars().collect(), full.chars().collect());
+    let shown = mc.iter().filter(|c| !is_mask_name(**c)).count();
+    if shown == 0 {
+        return Some(false);
+    }
+    // One mask character per hidden character, or one standing for the rest.
+    let fits_len = mc.len() == fc.len() || (mc.last().is_some_and(|c| is_mask_name(*c)) && mc.len() <= fc.len());
+    Some(fits_len && mc.iter().zip(&fc).all(|(m, f)| is_mask_name(*m) || m == f))
+}
+
+fn is_mask_name(c: char) -> bool {
+    matches!(c, '*' | '＊')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masked_accounts() {
+        let m = masked("6217****1234").unwrap();
+        assert_eq!((m.head.as_str(), m.tail.as_str(), m.len), ("6217", "1234", Some(12)));
+        assert_eq!(masked("6217 **** **** 1234").unwrap().len, Some(16));
+        assert_eq!(masked("6217*1234").unwrap().len, None);
+        assert!(masked("6217000012341234").is_none(), "not masked");
+        assert!(masked("62**1234").is_none(), "too little shown");
+        assert!(masked("6217**12**1234").is_none(), "digits inside the mask");
+        assert!(mask_compatible("6217********1234", "6217000011111234"));
+        assert!(mask_compatible("6217000011111234", "6217*1234"));
+        assert!(!mask_compatible("6217****1234", "6217000011111234"), "the mask kept the length: 12 ≠ 16");
+        assert!(!mask_compatible("6217********1234", "6217000011111235"));
+        assert!(!mask_compatible("6217000011111234", "6217000011111234"), "two full accounts: not this test");
+        assert!(mask_compatible("6217****1234", "6217****1234"));
+        assert_eq!(mask_key("6217****1234"), mask_key("6217000011111234"));
+        assert_eq!(mask_key("123"), None);
+    }
+
+    #[test]
+    fn names() {
+        assert!(names_compatible("市第一人民医院有限公司", "市第一人民医院"));
+        assert!(names_compatible("市第一人民医院", "第一人民医院"));
+        assert!(names_compatible("中国工商银行股份有限公司", "工商银行"));
+        assert!(names_compatible("中国工商银行", "工行"));
+        assert!(names_compatible("某某市财政局", "市财政局"));
+        assert!(names_compatible("ＡＢＣ　Trading Ltd.", "abc trading"));
+        assert!(names_compatible("张三", "张三"));
+        assert!(names_compatible("张*", "张三"));
+        assert!(names_compatible("张**", "张三丰"));
+        assert!(!names_compatible("张*", "李三"));
+        assert!(!names_compatible("张三", "张三丰"), "a person's name must be equal");
+        assert!(!names_compatible("张三", "李四"));
+        assert!(!names_compatible("市第一人民医院", "市第二人民医院"));
+        assert!(!names_compatible("", "张三"));
+        assert!(!names_compatible("医院", "市第一人民医院"), "two characters contained is too little");
+        assert!(names_compatible("市一院", "市第一人民医院"));
+        assert!(!names_compatible("院一", "市第一人民医院"), "in order");
+    }
+}

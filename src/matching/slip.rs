@@ -1,0 +1,145 @@
+//! Amount slips: a bank entry and a book record that are one payment, written with a
+//! slip in the amount (one digit wrong, two digits transposed, a digit missing or added,
+//! or a small difference such as a fee deducted on the way) and no reference both carry.
+//! When exactly one such pair is open on both sides (same counterparty by account or
+//! name, inside the window, same direction) it is reported as one `amount_mismatch`
+//! naming both amounts and both references, so a person fixes one booking instead of
+//! chasing two unrelated items. Never chosen among several: two candidates on either
+//! side and both stay as they were.
+
+use super::compact::{Compact, DRule, SLIP_DIGIT, SLIP_LENGTH, SLIP_SMALL, SLIP_TRANSPOSED};
+use super::nearest::{Windows, accounts_contradict};
+use super::{FxMap, Pool, party, plain};
+use crate::discrepancy::Kind;
+
+/// The largest "small difference", in fen: a fee deducted from a transfer, a rounding.
+pub const SMALL_MAX_FEN: u64 = 100_000;
+/// A small difference is at most this share of the larger amount, in per mille.
+pub const SMALL_MAX_PER_MILLE: u64 = 10;
+
+/// What kind of slip turns `a` into `b` (both in fen, same sign), if any.
+pub fn slip(a: i64, b: i64) -> Option<u32> {
+    if a == b || (a < 0) != (b < 0) || a == 0 || b == 0 {
+        return None;
+    }
+    let (x, y) = (a.unsigned_abs(), b.unsigned_abs());
+    let (sx, sy) = (x.to_string(), y.to_string());
+    let (bx, by) = (sx.as_bytes(), sy.as_bytes());
+    if bx.len() == by.len() {
+        let diff: Vec<usize> = (0..bx.len()).filter(|&i| bx[i] != by[i]).collect();
+        match diff.as_slice() {
+            [_] => return Some(SLIP_DIGIT),
+            [i, j] if *j == i + 1 && bx[*i] == by[*j] && bx[*j] == by[*i] => return Some(SLIP_TRANSPOSED),
+            _ => {}
+        }
+    } else if bx.len().abs_diff(by.len()) == 1 {
+        let (long, short) = if bx.len() > by.len() { (bx, by) } else { (by, bx) };
+        if (0..long.len()).any(|i| long[..i] == short[..i] && long[i + 1..] == short[i..]) {
+            return Some(SLIP_LENGTH);
+        }
+    }
+    let d = x.abs_diff(y);
+    if d <= SMALL_MAX_FEN && d * 1000 <= x.max(y) * SMALL_MAX_PER_MILLE {
+        return Some(SLIP_SMALL);
+    }
+    None
+}
+
+/// The same counterparty by account (equal or masked) or by name.
+fn same_party(pool: &Pool, ei: usize, ri: usize) -> bool {
+    let (e, r) = (pool.e(ei), pool.r(ri));
+    if accounts_contradict(pool, ei, ri) {
+        return false;
+    }
+    let by_account = matches!((e.cp(), r.cp()), (Some(_), Some(_)));
+    let by_name = matches!((e.cp_name(), r.cp_name()), (Some(a), Some(b)) if party::names_compatible(a, b));
+    by_account || by_name
+}
+
+/// Pairs open slips as `amount_mismatch` discrepancies (see the module text). Runs in
+/// `classify`, after every matching rule.
+pub(crate) fn report(pool: &mut Pool, out: &mut Compact, window: u32) {
+    let mut win = Windows::new(window);
+    // Candidates: open plain entries by counterparty key (account hash, masked key, name).
+    let mut by_key: FxMap<u64, Vec<u32>> = FxMap::default();
+    let keys_e = |p: &Pool, i: usize| -> [u64; 3] {
+        let e = p.e(i);
+        [p.ecp[i], p.emask[i], e.cp_name().map_or(0, |n| super::hash_str(&party::name_form(n)))]
+    };
+    for i in 0..pool.ne() {
+        if !pool.entry_open[i] || !plain(pool.it.e_kind[i]) || pool.efen(i).is_none() {
+            continue;
+        }
+        for (n, k) in keys_e(pool, i).into_iter().enumerate() {
+            if k != 0 {
+                by_key.entry(k ^ ((n as u64) << 62)).or_default().push(i as u32);
+            }
+        }
+    }
+    if by_key.is_empty() {
+        return;
+    }
+    // Record → its candidate entries; entry → its candidate records.
+    let mut r_cands: Vec<(u32, Vec<u32>)> = Vec::new();
+    let mut e_count: FxMap<u32, u32> = FxMap::default();
+    for ri in 0..pool.nr() {
+        if !pool.record_open[ri] {
+            continue;
+        }
+        let Some(target) = pool.rfen(ri) else { continue };
+        let r = pool.r(ri);
+        let keys = [pool.rcp[ri], pool.rmask[ri], r.cp_name().map_or(0, |n| super::hash_str(&party::name_form(n)))];
+        let (lo, hi) = win.of(r.date());
+        let mut cands: Vec<u32> = Vec::new();
+        for (n, k) in keys.into_iter().enumerate() {
+            let Some(list) = (k != 0).then(|| by_key.get(&(k ^ ((n as u64) << 62)))).flatten() else { continue };
+            for &ei in list {
+                let e = pool.e(ei as usize);
+                if e.date() < lo || e.date() > hi {
+                    continue;
+                }
+                let Some(f) = pool.efen(ei as usize) else { continue };
+                if slip(f, target).is_some() && same_party(pool, ei as usize, ri) {
+                    cands.push(ei);
+                }
+            }
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        for &ei in &cands {
+            *e_count.entry(ei).or_default() += 1;
+        }
+        if !cands.is_empty() {
+            r_cands.push((ri as u32, cands));
+        }
+    }
+    for (ri, cands) in r_cands {
+        let [ei] = cands.as_slice() else { continue };
+        if e_count.get(ei) != Some(&1) || !pool.entry_open[*ei as usize] {
+            continue;
+        }
+        let (ei, ri) = (*ei as usize, ri as usize);
+        let Some(kind) = pool.efen(ei).zip(pool.rfen(ri)).and_then(|(a, b)| slip(a, b)) else { continue };
+        pool.entry_open[ei] = false;
+        pool.record_open[ri] = false;
+        out.disc(Kind::AmountMismatch, DRule::Classify, ei, ri, kind);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slips() {
+        assert_eq!(slip(123_456, 123_356), Some(SLIP_DIGIT));
+        assert_eq!(slip(123_456, 124_356), Some(SLIP_TRANSPOSED));
+        assert_eq!(slip(-100_000, -1_000_000), Some(SLIP_LENGTH));
+        assert_eq!(slip(1_000_000, 998_500), Some(SLIP_SMALL), "15.00 of 10,000.00");
+        assert_eq!(slip(1_000_000, 500_000), None);
+        assert_eq!(slip(1_000_000, -1_000_000), None, "direction differs");
+        assert_eq!(slip(500, 500), None);
+        assert_eq!(slip(123_456, 654_321), None);
+        assert_eq!(slip(100_000_000, 99_500_000), None, "5,000.00 is no small difference");
+    }
+}
