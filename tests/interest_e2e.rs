@@ -167,6 +167,70 @@ async fn under_credit_by_one_fen_is_a_discrepancy_and_exact_credit_matches() {
     }
 }
 
+/// The clerk booked the interest credit (a receipt voucher of 利息): the credit pairs with
+/// the voucher (`kind_amount_date`) and is still checked against the agreement. A credit
+/// one fen short stays visible as `interest_check`, and the 调节表 does not count the
+/// booked credit as a 未达账项.
+#[tokio::test]
+async fn a_booked_interest_voucher_is_matched_and_still_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (credited, ok) in [("70777.77", false), ("70777.78", true)] {
+        let dir = tmp.path().join(credited);
+        let p = setup(&dir, credited, &format!("sqlite://{}/db.sqlite", dir.display()));
+        std::fs::write(
+            dir.join("receipts.csv"),
+            format!(
+                "voucher_no,account_no,pay_date,amount,currency,counterparty_account,counterparty_name,purpose,batch_ref\n\
+                 LX240321,450012345678901234,2024-03-21,{credited},CNY,,中国银行,利息收入 一季度,\n"
+            ),
+        )
+        .unwrap();
+        let mut cfg_text = std::fs::read_to_string(&p).unwrap().replace(
+            "role = \"fiscal\"",
+            "role = \"fiscal\"\nbook_opening = { date = \"2024-03-20\", amount = \"80000000.00\" }",
+        );
+        cfg_text.push_str(&format!(
+            "\n[[books]]\nname = \"receipts\"\nkind = \"receipt\"\npath = \"{}\"\n",
+            dir.join("receipts.csv").display()
+        ));
+        std::fs::write(&p, cfg_text).unwrap();
+        let cfg = Config::load(&p).unwrap();
+        let store = Store::open(&cfg.database_url()).await.unwrap();
+        let out = daily::run(
+            &cfg,
+            &store,
+            &Options { date: NaiveDate::from_ymd_opt(2024, 3, 21).unwrap(), rerun: None, progress: false },
+        )
+        .await
+        .unwrap();
+        let acct = &out.results[0];
+        let m = acct.matches.iter().find(|m| m.rule == fundrecon::matching::Rule::KindAmountDate).expect("booked");
+        assert_eq!(m.records.len(), 1);
+        let interest: Vec<_> = acct.discrepancies.iter().filter(|d| d.kind == Kind::InterestCredit).collect();
+        let summary: serde_json::Value = serde_json::from_str(&read(&out.report_dir.join("summary.json"))).unwrap();
+        let row = &summary["accounts"][0]["interest"][0];
+        if ok {
+            assert!(interest.is_empty(), "{interest:?}");
+            assert!(m.detail.contains("as credited and booked"), "{}", m.detail);
+            assert_eq!(row["status"], "equal");
+        } else {
+            assert_eq!(interest.len(), 1, "{:?}", acct.discrepancies);
+            assert_eq!(interest[0].rule, "interest_check");
+            assert_eq!(interest[0].expected, Some(dec!(70777.78)));
+            assert!(
+                interest[0].detail.contains("credited and booked 70777.77 (difference -0.01)"),
+                "{}",
+                interest[0].detail
+            );
+            assert_eq!(row["status"], "discrepancy");
+        }
+        // The booked credit is no 未达账项 either way.
+        let rec = read(&out.report_dir.join("reconciliation.csv"));
+        assert!(!rec.contains("IN24Q1000001"), "{rec}");
+        store.close().await;
+    }
+}
+
 #[tokio::test]
 async fn a_gap_in_statements_is_reported_not_guessed() {
     let tmp = tempfile::tempdir().unwrap();

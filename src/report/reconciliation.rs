@@ -81,7 +81,18 @@ pub fn build(a: &AccountResult) -> Option<Statement> {
         books_in: vec![],
         books_out: vec![],
     };
+    // A matched entry is in the books: never a 未达账项, whatever else is said of it (an
+    // interest credit booked but short of the agreement).
+    let matched: std::collections::HashSet<i64> = a
+        .matches
+        .iter()
+        .filter(|m| m.rule != crate::matching::Rule::Return)
+        .flat_map(|m| m.entries.iter().copied())
+        .collect();
     for d in a.discrepancies.iter().filter(|d| d.date <= date) {
+        if d.entry.is_some_and(|e| matched.contains(&e)) && d.record.is_none() {
+            continue;
+        }
         let bank_side = matches!(
             d.kind,
             Kind::MissingInBooks
