@@ -316,6 +316,7 @@ fn entry(id: i64, text: &str, amount: Decimal) -> StoredEntry {
         statement_id: 1,
         currency: fundrecon::money::Currency::CNY,
         value_date: None,
+        batch: None,
         location: format!("line {id}"),
     }
 }

@@ -34,6 +34,28 @@ fn entry(amount: Decimal, bank_ref: Option<&str>) -> Entry {
     }
 }
 
+/// A batch (代发) entry with its items, as a camt `Btch` gives them: the items come back
+/// from every store as they went in (amounts in canonical form).
+fn batch_entry() -> Entry {
+    use fundrecon::statement::{BatchDetails, BatchItem};
+    let item = |amount: Decimal, e2e: &str| BatchItem {
+        amount: Some(amount),
+        end_to_end_id: Some(e2e.into()),
+        counterparty_account: Some("6217****1234".into()),
+        counterparty_name: Some("张 \"三\"".into()),
+        narrative: None,
+    };
+    Entry {
+        kind: EntryKind::Batch,
+        batch: Some(BatchDetails {
+            count: Some(2),
+            total: Some(dec!(100)),
+            items: vec![item(dec!(60), "DF-1"), item(dec!(40.000), "DF-2")],
+        }),
+        ..entry(dec!(100), Some("R9"))
+    }
+}
+
 fn statement(entries: Vec<Entry>) -> Statement {
     let sum: Decimal = entries.iter().map(|e| e.amount.amount).sum();
     Statement {
@@ -284,7 +306,7 @@ async fn in_memory_ledger_reads_like_the_database() {
             )],
         ),
         ("1".repeat(64), "a-again.sta", Vec::new()),
-        ("3".repeat(64), "c.sta", vec![with(statement(vec![entry(dec!(100), Some("R9"))]), "A", "3", None)]),
+        ("3".repeat(64), "c.sta", vec![with(statement(vec![batch_entry()]), "A", "3", None)]),
     ];
     let books: Vec<(&str, Vec<fundrecon::book::BookRecord>)> = vec![
         (
@@ -369,6 +391,10 @@ async fn in_memory_ledger_reads_like_the_database() {
         assert_eq!(a.records.len(), 4, "V1 out, V1 in, V2, V0: {}", b.name);
         assert!(a.records.iter().any(|r| r.item.voucher_no == "V1" && r.item.amount == dec!(-1.50)));
         assert_eq!(a.statements_end, Some(day(28)));
+        let r9 = a.entries.iter().find(|e| e.item.bank_ref.as_deref() == Some("R9")).unwrap();
+        let items = &r9.batch.as_ref().expect("the batch's items are stored").items;
+        assert_eq!(items.len(), 2, "{}", b.name);
+        assert_eq!((items[1].end_to_end_id.as_deref(), items[1].amount), (Some("DF-2"), Some(dec!(40.00))));
         // b.sta delivered R1 three times and LATE; two of the R1s were stored from a.sta
         // already. Its sum is still what it delivered, or its arithmetic would look broken.
         assert_eq!(a.facts[1].file, "b.sta");

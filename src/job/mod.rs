@@ -124,6 +124,29 @@ pub async fn match_account(
     Ok(result)
 }
 
+/// The item details of the account's batch entries, as matching reads them: each item's
+/// end-to-end id (the payee's voucher, where the fund's system sent it) and its amount,
+/// signed like the debit. Items without an end-to-end id name nothing and are left out.
+pub fn batch_details(entries: &[crate::store::StoredEntry]) -> Vec<matching::BatchDetail> {
+    entries
+        .iter()
+        .filter_map(|e| {
+            let b = e.batch.as_ref()?;
+            let neg = e.item.amount.is_sign_negative();
+            let lines: Vec<matching::BatchLine> = b
+                .items
+                .iter()
+                .filter_map(|i| {
+                    let reference = i.end_to_end_id.clone()?;
+                    let amount = i.amount?;
+                    Some(matching::BatchLine { reference, amount: if neg { -amount.abs() } else { amount.abs() } })
+                })
+                .collect();
+            (!lines.is_empty()).then_some(matching::BatchDetail { entry_id: e.item.id, lines })
+        })
+        .collect()
+}
+
 /// The matching, validation, interest check and 调节表 of one account over what was
 /// imported (`data`) and what people decided (`decided`): pure, so the database path
 /// ([`match_account`]) and the in-memory one (`reconcile`) compute the same thing.
@@ -140,13 +163,14 @@ pub fn account_result(
         tracing::warn!(account = %acct.number, decision = id, "decision not in effect: {why}");
     }
     let mut part = review::partition(&acct.number, decided, &entries, &records);
+    let details = batch_details(&entries);
     // Nobody decided anything (the usual case): the cascade reads the rows in place.
     let mut outcome = match (part.auto_entries.take(), part.auto_records.take()) {
-        (None, None) => matching::match_rows(&acct.number, &entries, &records, &acct.rules, &params),
+        (None, None) => matching::match_rows(&acct.number, &entries, &records, &details, &acct.rules, &params),
         (auto_entries, auto_records) => {
             let bank_items = auto_entries.unwrap_or_else(|| entries.iter().map(|e| e.item.clone()).collect());
             let book_items = auto_records.unwrap_or_else(|| records.iter().map(|r| r.item.clone()).collect());
-            let input = matching::Input { entries: &bank_items, records: &book_items, batch_details: &[] };
+            let input = matching::Input { entries: &bank_items, records: &book_items, batch_details: &details };
             matching::match_with(&acct.number, &input, &acct.rules, &params)
         }
     };

@@ -343,6 +343,7 @@ mod tests {
             statement_id: 1,
             currency: crate::money::Currency::CNY,
             value_date: None,
+            batch: None,
             location: String::new(),
         }
     }

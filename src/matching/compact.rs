@@ -47,6 +47,8 @@ pub(crate) struct CDisc {
 pub(crate) const REVERSAL_SAME_CP: u8 = 1;
 /// `reference`: a token shared by the record's purpose and the entry (aux: the note).
 pub(crate) const REFERENCE_SHARED: u8 = 1;
+/// `batch`: paired by the bank's item details alone (no batch reference).
+pub(crate) const BATCH_BY_ITEMS: u8 = 1;
 /// `amount_counterparty_date`: a masked account whose visible digits fit.
 pub(crate) const ACD_MASKED: u8 = 1;
 /// `return`: a token of the payment record's purpose found in the credit.
@@ -207,6 +209,13 @@ impl Compact {
                 "voucher {} found in entry {}; amount {} equal",
                 r(0).voucher(),
                 e(0).key(),
+                canonical(e(0).amount())
+            ),
+            Rule::Batch if c.how == BATCH_BY_ITEMS => format!(
+                "the {} items of entry {} name vouchers {} by end-to-end id, each of its amount; together {}",
+                rs.len(),
+                e(0).key(),
+                rs.iter().map(|&ri| items.r(ri as usize).voucher()).collect::<Vec<_>>().join(", "),
                 canonical(e(0).amount())
             ),
             Rule::Batch => {

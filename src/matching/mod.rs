@@ -390,6 +390,7 @@ pub fn match_rows<E: AsRef<BankItem>, R: AsRef<BookItem>>(
     account_no: &str,
     entries: &[E],
     records: &[R],
+    batch_details: &[BatchDetail],
     rules: &RuleSet,
     params: &Params,
 ) -> Outcome {
@@ -399,7 +400,7 @@ pub fn match_rows<E: AsRef<BankItem>, R: AsRef<BookItem>>(
             return too_large(account_no, entries.iter().map(AsRef::as_ref), records.iter().map(AsRef::as_ref), &e);
         }
     };
-    run_items(account_no, &items, &[], rules, params, None).outcome(&items)
+    run_items(account_no, &items, batch_details, rules, params, None).outcome(&items)
 }
 
 fn run(

@@ -641,7 +641,44 @@ impl Index {
                 pool.close_entry(ei, m);
                 break;
             }
+            if pool.entry_open[ei] {
+                self.match_by_items(pool, out, ei, target);
+            }
         }
+    }
+
+    /// A batch debit whose items (the bank's `TxDtls`) name the payees' vouchers as their
+    /// end-to-end ids, with no batch reference anywhere: every item names one open record
+    /// of its amount, each a different one, and they add up to the debit.
+    fn match_by_items(&self, pool: &mut Pool, out: &mut Compact, ei: usize, target: i64) {
+        let Some(lines) = self.details.get(&(ei as u32)) else { return };
+        if lines.len() < 2 {
+            return;
+        }
+        let neg = pool.e(ei).neg();
+        let mut chosen: Vec<usize> = Vec::with_capacity(lines.len());
+        for &(lk, lf) in lines {
+            if lk == NONE || lf.is_none() {
+                return;
+            }
+            let hit = self.key_recs.get(lk as usize).iter().map(|&r| r as usize).find(|&ri| {
+                pool.record_open[ri] && pool.rfen(ri) == lf && pool.r(ri).neg() == neg && !chosen.contains(&ri)
+            });
+            match hit {
+                Some(ri) => chosen.push(ri),
+                None => return,
+            }
+        }
+        let sum = chosen.iter().fold(0i64, |a, &ri| a.saturating_add(pool.rfen(ri).unwrap_or(0)));
+        if sum != target {
+            return;
+        }
+        chosen.sort_unstable();
+        for &ri in &chosen {
+            pool.record_open[ri] = false;
+        }
+        let m = out.push(Rule::Batch, compact::BATCH_BY_ITEMS, [ei], chosen.iter().copied(), NONE);
+        pool.close_entry(ei, m);
     }
 
     /// Open plain entries naming each key that has open voucher records: key → entries.

@@ -251,3 +251,36 @@ fn outcome_does_not_depend_on_input_order() {
         assert_eq!(again, base, "round {round}");
     }
 }
+
+/// A batch debit with no batch reference: its item details name the vouchers (end-to-end
+/// ids). Every item must name an open record of its amount; one unknown item and the debit
+/// is not paired by its items.
+#[test]
+fn batch_by_item_details_alone() {
+    let es = [entry(1, "2024-03-11", dec!(-300), "B1", None, "代发", EntryKind::Batch)];
+    let rs = [
+        record(10, "DF-0001", "2024-03-11", dec!(-100), None, None),
+        record(11, "DF-0002", "2024-03-11", dec!(-200), None, None),
+    ];
+    let line = |r: &str, a| BatchLine { reference: r.into(), amount: a };
+    let run = |lines: Vec<BatchLine>| {
+        let details = [BatchDetail { entry_id: 1, lines }];
+        let input = Input { entries: &es, records: &rs, batch_details: &details };
+        match_with("A", &input, &RuleSet::default(), &params("2024-03-20"))
+    };
+    let out = run(vec![line("DF-0001", dec!(-100)), line("DF-0002", dec!(-200))]);
+    assert_eq!(out.matches.len(), 1, "{out:#?}");
+    assert_eq!((out.matches[0].rule, out.matches[0].records.clone()), (Rule::Batch, vec![10, 11]));
+    assert!(
+        out.matches[0].detail.contains("name vouchers DF-0001, DF-0002 by end-to-end id"),
+        "{}",
+        out.matches[0].detail
+    );
+    assert_partition(&out, &es, &rs);
+    // One item names a voucher the books do not hold.
+    let out = run(vec![line("DF-0001", dec!(-100)), line("DF-0009", dec!(-200))]);
+    assert!(out.matches.is_empty(), "{out:#?}");
+    // An item's amount differs from its voucher's.
+    let out = run(vec![line("DF-0001", dec!(-150)), line("DF-0002", dec!(-150))]);
+    assert!(out.matches.is_empty(), "{out:#?}");
+}

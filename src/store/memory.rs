@@ -205,6 +205,14 @@ impl Preparer {
                     statement_id: 0,
                     currency: e.amount.currency,
                     value_date: e.value_date,
+                    // As `entries.items` gives them back: amounts in canonical form.
+                    batch: e.batch.map(|mut b| {
+                        b.total = b.total.map(money::canonical_value);
+                        for i in &mut b.items {
+                            i.amount = i.amount.map(money::canonical_value);
+                        }
+                        b
+                    }),
                     location: e.location,
                 };
                 (h, row)

@@ -70,6 +70,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "review", include_str!("../../migrations/sqlite/0003_review.sql")),
     (4, "queue", include_str!("../../migrations/sqlite/0004_queue.sql")),
     (5, "entry_sum", include_str!("../../migrations/sqlite/0005_entry_sum.sql")),
+    (6, "entry_items", include_str!("../../migrations/sqlite/0006_entry_items.sql")),
 ];
 const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
@@ -77,6 +78,7 @@ const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "review", include_str!("../../migrations/postgres/0003_review.sql")),
     (4, "queue", include_str!("../../migrations/postgres/0004_queue.sql")),
     (5, "entry_sum", include_str!("../../migrations/postgres/0005_entry_sum.sql")),
+    (6, "entry_items", include_str!("../../migrations/postgres/0006_entry_items.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
@@ -122,6 +124,9 @@ pub struct StoredEntry {
     /// Inline (`Copy`): a String here was an allocation per row, millions in `reconcile`.
     pub currency: crate::money::Currency,
     pub value_date: Option<NaiveDate>,
+    /// The items of a batch entry (代发: each payee's amount and end-to-end id), if the bank
+    /// gave them.
+    pub batch: Option<crate::statement::BatchDetails>,
     pub location: String,
 }
 
@@ -200,7 +205,7 @@ pub fn entry_keys(stmt: &Statement) -> Vec<String> {
 
 /// Columns of `entries` that [`entry_from_row`] reads.
 const ENTRY_COLUMNS: &str = "id, statement_id, entry_key, booking_date, value_date, amount, currency, bank_ref, customer_ref, end_to_end_id, \
-     counterparty_account, counterparty_name, narrative, kind, location";
+     counterparty_account, counterparty_name, narrative, kind, items, location";
 /// Columns of `book_records` that [`record_from_row`] reads.
 const RECORD_COLUMNS: &str = "id, voucher_no, direction, book_date, amount, currency, counterparty_account, counterparty_name, purpose, batch_ref, source, location";
 /// Keys bound in one `IN (…)` list (SQLite allows 32,766 parameters; PostgreSQL 65,535).
@@ -232,8 +237,81 @@ where
         statement_id: r.try_get("statement_id")?,
         currency: currency_of(r)?,
         value_date: r.try_get("value_date")?,
+        batch: items_from_json(r.try_get::<Option<String>, _>("items")?.as_deref())?,
         location: r.try_get("location")?,
     })
+}
+
+/// A batch entry's items as stored in `entries.items`: short keys, amounts as canonical
+/// decimal text (never a float).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ItemsJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    total: Option<String>,
+    items: Vec<ItemJson>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ItemJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    amount: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    e2e: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+}
+
+/// `entries.items` of a batch entry (`None`: no batch).
+pub(crate) fn items_to_json(b: Option<&crate::statement::BatchDetails>) -> Option<String> {
+    let b = b?;
+    let j = ItemsJson {
+        count: b.count,
+        total: b.total.map(crate::money::canonical),
+        items: b
+            .items
+            .iter()
+            .map(|i| ItemJson {
+                amount: i.amount.map(crate::money::canonical),
+                e2e: i.end_to_end_id.clone(),
+                account: i.counterparty_account.clone(),
+                name: i.counterparty_name.clone(),
+                text: i.narrative.clone(),
+            })
+            .collect(),
+    };
+    serde_json::to_string(&j).ok()
+}
+
+fn items_from_json(s: Option<&str>) -> Result<Option<crate::statement::BatchDetails>> {
+    let Some(s) = s else { return Ok(None) };
+    let j: ItemsJson = serde_json::from_str(s).map_err(|e| StoreError::Data(format!("entries.items: {e}")))?;
+    let dec = |x: Option<String>| -> Result<Option<Decimal>> {
+        x.map(|t| t.parse::<Decimal>().map_err(|e| StoreError::Data(format!("entries.items amount {t:?}: {e}"))))
+            .transpose()
+    };
+    Ok(Some(crate::statement::BatchDetails {
+        count: j.count,
+        total: dec(j.total)?,
+        items: j
+            .items
+            .into_iter()
+            .map(|i| {
+                Ok(crate::statement::BatchItem {
+                    amount: dec(i.amount)?,
+                    end_to_end_id: i.e2e,
+                    counterparty_account: i.account,
+                    counterparty_name: i.name,
+                    narrative: i.text,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?,
+    }))
 }
 
 /// The row's `currency` column (written from a [`Currency`], so always three letters).
@@ -1050,11 +1128,11 @@ const ENTRY_ROWS_PER_INSERT: usize = 64;
 
 /// `INSERT INTO entries … VALUES (…), (…) … ON CONFLICT DO NOTHING` for `rows` rows.
 fn entries_insert_sql(sqlite: bool, rows: usize) -> String {
-    const COLS: usize = 18;
+    const COLS: usize = 19;
     let mut sql = String::with_capacity(400 + rows * COLS * 5);
     sql.push_str(
         "INSERT INTO entries (statement_id, account_no, entry_key, booking_date, value_date, amount, currency, bank_ref, customer_ref, end_to_end_id, \
-         counterparty_account, counterparty_name, counterparty_bank, narrative, kind, type_code, return_reason, location) VALUES ",
+         counterparty_account, counterparty_name, counterparty_bank, narrative, kind, type_code, return_reason, items, location) VALUES ",
     );
     for r in 0..rows {
         sql.push_str(if r == 0 { "(" } else { ", (" });
@@ -1138,6 +1216,7 @@ impl ImportTx {
                         .bind(e.kind.as_str())
                         .bind(&e.type_code)
                         .bind(&e.return_reason)
+                        .bind(items_to_json(e.batch.as_ref()))
                         .bind(&e.location);
                 }
                 let n = q.execute(&mut **t).await?.rows_affected();
