@@ -595,7 +595,12 @@ async fn item_page(
     let reviewer = s.role == ServeRole::Reviewer;
     let can_match = group.is_none() && auto.is_none() && !mine.is_empty();
     let cands = if can_match {
-        candidates::candidates(&me, is_entry, &others, app.cfg.matching.date_window_days)
+        // Matching's suggestion: the other half of this item's amount_mismatch.
+        let suggested = mine
+            .iter()
+            .find(|o| o.kind == "amount_mismatch")
+            .and_then(|o| if is_entry { o.record_key.as_deref() } else { o.entry_key.as_deref() });
+        candidates::candidates(&me, is_entry, &others, app.cfg.matching.date_window_days, suggested)
     } else {
         vec![]
     };
