@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod alloc;
+pub mod bankgen;
 pub mod archive;
 pub mod book;
 pub mod calendar;
