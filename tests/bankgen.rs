@@ -146,3 +146,20 @@ fn deliveries_are_deterministic_parse_and_balance() {
         assert!(entries > 0);
     }
 }
+
+/// Writes a delivery for a person to look at: `BANKGEN_DIR=/tmp/d BANKGEN_KIND=mixed
+/// BANKGEN_SEED=11 cargo test --test bankgen write_delivery -- --ignored`.
+#[test]
+#[ignore]
+fn write_delivery() {
+    let dir = std::env::var("BANKGEN_DIR").expect("BANKGEN_DIR");
+    let kind = match std::env::var("BANKGEN_KIND").as_deref() {
+        Ok("mt940") => Delivery::Mt940,
+        Ok("camt") => Delivery::Camt053,
+        Ok("gbk") => Delivery::Gbk,
+        _ => Delivery::Mixed,
+    };
+    let seed = std::env::var("BANKGEN_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(11);
+    let sum = bankgen::write(Path::new(&dir), &cfg(kind, seed)).unwrap();
+    println!("{sum:?}");
+}

@@ -3,14 +3,14 @@
 use super::{Acct, Config, Dialect, Tx, TxKind, day_balances, day_txs, reversed_ref, swift};
 use chrono::NaiveDate;
 
-pub(crate) fn render(a: &Acct, days: &[NaiveDate], _cfg: &Config) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn render(a: &Acct, days: &[NaiveDate], cfg: &Config) -> Vec<(String, Vec<u8>)> {
     let bal = day_balances(a, days);
     let mut out = Vec::with_capacity(days.len());
     for (i, d) in days.iter().enumerate() {
         let prev = if i == 0 { d.pred_opt().expect("date") } else { days[i - 1] };
         let (open, close) = bal[i];
         let mut s = String::new();
-        header(&mut s, a, *d, i);
+        header(&mut s, a, *d, i, cfg.include_known_parser_gaps);
         let opening_date = match a.dialect {
             Dialect::Mt940Rabo | Dialect::Mt940Ing | Dialect::Mt940FreeZh => prev,
             _ => *d,
@@ -48,7 +48,7 @@ fn gbk(s: &str) -> Vec<u8> {
     b.into_owned()
 }
 
-fn header(s: &mut String, a: &Acct, d: NaiveDate, i: usize) {
+fn header(s: &mut String, a: &Acct, d: NaiveDate, i: usize, gaps: bool) {
     let ymd = d.format("%y%m%d");
     let seq = i + 1;
     match a.dialect {
@@ -59,7 +59,9 @@ fn header(s: &mut String, a: &Acct, d: NaiveDate, i: usize) {
         // ING Structured MT940 V.4: SWIFT basic/application header, :25: account + currency.
         Dialect::Mt940Ing => {
             s.push_str("{1:F01INGBCNSHXXXX0000000000}\n{2:I940INGBCNSHXXXXN}\n{4:\n");
-            s.push_str(&format!(":20:P{ymd}{:09}\n:25:{}CNY\n:28C:{seq:05}\n", a.idx, a.no));
+            // The guide's account + currency only with the known parser gaps (KNOWN_PARSER_GAPS).
+            let ccy = if gaps { "CNY" } else { "" };
+            s.push_str(&format!(":20:P{ymd}{:09}\n:25:{}{ccy}\n:28C:{seq:05}\n", a.idx, a.no));
         }
         // zilverline/mt940 spec/fixtures/abn/*.txt: "ABNANL2A / 940 / ABNANL2A" lines, :28:.
         Dialect::Mt940Abn => {
@@ -360,35 +362,49 @@ fn rabo86(a: &Acct, t: &Tx) -> String {
     }
 }
 
-/// ING Structured MT940 (V.4): `/CNTP/account/BIC/name/city/`, `/REMI/USTD//text/`,
-/// `//` between code words (zilverline ing fixtures).
+/// ING Structured MT940 (V.4): every code word a segment `/CODE/subfields/`, segments
+/// written one after the other (so `//` between them), `/CNTP/account/BIC/name/city/`,
+/// `/REMI/USTD//text/` (zilverline ing_purp.txt, ing_references.txt).
 fn ing86(a: &Acct, t: &Tx) -> String {
-    let cntp = t.cp.as_ref().map(|p| format!("/CNTP/{}/{}/{}/NANNING/", p.acct, p.bic, p.name)).unwrap_or_default();
+    let mut seg: Vec<String> = Vec::new();
+    let cntp = t.cp.as_ref().map(|p| format!("/CNTP/{}/{}/{}/NANNING/", p.acct, p.bic, p.name));
     let remi = format!("/REMI/USTD//{}/", text(a, t));
     match &t.kind {
         TxKind::Batch { pmtinf, items } => {
-            let pref = pmtinf.clone().map(|p| format!("/PREF/{p}/")).unwrap_or_default();
-            format!("{pref}/NRTX/{}/{remi}", items.len())
+            if let Some(p) = pmtinf {
+                seg.push(format!("/PREF/{p}/"));
+            }
+            seg.push(format!("/NRTX/{}/", items.len()));
         }
-        TxKind::Fee(_) | TxKind::Interest(_) => remi,
+        TxKind::Fee(_) | TxKind::Interest(_) => {}
         TxKind::Return { reason, orig, .. } => {
-            let eref = orig.clone().map(|o| format!("/EREF/{o}/")).unwrap_or_default();
-            format!("/RTRN/{reason}/{eref}/{cntp}/{remi}")
+            seg.push(format!("/RTRN/{reason}/"));
+            if let Some(o) = orig {
+                seg.push(format!("/EREF/{o}/"));
+            }
         }
         TxKind::DdCollection { mandate } | TxKind::DdReturn { mandate, .. } => {
-            let rtrn = match &t.kind {
-                TxKind::DdReturn { reason, .. } => format!("/RTRN/{reason}/"),
-                _ => String::new(),
-            };
-            let eref = t.e2e.clone().map(|o| format!("/EREF/{o}/")).unwrap_or_default();
-            format!("{rtrn}{eref}/MARF/{mandate}//CSID/CN88ZZZ{:010}//{cntp}/{remi}", a.idx)
+            if let TxKind::DdReturn { reason, .. } = &t.kind {
+                seg.push(format!("/RTRN/{reason}/"));
+            }
+            if let Some(e) = &t.e2e {
+                seg.push(format!("/EREF/{e}/"));
+            }
+            seg.push(format!("/MARF/{mandate}/"));
+            seg.push(format!("/CSID/CN88ZZZ{:010}/", a.idx));
         }
         _ => {
-            let eref = t.e2e.clone().map(|o| format!("/EREF/{o}/")).unwrap_or_default();
-            let purp = if t.amount < 0 && a.txs.len() % 3 == 0 { "/PURP/SSBE/" } else { "" };
-            format!("{eref}/{cntp}/{remi}{purp}")
+            if let Some(e) = &t.e2e {
+                seg.push(format!("/EREF/{e}/"));
+            }
         }
     }
+    seg.extend(cntp);
+    seg.push(remi);
+    if t.amount < 0 && matches!(t.kind, TxKind::Transfer) && t.bank_ref.ends_with(['0', '3', '6']) {
+        seg.push("/PURP/SSBE/".into());
+    }
+    seg.concat()
 }
 
 /// ABN AMRO structured SEPA field 86 (zilverline abn_structured_sepa_overboeking.txt).
