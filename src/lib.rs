@@ -4,8 +4,8 @@
 
 pub mod account;
 pub mod alloc;
-pub mod bankgen;
 pub mod archive;
+pub mod bankgen;
 pub mod book;
 pub mod calendar;
 pub mod cli;

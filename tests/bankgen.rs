@@ -136,7 +136,12 @@ fn deliveries_are_deterministic_parse_and_balance() {
                         assert_eq!(open, prev, "{}: opening is not the previous closing ({acct})", f.display());
                     }
                     for e in &st.entries {
-                        assert!(e.bank_ref.is_some(), "{}: entry without bank reference at {}", f.display(), e.location);
+                        assert!(
+                            e.bank_ref.is_some(),
+                            "{}: entry without bank reference at {}",
+                            f.display(),
+                            e.location
+                        );
                     }
                     entries += st.entries.len();
                     last_close = Some(close);

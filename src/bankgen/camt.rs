@@ -43,10 +43,14 @@ pub(crate) fn render(a: &Acct, days: &[NaiveDate]) -> Vec<(String, Vec<u8>)> {
             d.format("%Y%m%d"),
             i + 1
         ));
-        s.push_str(&format!("<FrToDt><FrDtTm>{ymd}T00:00:00+08:00</FrDtTm><ToDtTm>{ymd}T23:59:59+08:00</ToDtTm></FrToDt>\n"));
+        s.push_str(&format!(
+            "<FrToDt><FrDtTm>{ymd}T00:00:00+08:00</FrDtTm><ToDtTm>{ymd}T23:59:59+08:00</ToDtTm></FrToDt>\n"
+        ));
         let acct_id = match a.dialect {
             // Chinese banks print account numbers in groups of four.
-            Dialect::CamtAddtl => a.no.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap_or("")).collect::<Vec<_>>().join(" "),
+            Dialect::CamtAddtl => {
+                a.no.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap_or("")).collect::<Vec<_>>().join(" ")
+            }
             _ => a.no.clone(),
         };
         s.push_str(&format!(
@@ -116,7 +120,11 @@ fn bktxcd(t: &Tx, a: &Acct) -> (&'static str, &'static str, &'static str) {
 
 /// A party: v02/v04 `<Dbtr><Nm>`, v08 `<Dbtr><Pty><Nm>`.
 fn party(tag: &str, name: &str, acct: &str, v8: bool) -> String {
-    let nm = if v8 { format!("<{tag}><Pty><Nm>{}</Nm></Pty></{tag}>", esc(name)) } else { format!("<{tag}><Nm>{}</Nm></{tag}>", esc(name)) };
+    let nm = if v8 {
+        format!("<{tag}><Pty><Nm>{}</Nm></Pty></{tag}>", esc(name))
+    } else {
+        format!("<{tag}><Nm>{}</Nm></{tag}>", esc(name))
+    };
     format!("{nm}<{tag}Acct><Id><Othr><Id>{}</Id></Othr></Id></{tag}Acct>", esc(acct))
 }
 
@@ -204,7 +212,9 @@ fn details(a: &Acct, t: &Tx, v8: bool) -> String {
             // TtlAmt), the payees' EndToEndIds in the TxDtls.
             let pi = match (a.dialect, pmtinf) {
                 (Dialect::CamtFull, Some(p)) => format!("<PmtInfId>{}</PmtInfId>", esc(p)),
-                (Dialect::CamtBatch, Some(p)) if a.txs.len() % 2 == 0 => format!("<PmtInfId>{}</PmtInfId>", esc(p)),
+                (Dialect::CamtBatch, Some(p)) if t.bank_ref.ends_with(['0', '2', '4', '6', '8']) => {
+                    format!("<PmtInfId>{}</PmtInfId>", esc(p))
+                }
                 _ => String::new(),
             };
             s.push_str(&format!(
@@ -221,10 +231,7 @@ fn details(a: &Acct, t: &Tx, v8: bool) -> String {
                     "<EndToEndId>{}</EndToEndId></Refs>",
                     esc(it.e2e.as_deref().unwrap_or("NOTPROVIDED"))
                 ));
-                s.push_str(&format!(
-                    "<AmtDtls><TxAmt><Amt Ccy=\"CNY\">{}</Amt></TxAmt></AmtDtls>",
-                    plain(it.amount)
-                ));
+                s.push_str(&format!("<AmtDtls><TxAmt><Amt Ccy=\"CNY\">{}</Amt></TxAmt></AmtDtls>", plain(it.amount)));
                 s.push_str(&format!(
                     "<RltdPties>{}</RltdPties><RmtInf><Ustrd>{}</Ustrd></RmtInf></TxDtls>\n",
                     party("Cdtr", &it.party.name, &it.party.acct, v8),

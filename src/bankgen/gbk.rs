@@ -99,7 +99,11 @@ fn remark(a: &Acct, t: &Tx) -> String {
     match &t.kind {
         TxKind::Reversal { of } => {
             // Some banks name the entry they reverse, some only say it.
-            if a.idx % 2 == 0 { format!("冲正原交易 流水号{}", a.txs[*of].bank_ref) } else { "错账冲正".into() }
+            if a.idx.is_multiple_of(2) {
+                format!("冲正原交易 流水号{}", a.txs[*of].bank_ref)
+            } else {
+                "错账冲正".into()
+            }
         }
         TxKind::Batch { items, pmtinf } => match pmtinf {
             Some(p) => format!("{} 批次{p} 共{}笔", first_words(&t.remit), items.len()),
@@ -119,9 +123,12 @@ fn ymd(d: NaiveDate) -> String {
 }
 
 fn icbc(a: &Acct, rows: &[(usize, &Tx, i64)]) -> String {
-    let mut s = String::from("[HISTORYDETAIL]\n凭证号,本方账号,交易时间,对方单位,对方账号,转入金额,转出金额,余额,用途,摘要,附言\n");
+    let mut s = String::from(
+        "[HISTORYDETAIL]\n凭证号,本方账号,交易时间,对方单位,对方账号,转入金额,转出金额,余额,用途,摘要,附言\n",
+    );
     for (n, t, bal) in rows {
-        let (cr, dr) = if t.amount > 0 { (grouped(t.amount), String::new()) } else { (String::new(), grouped(-t.amount)) };
+        let (cr, dr) =
+            if t.amount > 0 { (grouped(t.amount), String::new()) } else { (String::new(), grouped(-t.amount)) };
         // ICBC: 用途 is what the payer typed, 附言 the customer's reference when it gave one.
         let fuyan = t.cust_ref.clone().unwrap_or_default();
         s.push_str(&format!(
@@ -187,7 +194,8 @@ fn cmb(a: &Acct, rows: &[(usize, &Tx, i64)]) -> String {
     let mut s = format!("账号:,{}\n币种:,人民币\n\n", a.no);
     s.push_str("交易日,交易时间,起息日,交易类型,借方金额,贷方金额,余额,摘要,流水号,业务名称,用途,业务参考号,收/付方名称,收/付方帐号,冲帐标志\n");
     for (n, t, bal) in rows {
-        let (dr, cr) = if t.amount > 0 { (String::new(), grouped(t.amount)) } else { (grouped(-t.amount), String::new()) };
+        let (dr, cr) =
+            if t.amount > 0 { (String::new(), grouped(t.amount)) } else { (grouped(-t.amount), String::new()) };
         let (ty, biz) = match &t.kind {
             TxKind::Transfer if t.amount > 0 => ("汇入", "汇入汇款"),
             TxKind::Transfer => ("汇出", "汇出汇款"),
@@ -234,7 +242,8 @@ fn cmbc(a: &Acct, rows: &[(usize, &Tx, i64)], from: NaiveDate, to: NaiveDate) ->
     s.push_str("交易时间,交易流水号,借方发生额,贷方发生额,账户余额,凭证号,客户附言,对方账号,对方账号名称,对方开户行\n");
     // Newest first, as CMBC lists them.
     for (n, t, bal) in rows.iter().rev() {
-        let (dr, cr) = if t.amount > 0 { (String::new(), grouped(t.amount)) } else { (grouped(-t.amount), String::new()) };
+        let (dr, cr) =
+            if t.amount > 0 { (String::new(), grouped(t.amount)) } else { (grouped(-t.amount), String::new()) };
         // No 摘要 column: the kind word leads the 客户附言, references follow the text.
         let mut note = summary(a, t);
         let r = remark(a, t);

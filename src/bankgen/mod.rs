@@ -26,6 +26,9 @@
 //! - Chinese exports: `formats/{icbc,ccb,cmb,cmbc}-corporate.toml`, `fixtures/parse/table/*`,
 //!   `../shared/domain.md` §3.1.
 
+// Amounts in fen are written yuan_fen (`1_000_00` is 1,000.00 yuan).
+#![allow(clippy::inconsistent_digit_grouping)]
+
 mod camt;
 mod gbk;
 mod mt940;
@@ -260,15 +263,31 @@ pub(crate) enum TxKind {
     Fee(&'static str),
     Interest(String),
     /// A credit transfer coming back (`reason` ISO code, Chinese wording).
-    Return { reason: &'static str, reason_zh: &'static str, orig: Option<String> },
+    Return {
+        reason: &'static str,
+        reason_zh: &'static str,
+        orig: Option<String>,
+    },
     /// A direct-debit collection on the creditor's account.
-    DdCollection { mandate: String },
+    DdCollection {
+        mandate: String,
+    },
     /// The debtor refused a collection: a debit on the creditor's account.
-    DdReturn { reason: &'static str, reason_zh: &'static str, mandate: String, orig: Option<String> },
+    DdReturn {
+        reason: &'static str,
+        reason_zh: &'static str,
+        mandate: String,
+        orig: Option<String>,
+    },
     /// The bank undoing entry `of` (an index into the account's entries).
-    Reversal { of: usize },
+    Reversal {
+        of: usize,
+    },
     /// 代发: one debit for several payees.
-    Batch { items: Vec<BatchItem>, pmtinf: Option<String> },
+    Batch {
+        items: Vec<BatchItem>,
+        pmtinf: Option<String>,
+    },
 }
 
 /// One bank entry.
@@ -333,7 +352,7 @@ pub(crate) fn grouped(fen: i64) -> String {
     let int = (a / 100).to_string();
     let mut out = String::new();
     for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -363,7 +382,9 @@ pub(crate) fn business_days(start: NaiveDate, n: u32) -> Vec<NaiveDate> {
 fn dialects(cfg: &Config) -> Vec<Dialect> {
     use Dialect::*;
     let pool: Vec<Dialect> = match cfg.kind {
-        Delivery::Mt940 => vec![Mt940Rabo, Mt940Gvc, Mt940FreeZh, Mt940Supp, Mt940Danske, Mt940Ing, Mt940Abn, Mt940FreeEn],
+        Delivery::Mt940 => {
+            vec![Mt940Rabo, Mt940Gvc, Mt940FreeZh, Mt940Supp, Mt940Danske, Mt940Ing, Mt940Abn, Mt940FreeEn]
+        }
         Delivery::Camt053 => vec![CamtFull, CamtAddtl, CamtBatch],
         Delivery::Gbk => vec![GbkIcbc, GbkCcb, GbkCmb, GbkCmbc],
         Delivery::Mixed => Dialect::ALL.to_vec(),
@@ -452,7 +473,8 @@ pub fn write(dir: &Path, cfg: &Config) -> io::Result<Summary> {
         sum.accounts.push((a.no.clone(), a.dialect.name()));
     }
     // Books: one file per direction, all accounts, in date order.
-    let head = "voucher_no,account_no,pay_date,amount,currency,counterparty_account,counterparty_name,purpose,batch_ref\n";
+    let head =
+        "voucher_no,account_no,pay_date,amount,currency,counterparty_account,counterparty_name,purpose,batch_ref\n";
     let mut disb = String::from(head);
     let mut rec = String::from(head);
     let mut all: Vec<(&Acct, &Rec)> = accts.iter().flat_map(|a| a.recs.iter().map(move |r| (a, r))).collect();

@@ -319,10 +319,16 @@ fn entry(s: &mut String, a: &Acct, t: &Tx) {
 }
 
 /// Rabobank MT940 Structured, field 86 (§3.2/3.3 of the format description).
+/// With an odd account index the party's name follows the code word directly
+/// (`/BENM/name`, as php-mt940 Kbs_sample.sta writes `/BENM/…`), else the Rabobank
+/// sub-field form `/BENM//NAME/name` (with `/ID/` and `/ADDR/` sub-fields where known).
 fn rabo86(a: &Acct, t: &Tx) -> String {
     let credit = t.amount > 0;
     let date = t.date.format("%Y-%m-%d");
     let who = if credit { "ORDP" } else { "BENM" };
+    let direct = a.idx % 2 == 1;
+    let named =
+        |who: &str, name: String| if direct { format!("/{who}/{name}") } else { format!("/{who}//NAME/{name}") };
     match &t.kind {
         TxKind::Batch { pmtinf, items } => {
             let pref = pmtinf.clone().map(|p| format!("/PREF/{p}")).unwrap_or_default();
@@ -330,9 +336,9 @@ fn rabo86(a: &Acct, t: &Tx) -> String {
         }
         TxKind::Fee(_) | TxKind::Interest(_) => format!("/REMI/{}", t.remit),
         TxKind::Return { reason, orig, .. } => format!(
-            "/RTRN/{reason}/EREF/{}/{who}//NAME/{}/REMI/{}/ISDT/{date}",
+            "/RTRN/{reason}/EREF/{}{}/REMI/{}/ISDT/{date}",
             orig.clone().unwrap_or_else(|| "NOTPROVIDED".into()),
-            party_name(t),
+            named(who, party_name(t)),
             t.remit
         ),
         TxKind::DdCollection { mandate } | TxKind::DdReturn { mandate, .. } => {
@@ -341,21 +347,25 @@ fn rabo86(a: &Acct, t: &Tx) -> String {
                 _ => String::new(),
             };
             format!(
-                "{rtrn}/EREF/{}/MARF/{mandate}/CSID/CN88ZZZ{:010}/ORDP//NAME/{}/ID/{}/REMI/{}",
+                "{rtrn}/EREF/{}/MARF/{mandate}/CSID/CN88ZZZ{:010}{}/ID/{}/REMI/{}",
                 t.e2e.clone().unwrap_or_else(|| "NOTPROVIDED".into()),
                 a.idx,
-                party_name(t),
+                named("ORDP", party_name(t)),
                 party_acct(t),
                 t.remit
             )
         }
-        TxKind::Reversal { .. } => format!("/{who}//NAME/{}/REMI/{}", party_name(t), text(a, t)),
+        TxKind::Reversal { .. } => format!("{}/REMI/{}", named(who, party_name(t)), text(a, t)),
         TxKind::Transfer => {
-            let addr = if credit && a.txs.len() % 2 == 0 { "/ADDR/中国 广西".to_string() } else { String::new() };
+            let addr = if credit && t.bank_ref.ends_with(['1', '4', '7']) {
+                "/ADDR/中国 广西".to_string()
+            } else {
+                String::new()
+            };
             format!(
-                "/EREF/{}/{who}//NAME/{}{addr}/REMI/{}/ISDT/{date}",
+                "/EREF/{}{}{addr}/REMI/{}/ISDT/{date}",
                 t.e2e.clone().unwrap_or_else(|| "NOTPROVIDED".into()),
-                party_name(t),
+                named(who, party_name(t)),
                 t.remit
             )
         }

@@ -44,13 +44,13 @@ const ORG_KINDS: [(&str, &str); 16] = [
 ];
 
 const SURNAMES: [&str; 36] = [
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高",
-    "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾", "肖", "田", "董", "潘",
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林",
+    "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾", "肖", "田", "董", "潘",
 ];
 const GIVEN: [&str; 40] = [
-    "伟", "芳", "娜", "秀", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超",
-    "兰", "霞", "平", "刚", "桂", "英", "华", "玉", "建", "国", "志", "红", "春", "文", "德", "海", "林", "云",
-    "凤", "荣", "金", "宝",
+    "伟", "芳", "娜", "秀", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "兰",
+    "霞", "平", "刚", "桂", "英", "华", "玉", "建", "国", "志", "红", "春", "文", "德", "海", "林", "云", "凤", "荣",
+    "金", "宝",
 ];
 const BANKS: [(&str, &str); 6] = [
     ("中国工商银行", "ICBKCNBJ"),
@@ -153,7 +153,11 @@ pub(crate) fn plan_account(cfg: &Config, rng: Rng, idx: usize, dialect: Dialect,
         treasury: Party::default(),
         voucher_style: 0,
     };
-    p.a.no = format!("{}{:014}", ["45001", "12020", "31000", "61050", "18100", "75590"][idx % 6], p.rng.below(10u64.pow(14)));
+    p.a.no = format!(
+        "{}{:014}",
+        ["45001", "12020", "31000", "61050", "18100", "75590"][idx % 6],
+        p.rng.below(10u64.pow(14))
+    );
     let (city, cs) = CITIES[idx % CITIES.len()];
     p.a.name = format!("{city}社会保险基金{}", ["财政专户", "支出户", "收入户"][idx % 3]);
     p.a.opening = p.rng.range(150_000_000_00, 400_000_000_00);
@@ -271,7 +275,15 @@ impl Planner<'_> {
         }
     }
 
-    fn tx(&mut self, d: usize, amount: i64, kind: TxKind, cp: Option<Party>, cust_ref: Option<String>, remit: String) -> usize {
+    fn tx(
+        &mut self,
+        d: usize,
+        amount: i64,
+        kind: TxKind,
+        cp: Option<Party>,
+        cust_ref: Option<String>,
+        remit: String,
+    ) -> usize {
         self.order += 1;
         let e2e = cust_ref.clone();
         self.a.txs.push(Tx {
@@ -472,7 +484,11 @@ impl Planner<'_> {
         let p = self.org();
         let receipt = self.rng.chance(40);
         let amt = self.fresh(1_000_00, 5_000_000_00);
-        let text = if receipt { self.rng.pick(&RECEIPT_PURPOSES).to_string() } else { self.rng.pick(&DISB_PURPOSES).to_string() };
+        let text = if receipt {
+            self.rng.pick(&RECEIPT_PURPOSES).to_string()
+        } else {
+            self.rng.pick(&DISB_PURPOSES).to_string()
+        };
         let (t, bd) = if receipt {
             let t = self.tx(d, amt, TxKind::Transfer, Some(p.clone()), None, text.clone());
             let late = self.rng.chance(50);
@@ -616,7 +632,8 @@ impl Planner<'_> {
         self.vseq += 1;
         let a = (b'A' + (self.a.idx % 26) as u8) as char;
         let bref = format!("PC{a}{:02}{:02}{:02}{:02}", dt.year() % 100, dt.month(), dt.day(), self.vseq % 100);
-        let purpose = self.rng.pick(&["代发养老金", "代发失业保险金", "代发工伤保险待遇", "代发城乡居民养老金"]).to_string();
+        let purpose =
+            self.rng.pick(&["代发养老金", "代发失业保险金", "代发工伤保险待遇", "代发城乡居民养老金"]).to_string();
         let purpose = format!("{purpose} {}年{:02}月", dt.year(), dt.month());
         let items: Vec<(Party, i64, String)> = loop {
             let mut v = Vec::with_capacity(n);
@@ -666,7 +683,11 @@ impl Planner<'_> {
             .map(|(_, (p, x, v))| BatchItem { amount: *x, e2e: with_e2e.then(|| v.clone()), party: p.clone() })
             .collect();
         let count = bitems.len();
-        let remit = if carries_ref { format!("{purpose} 批次号{bref} 共{count}笔") } else { format!("{purpose} 共{count}笔") };
+        let remit = if carries_ref {
+            format!("{purpose} 批次号{bref} 共{count}笔")
+        } else {
+            format!("{purpose} 共{count}笔")
+        };
         let t = self.tx(
             d,
             -total,
@@ -715,8 +736,12 @@ impl Planner<'_> {
         }
         let i = cands[self.rng.below(cands.len() as u64) as usize];
         self.paid[i].used = true;
-        let (v, amt, party, reference) =
-            (self.paid[i].voucher.clone(), self.paid[i].amount, self.paid[i].party.clone(), self.paid[i].reference.clone());
+        let (v, amt, party, reference) = (
+            self.paid[i].voucher.clone(),
+            self.paid[i].amount,
+            self.paid[i].party.clone(),
+            self.paid[i].reference.clone(),
+        );
         let (reason, reason_zh) = *self.rng.pick(&CT_RETURNS);
         let orig = if self.rng.chance(65) { Some(reference.unwrap_or_else(|| v.clone())) } else { None };
         let word = self.rng.pick(&["退汇", "退回", "退票"]).to_string();
@@ -738,11 +763,25 @@ impl Planner<'_> {
         let v = self.voucher("SK", d);
         self.vseq += 1;
         let mandate = format!("MD{}{:06}", self.a.idx, self.vseq);
-        let t = self.tx(d, amt, TxKind::DdCollection { mandate: mandate.clone() }, Some(p.clone()), Some(v.clone()), "委托收款 社保费".into());
+        let t = self.tx(
+            d,
+            amt,
+            TxKind::DdCollection { mandate: mandate.clone() },
+            Some(p.clone()),
+            Some(v.clone()),
+            "委托收款 社保费".into(),
+        );
         let (ca, cn) = self.book_party(&p, false);
         self.rec(&v, true, d, amt, ca, cn, "社保费 委托收款".into(), None);
         self.group(vec![t], vec![v.clone()], "direct_debit");
-        self.collected.push(Paid { day: d, voucher: v.clone(), amount: amt, party: p, reference: Some(v), used: false });
+        self.collected.push(Paid {
+            day: d,
+            voucher: v.clone(),
+            amount: amt,
+            party: p,
+            reference: Some(v),
+            used: false,
+        });
         let _ = mandate;
         1
     }
@@ -757,7 +796,8 @@ impl Planner<'_> {
         }
         let i = cands[self.rng.below(cands.len() as u64) as usize];
         self.collected[i].used = true;
-        let (v, amt, party) = (self.collected[i].voucher.clone(), self.collected[i].amount, self.collected[i].party.clone());
+        let (v, amt, party) =
+            (self.collected[i].voucher.clone(), self.collected[i].amount, self.collected[i].party.clone());
         let (reason, reason_zh) = *self.rng.pick(&DD_RETURNS);
         let orig = if self.rng.chance(70) { Some(v.clone()) } else { None };
         self.vseq += 1;
@@ -766,7 +806,14 @@ impl Planner<'_> {
             Some(o) => format!("委托收款退回 原业务{o} {reason_zh}"),
             None => format!("委托收款退回 {} {reason_zh}", party.name),
         };
-        let t = self.tx(d, -amt, TxKind::DdReturn { reason, reason_zh, mandate, orig: orig.clone() }, Some(party), None, remit);
+        let t = self.tx(
+            d,
+            -amt,
+            TxKind::DdReturn { reason, reason_zh, mandate, orig: orig.clone() },
+            Some(party),
+            None,
+            remit,
+        );
         self.a.txs[t].e2e = orig;
         self.group(vec![t], vec![v.clone()], "return_direct_debit");
         self.open(Some(t), Some(v), "returned_payment");
@@ -867,7 +914,11 @@ impl Planner<'_> {
                 break x;
             }
         };
-        let text = if receipt { self.rng.pick(&RECEIPT_PURPOSES).to_string() } else { self.rng.pick(&DISB_PURPOSES).to_string() };
+        let text = if receipt {
+            self.rng.pick(&RECEIPT_PURPOSES).to_string()
+        } else {
+            self.rng.pick(&DISB_PURPOSES).to_string()
+        };
         let e = if receipt { d } else { self.exec_day(d) };
         let t = self.tx(e, if receipt { bank } else { -bank }, TxKind::Transfer, Some(p.clone()), None, text.clone());
         let v = self.voucher(if receipt { "SK" } else { "FK" }, d);

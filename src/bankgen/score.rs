@@ -77,7 +77,8 @@ impl Score {
     }
 
     pub fn table(&self) -> String {
-        let pct = |a: usize, b: usize| if b == 0 { "-".to_string() } else { format!("{:.1}%", 100.0 * a as f64 / b as f64) };
+        let pct =
+            |a: usize, b: usize| if b == 0 { "-".to_string() } else { format!("{:.1}%", 100.0 * a as f64 / b as f64) };
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -253,7 +254,10 @@ pub fn score(truth: &Path, out_dir: &Path) -> io::Result<Score> {
                 // Which true groups its entries and vouchers belong to.
                 let owners: BTreeSet<String> = groups
                     .iter()
-                    .filter(|g| g.key.0 == k.0 && (g.key.1.iter().any(|r| k.1.contains(r)) || g.key.2.iter().any(|v| k.2.contains(v))))
+                    .filter(|g| {
+                        g.key.0 == k.0
+                            && (g.key.1.iter().any(|r| k.1.contains(r)) || g.key.2.iter().any(|v| k.2.contains(v)))
+                    })
                     .map(|g| g.class.clone())
                     .collect();
                 sc.wrong_examples.push(format!(
@@ -278,10 +282,22 @@ pub fn score(truth: &Path, out_dir: &Path) -> io::Result<Score> {
                     .1
                     .iter()
                     .map(|r| {
-                        format!("{r}={}", entry_rule.get(&(g.key.0.clone(), r.clone())).cloned().unwrap_or_else(|| "unmatched".into()))
+                        format!(
+                            "{r}={}",
+                            entry_rule
+                                .get(&(g.key.0.clone(), r.clone()))
+                                .cloned()
+                                .unwrap_or_else(|| "unmatched".into())
+                        )
                     })
                     .collect();
-                ex.push(format!("{} entries {:?} vouchers {:?}: report {}", g.key.0, g.key.1, g.key.2, what.join(", ")));
+                ex.push(format!(
+                    "{} entries {:?} vouchers {:?}: report {}",
+                    g.key.0,
+                    g.key.1,
+                    g.key.2,
+                    what.join(", ")
+                ));
             }
         }
     }
@@ -305,7 +321,11 @@ pub fn score(truth: &Path, out_dir: &Path) -> io::Result<Score> {
                 sc.by_type.entry(o.ty.clone()).or_default().named += 1;
             }
             None => {
-                let other = disc.iter().find(|d| same_item(o, d)).map(|d| d["type"].clone()).unwrap_or_else(|| "nothing".into());
+                let other = disc
+                    .iter()
+                    .find(|d| same_item(o, d))
+                    .map(|d| d["type"].clone())
+                    .unwrap_or_else(|| "nothing".into());
                 *sc.by_type.entry(o.ty.clone()).or_default().misnamed.entry(other).or_default() += 1;
             }
         }
