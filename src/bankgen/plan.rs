@@ -903,9 +903,25 @@ impl Planner<'_> {
         1
     }
 
-    /// A slip in the amount, no shared reference: same counterparty, near date.
+    /// A slip in the amount, no shared reference: same counterparty, near date. The
+    /// counterparty appears nowhere else on the account (a person, or an organisation's
+    /// branch of its own), so that nothing but the slip can explain the pair.
     fn amount_mismatch(&mut self, d: usize) -> usize {
-        let p = self.org();
+        let p = if self.rng.chance(40) {
+            self.person()
+        } else {
+            let mut p = self.org();
+            let branch = loop {
+                let b = format!("{}第{}分部", p.name, self.rng.range(2, 99));
+                if self.names.insert(b.clone()) {
+                    break b;
+                }
+            };
+            p.short = format!("{}分部", p.short);
+            p.name = branch;
+            p.acct = self.account_no();
+            p
+        };
         let receipt = self.rng.chance(30);
         let book = self.fresh(10_000_00, 2_000_000_00);
         let bank = loop {
