@@ -153,7 +153,9 @@ fn deliveries_are_deterministic_parse_and_balance() {
 }
 
 /// Writes a delivery for a person to look at: `BANKGEN_DIR=/tmp/d BANKGEN_KIND=mixed
-/// BANKGEN_SEED=11 cargo test --test bankgen write_delivery -- --ignored`.
+/// BANKGEN_SEED=11 cargo test --test bankgen write_delivery -- --ignored`, then
+/// `fundrecon reconcile --statements /tmp/d/statements --disbursements
+/// /tmp/d/books/disbursements.csv --receipts /tmp/d/books/receipts.csv --out /tmp/d/out`.
 #[test]
 #[ignore]
 fn write_delivery() {
@@ -165,6 +167,12 @@ fn write_delivery() {
         _ => Delivery::Mixed,
     };
     let seed = std::env::var("BANKGEN_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(11);
-    let sum = bankgen::write(Path::new(&dir), &cfg(kind, seed)).unwrap();
+    // BANKGEN_FULL=1: the default size (8 accounts × 40 business days × 25 entries a day).
+    let c = if std::env::var_os("BANKGEN_FULL").is_some() {
+        Config { seed, kind, ..Config::default() }
+    } else {
+        cfg(kind, seed)
+    };
+    let sum = bankgen::write(Path::new(&dir), &c).unwrap();
     println!("{sum:?}");
 }

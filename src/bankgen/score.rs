@@ -321,11 +321,25 @@ pub fn score(truth: &Path, out_dir: &Path) -> io::Result<Score> {
                 sc.by_type.entry(o.ty.clone()).or_default().named += 1;
             }
             None => {
-                let other = disc
-                    .iter()
-                    .find(|d| same_item(o, d))
-                    .map(|d| d["type"].clone())
-                    .unwrap_or_else(|| "nothing".into());
+                // What the report said instead: a row naming the whole item under another
+                // type, else what it said of the entry and of the voucher separately.
+                let by = |f: &dyn Fn(&HashMap<String, String>) -> bool| {
+                    disc.iter().find(|d| d["account_no"] == o.account && f(d)).map(|d| d["type"].clone())
+                };
+                let other = match by(&|d| same_item(o, d)) {
+                    Some(t) => t,
+                    None => {
+                        let e = o.bank_ref.as_ref().map(|r| by(&|d| &d["bank_ref"] == r).unwrap_or_else(|| "-".into()));
+                        let v =
+                            o.voucher.as_ref().map(|v| by(&|d| &d["voucher_no"] == v).unwrap_or_else(|| "-".into()));
+                        match (e, v) {
+                            (Some(e), Some(v)) => format!("entry:{e}/voucher:{v}"),
+                            (Some(e), None) => format!("entry:{e}"),
+                            (None, Some(v)) => format!("voucher:{v}"),
+                            (None, None) => "nothing".into(),
+                        }
+                    }
+                };
                 *sc.by_type.entry(o.ty.clone()).or_default().misnamed.entry(other).or_default() += 1;
             }
         }
