@@ -5,6 +5,7 @@
 pub mod account;
 pub mod alloc;
 pub mod archive;
+pub mod bankgen;
 pub mod book;
 pub mod calendar;
 pub mod cli;
