@@ -145,9 +145,13 @@ fn is_org(n: &str) -> bool {
 /// Two names that could be the same party: equal in [`name_form`]; a masked person
 /// (`张*`, `张**`) whose shown characters and length fit; or, for organisations, the
 /// shorter contained in the longer (`第一人民医院` in `市第一人民医院`) or its short name
-/// (`工行` for `中国工商银行`: every character of the short name in the long one, in
-/// order, the first within its first three characters). A person's name must be equal.
+/// (简称: `工行` for `中国工商银行`, `桂林康复医院` for `桂林市康复医院`, `来宾城投` for
+/// `来宾市城市建设投资有限公司`: every character of the short name in the long one, in
+/// order, the first within its first three characters), never leaving out a numeral of
+/// the long name (`桂林人民医院` is not `桂林市第二人民医院`). A person's name must be
+/// equal.
 pub fn names_compatible(a: &str, b: &str) -> bool {
+    let org = is_org(&normalize(a)) || is_org(&normalize(b));
     let (a, b) = (name_form(a), name_form(b));
     if a.is_empty() || b.is_empty() {
         return false;
@@ -158,18 +162,23 @@ pub fn names_compatible(a: &str, b: &str) -> bool {
     if let Some(ok) = masked_name(&a, &b).or_else(|| masked_name(&b, &a)) {
         return ok;
     }
-    let (short, long) = if a.chars().count() <= b.chars().count() { (&a, &b) } else { (&b, &a) };
-    if !is_org(long) {
+    if !org {
         return false;
     }
-    let n = short.chars().count();
+    let (short, long) = if a.chars().count() <= b.chars().count() { (&a, &b) } else { (&b, &a) };
+    let (n, m) = (short.chars().count(), long.chars().count());
+    // A numeral of the long name (第二, 三院, 2号) the short one leaves out names another body.
+    if long.chars().filter(|c| is_numeral(*c)).any(|c| !short.contains(c)) {
+        return false;
+    }
     let cjk = short.chars().all(|c| !c.is_ascii());
     // Containment: a CJK short name of 3+ characters, an ASCII one of 5+.
     if long.contains(short.as_str()) && n >= if cjk { 3 } else { 5 } {
         return true;
     }
-    // Abbreviation (简称): CJK only, 2..=6 characters, in order.
-    if cjk && (2..=6).contains(&n) && n * 2 <= long.chars().count() + 1 {
+    // Abbreviation (简称): CJK only, at least 2 characters, shorter than the full name, in
+    // order, starting near the start.
+    if cjk && n >= 2 && n < m {
         let first = short.chars().next();
         if !long.chars().take(3).any(|c| Some(c) == first) {
             return false;
@@ -178,6 +187,10 @@ pub fn names_compatible(a: &str, b: &str) -> bool {
         return short.chars().all(|c| it.any(|l| l == c));
     }
     false
+}
+
+fn is_numeral(c: char) -> bool {
+    c.is_ascii_digit() || "一二三四五六七八九十〇零".contains(c)
 }
 
 /// `张*` against `张三`: `Some(fits)` when `m` holds a mask character, else `None`.
@@ -244,5 +257,19 @@ mod tests {
         assert!(!names_compatible("医院", "市第一人民医院"), "two characters contained is too little");
         assert!(names_compatible("市一院", "市第一人民医院"));
         assert!(!names_compatible("院一", "市第一人民医院"), "in order");
+        // 简称 as clerks write them (the administrative 市 dropped, the legal form dropped).
+        for (short, full) in [
+            ("桂林康复医院", "桂林市康复医院"),
+            ("河池大药房", "河池市大药房连锁有限公司"),
+            ("来宾城投", "来宾市城市建设投资有限公司"),
+            ("梧州中医院", "梧州市中医医院"),
+            ("桂林公交公司", "桂林市公共交通有限公司"),
+            ("桂林机关事务局", "桂林市机关事务管理局"),
+            ("北海就业中心", "北海市就业服务中心"),
+        ] {
+            assert!(names_compatible(short, full), "{short} / {full}");
+        }
+        assert!(!names_compatible("桂林人民医院", "桂林市第二人民医院"), "a numeral left out");
+        assert!(!names_compatible("柳州医药", "桂林市医药有限公司"));
     }
 }
