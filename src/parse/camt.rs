@@ -38,8 +38,16 @@
 //!   agree either with the booked entries or with all entries (booked and pending), banks differ.
 //! - Narrative: `AddtlNtryInf` first, then (single transaction) `RmtInf/Ustrd`… and `AddtlTxInf`,
 //!   joined by one space; a piece equal to an earlier one is not repeated.
-//! - Counterparty: for money in (CRDT, or a reversed DBIT) the debtor side, for money out the
-//!   creditor side; if that side is empty or is the statement's own account, the other side.
+//! - Counterparty: the side that is not the statement's own account; when neither side is
+//!   recognisably ours, for money in (CRDT, or a reversed DBIT) the debtor side, for money out
+//!   the creditor side, except for a return (RtrInf or a return code such as RRTN / UPDD),
+//!   whose parties are those of the original transaction: the original debtor of a returned
+//!   collection, the original creditor of a returned transfer. An empty side gives way to the
+//!   other.
+//! - Kind: `statement::decide` with RvslInd, RtrInf, the BkTxCd family / sub-family (or a
+//!   proprietary code read as an MT940 type) and the text, per bank by `Acct/Svcr` BIC.
+//! - Customer reference: `InstrId`, else `PmtInfId` (of the transaction or the `Btch`); a
+//!   `PmtInfId` not used there is added to the narrative.
 
 use super::{Limits, Location, ParseError};
 use crate::money::{Currency, Money, canonical, parse_plain};

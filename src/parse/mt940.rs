@@ -13,6 +13,15 @@
 //! continuation lines (all kept as supplementary details), repeated `:86:` after one `:61:`,
 //! `:NS:` fields (ignored), unknown tag-looking lines inside `:86:` text (`…T13` / `:12:11`).
 //!
+//! `:86:` text: the German GVC layout (`?20`…, SEPA `EREF+`/`KREF+`/`SVWZ+`…) and the Dutch /
+//! SEPA `/CODE/value` layout (`DUTCH_CODES`, from the banks' guides) are read into the
+//! end-to-end id, the owner's reference (`/PREF/`, `/KREF/`, `KREF+` fill an empty `:61:`
+//! reference, else stay in the narrative), the return reason and the counterparty (the
+//! beneficiary of money out, the ordering party of money in, whether named directly after
+//! `/BENM/`/`/ORDP/` or in `//NAME/` sub-fields); an unknown code stays text. An account-shaped
+//! word of the `:61:` supplementary details is the counterparty account when `:86:` gave none.
+//! The kind comes from `statement::decide` (mark, type code, return reason, text).
+//!
 //! Refused, naming line and field: impossible dates, amounts that are not `15d` with a comma
 //! (a dot is never guessed to be a decimal point), currencies that differ within a statement,
 //! statements without `:25:`, repeated `:25:`/`:60:`/`:62:`, `:60:` after entries, content
@@ -433,6 +442,17 @@ struct Info {
 }
 
 impl Info {
+    /// Where a side's sub-fields go: nowhere for an ultimate party, to the counterparty when
+    /// no side was named.
+    fn party_mut(&mut self, side: Option<Side>) -> Option<&mut Party> {
+        match side {
+            Some(Side::Beneficiary) => Some(&mut self.beneficiary),
+            Some(Side::Ordering) => Some(&mut self.ordering),
+            Some(Side::Ultimate) => None,
+            None => Some(&mut self.counterparty),
+        }
+    }
+
     /// The counterparty: for money out the beneficiary, for money in the ordering party;
     /// what they leave open from the party named without a side, then from the other side.
     fn party(&self, debit: bool) -> Party {
@@ -638,6 +658,7 @@ enum Side {
 ///   PREF, MREF, ORDP, BENM, REMI, ACCW;
 /// - SWIFT MT structured party fields and NetSuite's MT940 parser keyword list: ACCT, KREF,
 ///   CRED, DEBT, NBTR, NRTX, ORDT, OCMT, CHGS, COAM, OAMT, EXCH, SUM, OTHR, MREF, RREF.
+///
 /// Codes of two or three letters that also occur in remittance text (`CD`, `CUR`, `INV`) are
 /// left out: they would cut `/REMI/STRD/CUR/…`.
 const DUTCH_CODES: [(&str, Code); 45] = [
@@ -764,51 +785,29 @@ fn parse_dutch(raw: &str) -> Option<Info> {
         if !matches!(code, Code::Party(_) | Code::Name | Code::IdOrAddress | Code::Account | Code::Bic) {
             side = None;
         }
-        let party = match side {
-            Some(Side::Beneficiary) => Some(&mut info.beneficiary),
-            Some(Side::Ordering) => Some(&mut info.ordering),
-            Some(Side::Ultimate) => None,
-            None => Some(&mut info.counterparty),
-        };
+        // Accounts and BICs after an ultimate party are the counterparty's.
+        let account_side = side.filter(|s| *s != Side::Ultimate);
         match code {
             Code::EndToEnd => info.end_to_end_id = info.end_to_end_id.take().or_else(|| reference(trimmed)),
             Code::OwnerRef => info.customer_ref = info.customer_ref.take().or_else(|| reference(trimmed)),
             Code::ReturnReason => info.return_reason = info.return_reason.take().or_else(|| non_empty(trimmed)),
             Code::CreditorRef => cdtrref = cdtrref.take().or_else(|| non_empty(trimmed)),
-            Code::Party(s) => {
-                side = Some(s);
-                let p = match s {
-                    Side::Beneficiary => Some(&mut info.beneficiary),
-                    Side::Ordering => Some(&mut info.ordering),
-                    Side::Ultimate => None,
-                };
-                if let Some(p) = p {
+            Code::Party(_) | Code::Name => {
+                if let Code::Party(s) = code {
+                    side = Some(s);
+                }
+                if let Some(p) = info.party_mut(side) {
                     p.name = p.name.take().or_else(|| non_empty(trimmed));
                 }
             }
-            Code::Name => {
-                if let Some(p) = party {
-                    p.name = p.name.take().or_else(|| non_empty(trimmed));
+            Code::Account | Code::Bic => {
+                // The side named before it, else the counterparty.
+                if let Some(p) = info.party_mut(account_side) {
+                    let (acct, bic) =
+                        if code == Code::Bic { (None, non_empty(trimmed)) } else { account_and_bic(trimmed) };
+                    p.account = p.account.take().or(acct);
+                    p.bank = p.bank.take().or(bic);
                 }
-            }
-            Code::Account => {
-                // The account of the side named before it, else of the counterparty.
-                let p = match side {
-                    Some(Side::Beneficiary) => &mut info.beneficiary,
-                    Some(Side::Ordering) => &mut info.ordering,
-                    _ => &mut info.counterparty,
-                };
-                let (acct, bic) = account_and_bic(trimmed);
-                p.account = p.account.take().or(acct);
-                p.bank = p.bank.take().or(bic);
-            }
-            Code::Bic => {
-                let p = match side {
-                    Some(Side::Beneficiary) => &mut info.beneficiary,
-                    Some(Side::Ordering) => &mut info.ordering,
-                    _ => &mut info.counterparty,
-                };
-                p.bank = p.bank.take().or_else(|| non_empty(trimmed));
             }
             Code::Counterparty => {
                 // ING: /CNTP/account/BIC/name/city/
