@@ -1931,6 +1931,23 @@ mod tests {
     }
 
     #[test]
+    fn the_sending_bank_selects_its_lists() {
+        assert_eq!(envelope_bank("{1:F01X}{2:O9401200240321CMBCCNBSAXXX00000000002403211200N}{4:"), Some("CMB"));
+        assert_eq!(envelope_bank("{2:O9401200240321ICBKCNBJAXXX0000}"), None);
+        assert_eq!(envelope_bank("{2:O94012"), None);
+        assert_eq!(envelope_bank("{2:I940CMBCCNBSAXXXN}"), None);
+        let s = one(":20:A\n:25:CMBCCNBS/755900001234567\n:60F:C240320CNY1,00\n:62F:C240320CNY1,00\n");
+        assert_eq!(s.account, "CMBCCNBS/755900001234567");
+        let limits = Limits::default();
+        let mut p = Parser::new("t", &limits);
+        for (n, l) in ":20:A\n:25:CMBCCNBS/755900001234567\n:60F:C240320CNY1,00\n".lines().enumerate() {
+            p.line(n as u64 + 1, l).unwrap();
+        }
+        p.flush().unwrap();
+        assert_eq!(p.cur.as_ref().and_then(|b| b.bank), Some("CMB"));
+    }
+
+    #[test]
     fn returns_booked_as_reversals() {
         let kind = |l61: &str, l86: &str| {
             let s = one(&format!("{HEAD}:61:{l61}\n:86:{l86}\n:62F:C240321CNY100,00\n"));
