@@ -138,19 +138,356 @@ pub struct BatchItem {
 }
 
 /// Classifies text that carries no bank code: Chinese narratives say what the entry is.
-/// Used by parsers after the bank's codes, so a code always wins over text.
+/// The words are data (`formats/kinds/entry-kinds.toml`); see [`decide`] for how parsers
+/// combine them with the bank's codes.
 pub fn kind_from_text(text: &str) -> Option<EntryKind> {
-    if text.contains("冲正") || text.contains("冲账") || text.contains("冲帐") {
-        Some(EntryKind::Reversal)
-    } else if text.contains("退汇") || text.contains("退票") || text.contains("代发余额退款") {
-        Some(EntryKind::Return)
-    } else if text.contains("结息") || text.contains("利息") {
-        Some(EntryKind::Interest)
-    } else if text.contains("手续费") || text.contains("服务费") || text.contains("工本费") {
-        Some(EntryKind::Fee)
-    } else {
+    kinds().text_kind(text, None)
+}
+
+// ---------------------------------------------------------------------------------------
+// Entry kinds as data
+
+/// The compiled-in word and code lists (`formats/kinds/entry-kinds.toml`).
+pub const ENTRY_KINDS_TOML: &str = include_str!("../formats/kinds/entry-kinds.toml");
+
+/// Which bank code list a code belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// MT940 `:61:` transaction type (`NCHG`).
+    Mt940,
+    /// camt `BkTxCd` family or sub-family (`CHRG`).
+    Camt,
+    /// BAI2 detail type code (`398`).
+    Bai2,
+    /// A bank export's `type_code` column.
+    Table,
+}
+
+#[derive(serde::Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields, default)]
+struct WordsRaw {
+    reversal: Vec<String>,
+    fee: Vec<String>,
+    #[serde(rename = "return")]
+    returned: Vec<String>,
+    interest: Vec<String>,
+    ordinary: Vec<String>,
+    return_phrases: Vec<Vec<String>>,
+}
+
+#[derive(serde::Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields, default)]
+struct CodesRaw {
+    reversal: Vec<String>,
+    fee: Vec<String>,
+    #[serde(rename = "return")]
+    returned: Vec<String>,
+    interest: Vec<String>,
+}
+
+#[derive(serde::Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields, default)]
+struct ReasonsRaw {
+    codes: Vec<String>,
+}
+
+#[derive(serde::Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields, default)]
+struct BankRaw {
+    bic: Vec<String>,
+    text: WordsRaw,
+    mt940: CodesRaw,
+    camt: CodesRaw,
+    bai2: CodesRaw,
+    table: CodesRaw,
+}
+
+#[derive(serde::Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields, default)]
+struct KindsRaw {
+    text: WordsRaw,
+    mt940: CodesRaw,
+    camt: CodesRaw,
+    bai2: CodesRaw,
+    table: CodesRaw,
+    return_reasons: ReasonsRaw,
+    bank: std::collections::BTreeMap<String, BankRaw>,
+}
+
+/// Text kinds in the order they are tried: a 冲正 of a fee is a reversal, a 退汇手续费 a fee.
+const TEXT_ORDER: [EntryKind; 4] = [EntryKind::Reversal, EntryKind::Fee, EntryKind::Return, EntryKind::Interest];
+const CODE_ORDER: [EntryKind; 4] = [EntryKind::Reversal, EntryKind::Return, EntryKind::Fee, EntryKind::Interest];
+
+#[derive(Debug, Default)]
+struct Words {
+    /// Per kind of [`TEXT_ORDER`].
+    words: [Vec<String>; 4],
+    ordinary: Vec<String>,
+    phrases: Vec<Vec<String>>,
+}
+
+impl Words {
+    fn new(w: WordsRaw) -> Words {
+        let upper = |v: Vec<String>| v.into_iter().map(|s| s.to_ascii_uppercase()).collect::<Vec<_>>();
+        Words {
+            words: [w.reversal, w.fee, w.returned, w.interest],
+            ordinary: w.ordinary,
+            phrases: w.return_phrases.into_iter().map(upper).filter(|p| !p.is_empty()).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Codes {
+    /// Per kind of [`CODE_ORDER`], upper-case.
+    codes: [Vec<String>; 4],
+}
+
+impl Codes {
+    fn new(c: CodesRaw) -> Codes {
+        let upper = |v: Vec<String>| v.into_iter().map(|s| s.trim().to_ascii_uppercase()).collect::<Vec<_>>();
+        Codes { codes: [upper(c.reversal), upper(c.returned), upper(c.fee), upper(c.interest)] }
+    }
+
+    fn kind(&self, code: &str) -> Option<EntryKind> {
+        CODE_ORDER.into_iter().zip(&self.codes).find(|(_, list)| list.iter().any(|c| c == code)).map(|(k, _)| k)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Lists {
+    text: Words,
+    /// Mt940, Camt, Bai2, Table.
+    codes: [Codes; 4],
+}
+
+impl Lists {
+    fn new(text: WordsRaw, mt940: CodesRaw, camt: CodesRaw, bai2: CodesRaw, table: CodesRaw) -> Lists {
+        Lists {
+            text: Words::new(text),
+            codes: [Codes::new(mt940), Codes::new(camt), Codes::new(bai2), Codes::new(table)],
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Bank {
+    name: String,
+    bics: Vec<String>,
+    lists: Lists,
+}
+
+/// The entry-kind lists, read once from [`ENTRY_KINDS_TOML`]. Immutable.
+#[derive(Debug)]
+pub struct Kinds {
+    all: Lists,
+    banks: Vec<Bank>,
+    return_reasons: Vec<String>,
+}
+
+static KINDS: std::sync::LazyLock<Kinds> = std::sync::LazyLock::new(|| {
+    // The shipped file is checked by this module's tests: a broken one is a build defect.
+    Kinds::parse(ENTRY_KINDS_TOML).unwrap_or_else(|e| panic!("formats/kinds/entry-kinds.toml: {e}"))
+});
+
+/// The compiled-in lists.
+pub fn kinds() -> &'static Kinds {
+    &KINDS
+}
+
+fn code_index(s: Scheme) -> usize {
+    match s {
+        Scheme::Mt940 => 0,
+        Scheme::Camt => 1,
+        Scheme::Bai2 => 2,
+        Scheme::Table => 3,
+    }
+}
+
+/// `FCHG` is read as `NCHG`; anything else upper-cased and trimmed.
+fn normal_code(scheme: Scheme, code: &str) -> String {
+    let mut c = code.trim().to_ascii_uppercase();
+    if scheme == Scheme::Mt940 && c.len() == 4 && c.starts_with('F') {
+        c.replace_range(..1, "N");
+    }
+    c
+}
+
+/// The whole words of `s` (runs of ASCII letters and digits).
+fn latin_words(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty())
+}
+
+impl Kinds {
+    /// Reads a lists file (the shipped one, or one a test writes).
+    pub fn parse(text: &str) -> Result<Kinds, String> {
+        let raw: KindsRaw = toml::from_str(text).map_err(|e| e.to_string())?;
+        let all = Lists::new(raw.text, raw.mt940, raw.camt, raw.bai2, raw.table);
+        let mut banks = Vec::new();
+        for (name, b) in raw.bank {
+            let bics = b.bic.iter().map(|x| x.trim().to_ascii_uppercase()).collect::<Vec<_>>();
+            if let Some(bad) = bics.iter().find(|x| x.len() < 4 || !x.bytes().all(|c| c.is_ascii_alphanumeric())) {
+                return Err(format!("bank.{name}.bic: {bad:?} is not the start of a BIC"));
+            }
+            banks.push(Bank { name, bics, lists: Lists::new(b.text, b.mt940, b.camt, b.bai2, b.table) });
+        }
+        let return_reasons = raw.return_reasons.codes.iter().map(|c| c.trim().to_ascii_uppercase()).collect();
+        Ok(Kinds { all, banks, return_reasons })
+    }
+
+    fn bank(&self, name: Option<&str>) -> Option<&Bank> {
+        let name = name?;
+        self.banks.iter().find(|b| b.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The bank section a BIC (8 or 11 characters) belongs to.
+    pub fn bank_of_bic(&self, bic: &str) -> Option<&str> {
+        let bic = bic.trim();
+        if bic.len() < 8 {
+            return None;
+        }
+        self.banks
+            .iter()
+            .find(|b| b.bics.iter().any(|p| bic.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p))))
+            .map(|b| b.name.as_str())
+    }
+
+    /// What a bank code says: fee, interest, return or reversal (the bank's section first).
+    pub fn code_kind(&self, scheme: Scheme, code: &str, bank: Option<&str>) -> Option<EntryKind> {
+        let code = normal_code(scheme, code);
+        if code.is_empty() {
+            return None;
+        }
+        let i = code_index(scheme);
+        self.bank(bank).and_then(|b| b.lists.codes[i].kind(&code)).or_else(|| self.all.codes[i].kind(&code))
+    }
+
+    /// Whether `code` is an ISO return reason code (`AC04`).
+    pub fn is_return_reason(&self, code: &str) -> bool {
+        let c = code.trim();
+        self.return_reasons.iter().any(|r| r.eq_ignore_ascii_case(c))
+    }
+
+    /// An ISO return reason code standing as a word in the text.
+    pub fn names_return_reason(&self, text: &str) -> bool {
+        latin_words(text).any(|w| w.len() == 4 && self.return_reasons.iter().any(|r| r == w))
+    }
+
+    /// What the text says: the first of reversal, fee, return, interest with a word in it.
+    pub fn text_kind(&self, text: &str, bank: Option<&str>) -> Option<EntryKind> {
+        if text.is_empty() {
+            return None;
+        }
+        let lists = [Some(&self.all.text), self.bank(bank).map(|b| &b.lists.text)];
+        let lists = || lists.iter().flatten();
+        // Ordinary phrases are blanked out first.
+        let mut masked: Option<String> = None;
+        for w in lists().flat_map(|l| &l.ordinary) {
+            let cur = masked.as_deref().unwrap_or(text);
+            if !w.is_empty() && cur.contains(w.as_str()) {
+                masked = Some(cur.replace(w.as_str(), " "));
+            }
+        }
+        let t = masked.as_deref().unwrap_or(text);
+        let ascii = t.is_ascii();
+        for (n, kind) in TEXT_ORDER.into_iter().enumerate() {
+            let hit = lists()
+                .flat_map(|l| &l.words[n])
+                .any(|w| !w.is_empty() && (!ascii || w.is_ascii()) && t.contains(w.as_str()));
+            if hit {
+                return Some(kind);
+            }
+            if kind == EntryKind::Return && lists().flat_map(|l| &l.phrases).any(|p| has_phrase(t, p)) {
+                return Some(EntryKind::Return);
+            }
+        }
         None
     }
+
+    /// Every listed word with the kind its list gives it (`None`: an ordinary phrase).
+    pub fn listed_words(&self) -> Vec<(Option<&str>, &str, Option<EntryKind>)> {
+        let mut out = Vec::new();
+        let sections =
+            std::iter::once((None, &self.all)).chain(self.banks.iter().map(|b| (Some(b.name.as_str()), &b.lists)));
+        for (bank, l) in sections {
+            for (n, kind) in TEXT_ORDER.into_iter().enumerate() {
+                out.extend(l.text.words[n].iter().map(|w| (bank, w.as_str(), Some(kind))));
+            }
+            out.extend(l.text.ordinary.iter().map(|w| (bank, w.as_str(), None)));
+        }
+        out
+    }
+
+    /// Every listed code with its scheme and kind.
+    pub fn listed_codes(&self) -> Vec<(Option<&str>, Scheme, &str, EntryKind)> {
+        let mut out = Vec::new();
+        let sections =
+            std::iter::once((None, &self.all)).chain(self.banks.iter().map(|b| (Some(b.name.as_str()), &b.lists)));
+        for (bank, l) in sections {
+            for (scheme, codes) in [Scheme::Mt940, Scheme::Camt, Scheme::Bai2, Scheme::Table].into_iter().zip(&l.codes)
+            {
+                for (kind, list) in CODE_ORDER.into_iter().zip(&codes.codes) {
+                    out.extend(list.iter().map(|c| (bank, scheme, c.as_str(), kind)));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The words of `phrase` appear in `text` in that order, as whole words, in any case.
+fn has_phrase(text: &str, phrase: &[String]) -> bool {
+    let mut want = phrase.iter();
+    let mut next = want.next();
+    for w in latin_words(text) {
+        match next {
+            Some(p) if w.eq_ignore_ascii_case(p) => next = want.next(),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    next.is_none()
+}
+
+/// What a parser knows about an entry when it decides its kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Evidence<'a> {
+    /// The bank marked the entry as a reversal: MT940 `RC`/`RD`, camt `RvslInd`.
+    pub reversal_mark: bool,
+    /// The bank gave a return reason: `:86:` `/RTRN/`, camt `RtrInf`.
+    pub return_reason: bool,
+    /// What the bank's transaction code says ([`Kinds::code_kind`], or `Batch`).
+    pub code: Option<EntryKind>,
+    /// The entry's text (narrative, and the type text of a bank export).
+    pub text: &'a str,
+    /// The bank's section in the lists, if known.
+    pub bank: Option<&'a str>,
+}
+
+/// The kind of an entry from everything the bank said, the same way for every format:
+/// 1. structured return evidence (a return code, a return reason) → return;
+/// 2. a reversal mark (or reversal code) → return when the text says return (its words, or an
+///    ISO return reason code such as `AC04`), else reversal: a 退汇 booked as `RD` is a return,
+///    a plain `RD`/`RvslInd`/冲正 a reversal;
+/// 3. the bank's code (fee, interest, batch);
+/// 4. the text; 5. a transfer.
+pub fn decide(ev: &Evidence<'_>) -> EntryKind {
+    let k = kinds();
+    if ev.code == Some(EntryKind::Return) || ev.return_reason {
+        return EntryKind::Return;
+    }
+    if ev.reversal_mark || ev.code == Some(EntryKind::Reversal) {
+        return match k.text_kind(ev.text, ev.bank) {
+            Some(EntryKind::Return) => EntryKind::Return,
+            Some(EntryKind::Reversal) => EntryKind::Reversal,
+            _ if k.names_return_reason(ev.text) => EntryKind::Return,
+            _ => EntryKind::Reversal,
+        };
+    }
+    if let Some(c) = ev.code {
+        return c;
+    }
+    k.text_kind(ev.text, ev.bank).unwrap_or(EntryKind::Transfer)
 }
 
 #[cfg(test)]
@@ -170,6 +507,125 @@ mod tests {
             assert_eq!(EntryKind::parse(k.as_str()), Some(k));
         }
         assert_eq!(EntryKind::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn shipped_lists_parse_and_every_word_classifies() {
+        let k = Kinds::parse(ENTRY_KINDS_TOML).unwrap();
+        let words = k.listed_words();
+        assert!(words.len() > 40, "{}", words.len());
+        for (bank, w, kind) in words {
+            assert_eq!(k.text_kind(w, bank), kind, "{w:?} ({bank:?})");
+        }
+        for (bank, scheme, c, kind) in k.listed_codes() {
+            assert_eq!(k.code_kind(scheme, c, bank), Some(kind), "{c:?} {scheme:?} ({bank:?})");
+        }
+        for r in
+            ["AC01", "AC04", "AC06", "AG01", "AM04", "AM05", "BE04", "MD07", "MS02", "MS03", "RC01", "RR01", "RR04"]
+        {
+            assert!(k.is_return_reason(r), "{r}");
+            assert!(k.names_return_reason(&format!("RETURNED {r} X")), "{r}");
+        }
+        assert!(!k.names_return_reason("NARR AC4 XAC04"));
+        assert_eq!(k.bank_of_bic("CMBCCNBS"), Some("CMB"));
+        assert_eq!(k.bank_of_bic("cmbccnbsXXX"), Some("CMB"));
+        assert_eq!(k.bank_of_bic("ICBKCNBJ"), None);
+        assert_eq!(k.bank_of_bic("CMB"), None);
+    }
+
+    #[test]
+    fn over_broad_words_are_not_returns() {
+        // The payee refunds an overpayment, a deposit comes back, a contribution is refunded:
+        // ordinary transfers, not our payment coming back.
+        for t in ["退回多付款", "收到 退回多付款 张三", "退回押金", "保证金退回", "社保费退款", "退款", "退回"]
+        {
+            assert_eq!(kind_from_text(t), None, "{t}");
+        }
+        for t in ["退汇 原凭证 V1", "代发余额退款 DF-001", "汇款退回 户名不符", "原渠道退回", "代发失败退回"]
+        {
+            assert_eq!(kind_from_text(t), Some(EntryKind::Return), "{t}");
+        }
+        // A masked ordinary phrase does not hide a real return word beside it.
+        assert_eq!(kind_from_text("退回多付款 退汇"), Some(EntryKind::Return));
+        // The charge for a return is a charge; the reversal of a return is a reversal.
+        assert_eq!(kind_from_text("退汇手续费"), Some(EntryKind::Fee));
+        assert_eq!(kind_from_text("退票费"), Some(EntryKind::Fee));
+        assert_eq!(kind_from_text("退汇冲正"), Some(EntryKind::Reversal));
+        assert_eq!(kind_from_text("利息冲正"), Some(EntryKind::Reversal));
+        // Latin phrases: whole words, in order.
+        assert_eq!(kind_from_text("RETURN OF PAYMENT ORIG REF V1"), Some(EntryKind::Return));
+        assert_eq!(kind_from_text("returned item, original ref V1"), Some(EntryKind::Return));
+        assert_eq!(kind_from_text("ORIG RETURN"), None);
+        assert_eq!(kind_from_text("RETURNS ORIGAMI"), None);
+    }
+
+    fn ev(text: &str) -> Evidence<'_> {
+        Evidence { text, ..Evidence::default() }
+    }
+
+    #[test]
+    fn returns_and_reversals_in_every_encoding() {
+        let k = kinds();
+        let rev = |e: Evidence<'_>| decide(&Evidence { reversal_mark: true, ..e });
+        // MT940: `RD`/`RC` alone is a reversal; with NRTI, /RTRN/, return text or an ISO
+        // reason it is a return.
+        assert_eq!(rev(ev("")), EntryKind::Reversal);
+        assert_eq!(rev(ev("CORRECTION")), EntryKind::Reversal);
+        assert_eq!(rev(Evidence { code: k.code_kind(Scheme::Mt940, "NRTI", None), ..ev("") }), EntryKind::Return);
+        assert_eq!(rev(Evidence { return_reason: true, ..ev("") }), EntryKind::Return);
+        assert_eq!(rev(ev("RETURN OF PAYMENT ORIG REF V1")), EntryKind::Return);
+        assert_eq!(rev(ev("退汇 原凭证 V1")), EntryKind::Return);
+        assert_eq!(rev(ev("/RTRN/ AC04 closed")), EntryKind::Return);
+        assert_eq!(rev(ev("冲正")), EntryKind::Reversal);
+        assert_eq!(rev(ev("退汇冲正")), EntryKind::Reversal);
+        // `NRTI` without a mark; the code `FRTI` reads as `NRTI`.
+        assert_eq!(decide(&Evidence { code: k.code_kind(Scheme::Mt940, "FRTI", None), ..ev("") }), EntryKind::Return);
+        // camt: RvslInd + RtrInf is a return; RvslInd alone a reversal (over a charge code);
+        // a return sub-family is a return.
+        assert_eq!(
+            rev(Evidence { return_reason: true, code: k.code_kind(Scheme::Camt, "CHRG", None), ..ev("") }),
+            EntryKind::Return
+        );
+        assert_eq!(rev(Evidence { code: k.code_kind(Scheme::Camt, "CHRG", None), ..ev("") }), EntryKind::Reversal);
+        assert_eq!(decide(&Evidence { code: k.code_kind(Scheme::Camt, "UPDD", None), ..ev("") }), EntryKind::Return);
+        // BAI2: a reversal code is a mark, a return code a return.
+        assert_eq!(decide(&Evidence { code: k.code_kind(Scheme::Bai2, "552", None), ..ev("") }), EntryKind::Reversal);
+        assert_eq!(decide(&Evidence { code: k.code_kind(Scheme::Bai2, "552", None), ..ev("退汇") }), EntryKind::Return);
+        assert_eq!(decide(&Evidence { code: k.code_kind(Scheme::Bai2, "555", None), ..ev("") }), EntryKind::Return);
+        // Chinese exports: words, and the bank's own codes for its bank only.
+        assert_eq!(decide(&ev("冲账")), EntryKind::Reversal);
+        assert_eq!(decide(&ev("代发余额退款")), EntryKind::Return);
+        assert_eq!(
+            decide(&Evidence { code: k.code_kind(Scheme::Table, "AGRD", Some("CMB")), ..ev("") }),
+            EntryKind::Return
+        );
+        assert_eq!(
+            decide(&Evidence { code: k.code_kind(Scheme::Table, "AGRD", Some("ICBC")), ..ev("") }),
+            EntryKind::Transfer
+        );
+        // A fee or interest code wins over text; text decides without a code.
+        assert_eq!(decide(&Evidence { code: k.code_kind(Scheme::Mt940, "NCHG", None), ..ev("结息") }), EntryKind::Fee);
+        assert_eq!(decide(&ev("季度结息")), EntryKind::Interest);
+        assert_eq!(decide(&ev("拨付 支出户")), EntryKind::Transfer);
+        assert_eq!(decide(&Evidence { code: Some(EntryKind::Batch), ..ev("手续费") }), EntryKind::Batch);
+    }
+
+    #[test]
+    fn bank_sections_add_to_the_common_lists() {
+        let k = Kinds::parse(
+            "[mt940]\nfee = [\"NCHG\"]\n[bank.X]\nbic = [\"XBANCNBJ\"]\n[bank.X.mt940]\nfee = [\"NMSC\"]\n\
+             [bank.X.text]\nreturn = [\"退回\"]\nordinary = [\"退回多付款\"]\n",
+        )
+        .unwrap();
+        assert_eq!(k.code_kind(Scheme::Mt940, "NMSC", Some("X")), Some(EntryKind::Fee));
+        assert_eq!(k.code_kind(Scheme::Mt940, "NMSC", None), None);
+        assert_eq!(k.code_kind(Scheme::Mt940, "NCHG", Some("X")), Some(EntryKind::Fee));
+        assert_eq!(k.bank_of_bic("XBANCNBJ123"), Some("X"));
+        assert_eq!(k.text_kind("汇款退回", Some("X")), Some(EntryKind::Return));
+        assert_eq!(k.text_kind("退回多付款", Some("X")), None);
+        assert_eq!(k.text_kind("汇款退回", None), None);
+        assert!(Kinds::parse("[text]\nwords = []\n").is_err());
+        assert!(Kinds::parse("[bank.Y]\nbic = [\"??\"]\n").is_err());
     }
 
     #[test]

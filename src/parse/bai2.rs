@@ -44,8 +44,9 @@
 //!   funds-type date, else none.
 //! - Kinds from the type code (see [`code_kind`]): interest 346/354/355/359/654/659; fees
 //!   398/524/564/567/661/698; returns 250/255–257/260/261/266/268/423/550/555–557/560/561/
-//!   566/568; reversals 251/252/254/258/395/551/552/554/558/694; any other code is a
-//!   transfer, refined by the Chinese words of the text (`kind_from_text`).
+//!   566/568; reversals 251/252/254/258/395/551/552/554/558/694 (a reversal whose text says
+//!   退汇 is a return); any other code is a transfer, refined by the words of the text. The
+//!   lists are data (`formats/kinds/entry-kinds.toml`), the decision `statement::decide`.
 //! - Trailers are checked whenever the field is present: `49` control total = sum of the
 //!   account's `03` amounts (signed) and `16` amounts, `49` record count = records from the
 //!   `03` to the `49` with `88`s; `98` = the group's accounts and records (`02` to `98`);
@@ -58,7 +59,7 @@
 use super::text::{self, Lines};
 use super::{Limits, Location, ParseError};
 use crate::money::{Currency, Money};
-use crate::statement::{Balance, Entry, EntryKind, Statement, kind_from_text};
+use crate::statement::{Balance, Entry, EntryKind, Evidence, Scheme, Statement, decide, kinds};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -214,25 +215,17 @@ fn code_side(code: u32) -> Result<Side, &'static str> {
     }
 }
 
-/// The entry kind a detail type code states, if it states more than a transfer.
+/// The entry kind a detail type code states, if it states more than a transfer: the lists
+/// `[bai2]` of `formats/kinds/entry-kinds.toml` (BAI2 specification, appendix A).
 fn code_kind(code: u32) -> Option<EntryKind> {
-    match code {
-        // Sweep interest income, interest credit, investment interest, interest adjustment
-        // credit; interest debit, interest adjustment debit.
-        346 | 354 | 355 | 359 | 654 | 659 => Some(EntryKind::Interest),
-        // Miscellaneous fee refund, commission, overdraft fee, return item fee, account
-        // analysis fee, miscellaneous fees.
-        398 | 524 | 564 | 567 | 661 | 698 => Some(EntryKind::Fee),
-        // Checks posted and returned, ACH return items, rejected credits/debits, return items
-        // (and their adjustments), EDIBANX return item, deposited items returned.
-        250 | 255 | 256 | 257 | 260 | 261 | 266 | 268 | 423 | 550 | 555 | 556 | 557 | 560 | 561 | 566 | 568 => {
-            Some(EntryKind::Return)
-        }
-        // Debit/credit reversals, posting error corrections, ACH reversals, check reversal,
-        // deposit reversal.
-        251 | 252 | 254 | 258 | 395 | 551 | 552 | 554 | 558 | 694 => Some(EntryKind::Reversal),
-        _ => None,
+    let mut digits = [b'0'; 3];
+    let mut v = code;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
     }
+    let code = std::str::from_utf8(&digits).unwrap_or("");
+    kinds().code_kind(Scheme::Bai2, code, None)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1041,7 +1034,8 @@ impl<'a, 'l> Parser<'a, 'l> {
         let Some(dec) = major(signed, currency) else {
             return Err(self.err(line, Some("16 amount"), format!("{} is too large", quote(amt_s))));
         };
-        let kind = code_kind(code).unwrap_or_else(|| kind_from_text(&narrative).unwrap_or(EntryKind::Transfer));
+        // A reversal code is a reversal mark: with return words in the text it is a return.
+        let kind = decide(&Evidence { code: code_kind(code), text: &narrative, ..Evidence::default() });
         let entry = Entry {
             booking_date: as_of,
             value_date,

@@ -38,12 +38,22 @@
 //!   agree either with the booked entries or with all entries (booked and pending), banks differ.
 //! - Narrative: `AddtlNtryInf` first, then (single transaction) `RmtInf/Ustrd`… and `AddtlTxInf`,
 //!   joined by one space; a piece equal to an earlier one is not repeated.
-//! - Counterparty: for money in (CRDT, or a reversed DBIT) the debtor side, for money out the
-//!   creditor side; if that side is empty or is the statement's own account, the other side.
+//! - Counterparty: the side that is not the statement's own account; when neither side is
+//!   recognisably ours, for money in (CRDT, or a reversed DBIT) the debtor side, for money out
+//!   the creditor side, except for a return (RtrInf or a return code such as RRTN / UPDD),
+//!   whose parties are those of the original transaction: the original debtor of a returned
+//!   collection, the original creditor of a returned transfer. An empty side gives way to the
+//!   other.
+//! - Kind: `statement::decide` with RvslInd, RtrInf, the BkTxCd family / sub-family (or a
+//!   proprietary code read as an MT940 type) and the text, per bank by `Acct/Svcr` BIC.
+//! - Customer reference: `InstrId`, else `PmtInfId` (of the transaction or the `Btch`); a
+//!   `PmtInfId` not used there is added to the narrative.
 
 use super::{Limits, Location, ParseError};
 use crate::money::{Currency, Money, canonical, parse_plain};
-use crate::statement::{Balance, BatchDetails, BatchItem, Entry, EntryKind, Statement, kind_from_text};
+use crate::statement::{
+    Balance, BatchDetails, BatchItem, Entry, EntryKind, Evidence, Scheme, Statement, decide, kinds,
+};
 use chrono::NaiveDate;
 use quick_xml::XmlVersion;
 use quick_xml::events::{BytesRef, BytesStart, Event};
@@ -264,9 +274,10 @@ macro_rules! tags {
 tags! {
     Acct, AcctSvcrRef, AddtlNtryInf, AddtlTxInf, AdrLine, Agt, Amt, AmtDtls, BBAN, BIC, BICFI, Bal, BkTxCd, BookgDt,
     Btch, Ccy, Cd, CdOrPrtry, CdtDbtInd, Cdtr, CdtrAcct, CdtrAgt, ClrSysMmbId, CntrValAmt, Dbtr, DbtrAcct, DbtrAgt,
-    Document, Domn, Dt, DtTm, ElctrncSeqNb, EndToEndId, FinInstnId, Fmly, IBAN, Id, InstrId, LglSeqNb, MmbId,
-    NbOfNtries, NbOfTxs, Nm, Ntfctn, Ntry, NtryDtls, NtryRef, Othr, PmtInfId, Prtry, PrtryAcct, Pty, Refs, RltdAgts,
-    RltdPties, RmtInf, Rpt, Rsn, RtrInf, RvslInd, Stmt, Strd, Sts, SubFmlyCd, Sum, Tp, TtlAmt, TtlCdtNtries,
+    Document, Domn, Dt, DtTm, ElctrncSeqNb, EndToEndId, FinInstnId, Fmly, IBAN, Id, InstdAmt, InstrId, LglSeqNb,
+    MmbId, NbOfNtries, NbOfTxs, Nm, Ntfctn, Ntry, NtryDtls, NtryRef, Othr, PmtInfId, Prtry, PrtryAcct, Pty, Refs,
+    RltdAgts, RltdPties, RmtInf, Rpt, Rsn, RtrInf, RvslInd, Stmt, Strd, Sts, SubFmlyCd, Sum, Svcr, Tp, TtlAmt,
+    TtlCdtNtries,
     TtlDbtNtries, TtlNetNtry, TtlNetNtryAmt, TtlNtries, TxAmt, TxDtls, TxsSummry, UPIC, Ustrd, ValDt,
 }
 
@@ -865,6 +876,8 @@ struct StmtB {
     iban: Option<String>,
     other_id: Option<String>,
     acct_ccy: Option<Currency>,
+    /// The account servicer's BIC (`Acct/Svcr/FinInstnId/BIC[FI]`): which bank's code lists apply.
+    svcr_bic: Option<String>,
     bals: Vec<UsedBal>,
     /// Currency of an ignored balance or a pending entry: last resort for the statement currency.
     other_ccy: Option<Currency>,
@@ -897,8 +910,14 @@ impl Codes {
         self.prtry.clone()
     }
 
-    fn has(&self, codes: &[&str]) -> bool {
-        [&self.family, &self.sub].into_iter().any(|c| c.as_deref().is_some_and(|c| codes.contains(&c)))
+    /// What the codes say (`formats/kinds/entry-kinds.toml`): the sub-family first, then the
+    /// family; a proprietary code is read as an MT940 type (`NCHG`) or a camt code.
+    fn kind(&self, bank: Option<&str>) -> Option<EntryKind> {
+        let k = kinds();
+        [&self.sub, &self.family].into_iter().flatten().find_map(|c| k.code_kind(Scheme::Camt, c, bank)).or_else(|| {
+            let p = self.prtry.as_deref()?;
+            k.code_kind(Scheme::Mt940, p, bank).or_else(|| k.code_kind(Scheme::Camt, p, bank))
+        })
     }
 }
 
@@ -923,11 +942,26 @@ impl Party {
     }
 }
 
-/// The counterparty of a transaction: the debtor side for money in, else the creditor side;
-/// the other side instead when that one is empty or is our own account. Moves its fields out.
+/// The same account, written with or without blanks and dashes, in any case.
+fn same_account(a: &str, own: &str) -> bool {
+    !own.is_empty() && account_chars(a).eq(account_chars(own))
+}
+
+fn account_chars(s: &str) -> impl Iterator<Item = char> + '_ {
+    s.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase())
+}
+
+/// The counterparty of a transaction: the side that is not our own account; when neither side
+/// is recognisably ours, the debtor side if `debtor_side` (money in, or the original debtor of a
+/// return), else the creditor side; the other side when that one is empty. Moves its fields out.
 fn counterparty(t: &mut TxInfo, debtor_side: bool, own: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let is_own = |p: &Party| p.account.as_deref().is_some_and(|a| same_account(a, own));
+    let debtor_side = match (is_own(&t.dbtr), is_own(&t.cdtr)) {
+        (true, false) => false,
+        (false, true) => true,
+        _ => debtor_side,
+    };
     let (pref, other) = if debtor_side { (&mut t.dbtr, &mut t.cdtr) } else { (&mut t.cdtr, &mut t.dbtr) };
-    let is_own = |p: &Party| p.account.as_deref() == Some(own);
     if (pref.is_empty() || is_own(pref)) && !other.is_empty() && !is_own(other) { other.take() } else { pref.take() }
 }
 
@@ -939,6 +973,7 @@ struct TxInfo {
     svcr_ref: Option<String>,
     amt: Option<(Decimal, Currency)>,
     tx_amt: Option<(Decimal, Currency)>,
+    instd_amt: Option<(Decimal, Currency)>,
     cntr_amt: Option<(Decimal, Currency)>,
     dbtr: Party,
     cdtr: Party,
@@ -952,7 +987,11 @@ struct TxInfo {
 impl TxInfo {
     /// The item amount in the entry currency, if the file gives one.
     fn amount_in(&self, ccy: Currency) -> Option<Decimal> {
-        [&self.amt, &self.tx_amt, &self.cntr_amt].into_iter().flatten().find(|(_, c)| *c == ccy).map(|(a, _)| *a)
+        [&self.amt, &self.tx_amt, &self.instd_amt, &self.cntr_amt]
+            .into_iter()
+            .flatten()
+            .find(|(_, c)| *c == ccy)
+            .map(|(a, _)| *a)
     }
 }
 
@@ -1225,6 +1264,7 @@ impl Build<'_> {
                     iban: None,
                     other_id: None,
                     acct_ccy: None,
+                    svcr_bic: None,
                     bals: Vec::new(),
                     other_ccy: None,
                     summary: Summary::default(),
@@ -1382,6 +1422,7 @@ fn stmt_leaf(s: &mut StmtB, rel: &[T], h: &Here) -> Res<()> {
         [Acct, Id, IBAN] => set(&mut s.iban, h.string()?),
         [Acct, Id, Othr | PrtryAcct, Id] | [Acct, Id, BBAN | UPIC] => set(&mut s.other_id, h.string()?),
         [Acct, Ccy] => s.acct_ccy = Some(h.currency()?),
+        [Acct, Svcr, FinInstnId, BIC | BICFI] => set(&mut s.svcr_bic, h.string()?),
         _ => {}
     }
     Ok(())
@@ -1498,6 +1539,7 @@ fn tx_leaf(t: &mut TxInfo, rel: &[T], h: &Here) -> Res<()> {
         [Amt] => t.amt = Some(h.money()?),
         [AmtDtls, TxAmt, Amt] => t.tx_amt = Some(h.money()?),
         [AmtDtls, CntrValAmt, Amt] => t.cntr_amt = Some(h.money()?),
+        [AmtDtls, InstdAmt, Amt] => t.instd_amt = Some(h.money()?),
         [BkTxCd, Domn, Cd] => set(&mut t.codes.domain, h.string()?),
         [BkTxCd, Domn, Fmly, Cd] => set(&mut t.codes.family, h.string()?),
         [BkTxCd, Domn, Fmly, SubFmlyCd] => set(&mut t.codes.sub, h.string()?),
@@ -1571,13 +1613,17 @@ fn finish_entry(s: &mut StmtB, n: NtryB, h: &Here) -> Res<()> {
     } = n;
     let mut txs = txs;
     let own = s.iban.as_deref().or(s.other_id.as_deref()).unwrap_or("");
-    // Money in (a credit, or the reversal of a debit: CdtDbtInd XOR RvslInd): the debtor side.
-    let debtor_side = credit != reversal;
+    let bank = s.svcr_bic.as_deref().and_then(|b| kinds().bank_of_bic(b));
     let is_batch = txs.len() > 1 || btch_n.is_some_and(|c| c > 1);
     let codes = if codes.is_empty() && txs.len() == 1 { std::mem::take(&mut txs[0].codes) } else { codes };
-    let returned = txs.iter().any(|t| t.returned) || codes.has(&["RRTN"]);
-    let fee = codes.has(&["CHRG", "FEES", "COMM"]);
-    let interest = codes.has(&["INTR"]);
+    let code = codes.kind(bank);
+    let has_rtrinf = txs.iter().any(|t| t.returned);
+    let returned = has_rtrinf || code == Some(EntryKind::Return);
+    // The parties of a return are those of the original transaction, which went the other
+    // way: the original debtor of a returned collection, the original creditor of a returned
+    // transfer. Otherwise money in (a credit, or the reversal of a debit: CdtDbtInd XOR
+    // RvslInd) comes from the debtor side.
+    let debtor_side = if returned { !credit } else { credit != reversal };
     let return_reason = txs.iter_mut().find_map(|t| t.return_reason.take());
 
     let mut entry = Entry {
@@ -1629,7 +1675,18 @@ fn finish_entry(s: &mut StmtB, n: NtryB, h: &Here) -> Res<()> {
         entry.narrative = join_unique(
             addtl.iter().map(String::as_str).chain(t.ustrd.iter().map(String::as_str)).chain(t.addtl.as_deref()),
         );
-        entry.customer_ref = t.instr.take().or(t.pmtinf.take()).or(btch_pmtinf);
+        // The instruction id, else the payment information (batch) id; an id not used there
+        // stays in the narrative.
+        let pmtinf = t.pmtinf.take().or(btch_pmtinf);
+        entry.customer_ref = t.instr.take().or_else(|| pmtinf.clone());
+        if let Some(p) =
+            pmtinf.filter(|p| entry.customer_ref.as_ref() != Some(p) && !entry.narrative.contains(p.as_str()))
+        {
+            if !entry.narrative.is_empty() {
+                entry.narrative.push(' ');
+            }
+            entry.narrative.push_str(&p);
+        }
         if entry.bank_ref.is_none() {
             entry.bank_ref = t.svcr_ref.take();
         }
@@ -1642,19 +1699,13 @@ fn finish_entry(s: &mut StmtB, n: NtryB, h: &Here) -> Res<()> {
         entry.narrative = join_unique(addtl.iter().map(String::as_str));
         entry.customer_ref = btch_pmtinf;
     }
-    entry.kind = if reversal {
-        EntryKind::Reversal
-    } else if returned {
-        EntryKind::Return
-    } else if fee {
-        EntryKind::Fee
-    } else if interest {
-        EntryKind::Interest
-    } else if is_batch {
-        EntryKind::Batch
-    } else {
-        kind_from_text(&entry.narrative).unwrap_or(EntryKind::Transfer)
-    };
+    entry.kind = decide(&Evidence {
+        reversal_mark: reversal,
+        return_reason: has_rtrinf,
+        code: code.or(is_batch.then_some(EntryKind::Batch)),
+        text: &entry.narrative,
+        bank,
+    });
     s.entries.push(entry);
     Ok(())
 }
@@ -2143,6 +2194,110 @@ mod tests {
         assert_eq!(kinds, [EntryKind::Fee, EntryKind::Interest, EntryKind::Return, EntryKind::Fee]);
         assert_eq!(s[0].entries[0].type_code.as_deref(), Some("ACMT/MDOP/FEES"));
         assert_eq!(s[0].entries[2].return_reason.as_deref(), Some("R01"));
+    }
+
+    #[test]
+    fn returns_name_the_original_counterparty() {
+        let parties = |dbtr: &str, dbtr_acct: &str, cdtr: &str, cdtr_acct: &str| {
+            let acct = |a: &str| {
+                if a.is_empty() { String::new() } else { format!("<Id><IBAN>{a}</IBAN></Id>") }
+            };
+            format!(
+                "<RltdPties><Dbtr><Nm>{dbtr}</Nm></Dbtr><DbtrAcct>{}</DbtrAcct><Cdtr><Nm>{cdtr}</Nm></Cdtr><CdtrAcct>{}</CdtrAcct></RltdPties>",
+                acct(dbtr_acct),
+                acct(cdtr_acct)
+            )
+        };
+        let code = |f: &str, sub: &str| {
+            format!("<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>{f}</Cd><SubFmlyCd>{sub}</SubFmlyCd></Fmly></Domn></BkTxCd>")
+        };
+        let rtr = "<RtrInf><Rsn><Cd>AM04</Cd></Rsn></RtrInf>";
+        // On the creditor's statement a returned collection is a debit; its debtor is the payer
+        // (our own side carries only our name, no account).
+        let dd = ntry(
+            "80",
+            "DBIT",
+            &format!(
+                "{BOOKED}{}<NtryDtls><TxDtls><Refs><PmtInfId>COLL-3</PmtInfId><EndToEndId>V-77</EndToEndId></Refs>{}{rtr}</TxDtls></NtryDtls>",
+                code("RDDT", "UPDD"),
+                parties("王五", "DE89370400440532013000", "某市社保中心", "")
+            ),
+        );
+        // On the debtor's statement a returned transfer is a credit; its creditor is the payee
+        // (even when the bank reports our account on the debtor side).
+        let ct = ntry(
+            "50",
+            "CRDT",
+            &format!(
+                "{BOOKED}{}<NtryDtls><TxDtls>{}{rtr}</TxDtls></NtryDtls>",
+                code("ICDT", "RRTN"),
+                parties("某市社保中心", "6222001", "赵六", "NL91ABNA0417164300")
+            ),
+        );
+        // Reported the other way round: the returning payee as debtor, our account as creditor.
+        let ct2 = ntry(
+            "50",
+            "CRDT",
+            &format!(
+                "{BOOKED}<NtryDtls><TxDtls>{}{rtr}</TxDtls></NtryDtls>",
+                parties("赵六", "NL91ABNA0417164300", "某市社保中心", "6222 001")
+            ),
+        );
+        // RvslInd with RtrInf is a return; RvslInd alone a reversal.
+        let rv =
+            ntry("50", "CRDT", &format!("<RvslInd>true</RvslInd>{BOOKED}<NtryDtls><TxDtls>{rtr}</TxDtls></NtryDtls>"));
+        let plain = ntry("50", "CRDT", &format!("<RvslInd>true</RvslInd>{BOOKED}"));
+        let s = ok(&doc(&stmt(&[dd, ct, ct2, rv, plain].concat())));
+        let e = &s[0].entries;
+        assert_eq!((e[0].kind, e[0].counterparty_name.as_deref()), (EntryKind::Return, Some("王五")));
+        assert_eq!(e[0].counterparty_account.as_deref(), Some("DE89370400440532013000"));
+        assert_eq!((e[0].customer_ref.as_deref(), e[0].end_to_end_id.as_deref()), (Some("COLL-3"), Some("V-77")));
+        assert_eq!(e[0].return_reason.as_deref(), Some("AM04"));
+        assert_eq!((e[1].kind, e[1].counterparty_name.as_deref()), (EntryKind::Return, Some("赵六")));
+        assert_eq!(e[1].counterparty_account.as_deref(), Some("NL91ABNA0417164300"));
+        assert_eq!((e[2].kind, e[2].counterparty_name.as_deref()), (EntryKind::Return, Some("赵六")));
+        assert_eq!((e[3].kind, e[4].kind), (EntryKind::Return, EntryKind::Reversal));
+        // A return code alone (no RtrInf) is a return too.
+        let s = ok(&doc(&stmt(&ntry("1", "CRDT", &format!("{BOOKED}{}", code("RDDT", "PRDD"))))));
+        assert_eq!(s[0].entries[0].kind, EntryKind::Return);
+    }
+
+    #[test]
+    fn payment_information_ids_reach_customer_ref() {
+        let tx = |refs: &str, amt: &str| {
+            format!(
+                "<TxDtls><Refs>{refs}</Refs><AmtDtls><InstdAmt><Amt Ccy=\"CNY\">{amt}</Amt></InstdAmt></AmtDtls></TxDtls>"
+            )
+        };
+        // Single: PmtInfId when there is no InstrId; with one, PmtInfId stays in the narrative.
+        let a = ntry("1", "DBIT", &format!("{BOOKED}<NtryDtls>{}</NtryDtls>", tx("<PmtInfId>PI-1</PmtInfId>", "1")));
+        let b = ntry(
+            "1",
+            "DBIT",
+            &format!(
+                "{BOOKED}<NtryDtls>{}</NtryDtls><AddtlNtryInf>拨付</AddtlNtryInf>",
+                tx("<PmtInfId>PI-2</PmtInfId><InstrId>IN-2</InstrId>", "1")
+            ),
+        );
+        // Batch without Btch: every item keeps its end-to-end id (the payee's voucher) and its
+        // instructed amount; the common PmtInfId is the batch's customer reference.
+        let c = ntry(
+            "3",
+            "DBIT",
+            &format!(
+                "{BOOKED}<NtryDtls>{}{}</NtryDtls>",
+                tx("<PmtInfId>DF-9</PmtInfId><EndToEndId>V-1</EndToEndId>", "1"),
+                tx("<PmtInfId>DF-9</PmtInfId><EndToEndId>V-2</EndToEndId>", "2")
+            ),
+        );
+        let s = ok(&doc(&stmt(&[a, b, c].concat())));
+        let e = &s[0].entries;
+        assert_eq!(e[0].customer_ref.as_deref(), Some("PI-1"));
+        assert_eq!((e[1].customer_ref.as_deref(), e[1].narrative.as_str()), (Some("IN-2"), "拨付 PI-2"));
+        assert_eq!((e[2].kind, e[2].customer_ref.as_deref()), (EntryKind::Batch, Some("DF-9")));
+        let items = &e[2].batch.as_ref().unwrap().items;
+        let got: Vec<_> = items.iter().map(|i| (i.end_to_end_id.as_deref(), i.amount)).collect();
+        assert_eq!(got, [(Some("V-1"), Some(dec!(1))), (Some("V-2"), Some(dec!(2)))]);
     }
 
     #[test]

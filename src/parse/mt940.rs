@@ -13,6 +13,15 @@
 //! continuation lines (all kept as supplementary details), repeated `:86:` after one `:61:`,
 //! `:NS:` fields (ignored), unknown tag-looking lines inside `:86:` text (`…T13` / `:12:11`).
 //!
+//! `:86:` text: the German GVC layout (`?20`…, SEPA `EREF+`/`KREF+`/`SVWZ+`…) and the Dutch /
+//! SEPA `/CODE/value` layout (`DUTCH_CODES`, from the banks' guides) are read into the
+//! end-to-end id, the owner's reference (`/PREF/`, `/KREF/`, `KREF+` fill an empty `:61:`
+//! reference, else stay in the narrative), the return reason and the counterparty (the
+//! beneficiary of money out, the ordering party of money in, whether named directly after
+//! `/BENM/`/`/ORDP/` or in `//NAME/` sub-fields); an unknown code stays text. An account-shaped
+//! word of the `:61:` supplementary details is the counterparty account when `:86:` gave none.
+//! The kind comes from `statement::decide` (mark, type code, return reason, text).
+//!
 //! Refused, naming line and field: impossible dates, amounts that are not `15d` with a comma
 //! (a dot is never guessed to be a decimal point), currencies that differ within a statement,
 //! statements without `:25:`, repeated `:25:`/`:60:`/`:62:`, `:60:` after entries, content
@@ -21,7 +30,7 @@
 use super::text::{self, Lines};
 use super::{Limits, Location, ParseError};
 use crate::money::{Currency, Money};
-use crate::statement::{Balance, Entry, EntryKind, Statement, kind_from_text};
+use crate::statement::{Balance, Entry, EntryKind, Evidence, Scheme, Statement, decide, kinds};
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
@@ -408,14 +417,52 @@ fn amount(s: &str) -> Result<Decimal, String> {
 // ---------------------------------------------------------------------------------------
 // `:86:` information to account owner
 
+/// One party named in `:86:` (beneficiary, ordering party, or the counterparty of a layout
+/// that does not say which).
+#[derive(Default, Debug, PartialEq, Eq, Clone)]
+struct Party {
+    name: Option<String>,
+    account: Option<String>,
+    bank: Option<String>,
+}
+
 #[derive(Default, Debug, PartialEq, Eq)]
 struct Info {
     narrative: String,
     end_to_end_id: Option<String>,
-    name: Option<String>,
-    account: Option<String>,
-    bank: Option<String>,
+    /// The account owner's reference: `/PREF/` (payment information id), `/KREF/`, GVC `KREF+`.
+    customer_ref: Option<String>,
+    /// `/BENM/` (the party paid).
+    beneficiary: Party,
+    /// `/ORDP/` (the party that paid).
+    ordering: Party,
+    /// Named without saying which side (`/NAME/`, `/IBAN/`, `/CNTP/`, GVC `?31`/`?32`).
+    counterparty: Party,
     return_reason: Option<String>,
+}
+
+impl Info {
+    /// Where a side's sub-fields go: nowhere for an ultimate party, to the counterparty when
+    /// no side was named.
+    fn party_mut(&mut self, side: Option<Side>) -> Option<&mut Party> {
+        match side {
+            Some(Side::Beneficiary) => Some(&mut self.beneficiary),
+            Some(Side::Ordering) => Some(&mut self.ordering),
+            Some(Side::Ultimate) => None,
+            None => Some(&mut self.counterparty),
+        }
+    }
+
+    /// The counterparty: for money out the beneficiary, for money in the ordering party;
+    /// what they leave open from the party named without a side, then from the other side.
+    fn party(&self, debit: bool) -> Party {
+        let (first, last) =
+            if debit { (&self.beneficiary, &self.ordering) } else { (&self.ordering, &self.beneficiary) };
+        let pick = |f: fn(&Party) -> &Option<String>| {
+            f(first).clone().or_else(|| f(&self.counterparty).clone()).or_else(|| f(last).clone())
+        };
+        Party { name: pick(|p| &p.name), account: pick(|p| &p.account), bank: pick(|p| &p.bank) }
+    }
 }
 
 /// Placeholders that mean "no reference".
@@ -427,7 +474,7 @@ fn reference(s: &str) -> Option<String> {
 fn parse_86(first: &str, more: &[&str]) -> Info {
     let head = first.trim_start().as_bytes();
     let gvc = head.len() >= 4 && head[..3].iter().all(u8::is_ascii_digit) && head[3] == b'?';
-    let dutch = head.first() == Some(&b'/') && dutch_key_at(first.trim_start(), 0).is_some();
+    let dutch = !gvc && head.first() == Some(&b'/');
     if gvc || dutch {
         // Structured text is wrapped at a fixed width, often inside a word or a key: the
         // lines are glued back together as they are.
@@ -437,12 +484,14 @@ fn parse_86(first: &str, more: &[&str]) -> Info {
         for l in more {
             raw.push_str(l);
         }
-        let info = if gvc { parse_gvc(&raw) } else { parse_dutch(&raw) };
-        if !info.narrative.is_empty() {
-            return info;
+        let info = if gvc { Some(parse_gvc(&raw)) } else { parse_dutch(&raw) };
+        if let Some(info) = info {
+            if !info.narrative.is_empty() {
+                return info;
+            }
+            // Structured, but no remittance information: the whole text, glued.
+            return Info { narrative: words(&raw), ..info };
         }
-        // Structured, but no remittance information: the whole text, glued.
-        return Info { narrative: words(&raw), ..info };
     }
     Info { narrative: free_text(first, more), ..Info::default() }
 }
@@ -475,6 +524,7 @@ fn parse_gvc(raw: &str) -> Info {
     let mut name = String::new();
     let (mut purpose_last, mut name_last) = (0, 0);
     let mut info = Info::default();
+    let cp = &mut info.counterparty;
     for (k, &s) in starts.iter().enumerate() {
         let end = starts.get(k + 1).copied().unwrap_or(b.len());
         let code = raw.get(s + 1..s + 3).unwrap_or("");
@@ -484,29 +534,27 @@ fn parse_gvc(raw: &str) -> Info {
             "20" | "21" | "22" | "23" | "24" | "25" | "26" | "27" | "28" | "29" | "60" | "61" | "62" | "63" => {
                 gvc_append(&mut purpose, &mut purpose_last, value)
             }
-            "30" => info.bank = non_empty(value),
-            "31" => info.account = non_empty(value),
+            "30" => cp.bank = non_empty(value),
+            "31" => cp.account = non_empty(value),
             "32" | "33" => gvc_append(&mut name, &mut name_last, value),
             _ => {}
         }
     }
-    info.name = non_empty(&name);
+    cp.name = non_empty(&name);
     let sepa = sepa_keywords(&purpose);
-    if let Some(e) = sepa.iter().find(|(k, _)| *k == "EREF+") {
-        info.end_to_end_id = reference(e.1);
+    let key = |k: &str| sepa.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+    info.end_to_end_id = key("EREF+").and_then(reference);
+    // KREF+: the customer's (batch) reference (DK Verband, SEPA in the MT940 ?20-?29 fields).
+    info.customer_ref = key("KREF+").and_then(reference);
+    let cp = &mut info.counterparty;
+    if cp.account.is_none() {
+        cp.account = key("IBAN+").and_then(non_empty);
     }
-    if info.account.is_none()
-        && let Some(e) = sepa.iter().find(|(k, _)| *k == "IBAN+")
-    {
-        info.account = non_empty(e.1);
+    if cp.bank.is_none() {
+        cp.bank = key("BIC+").and_then(non_empty);
     }
-    if info.bank.is_none()
-        && let Some(e) = sepa.iter().find(|(k, _)| *k == "BIC+")
-    {
-        info.bank = non_empty(e.1);
-    }
-    let remittance = match sepa.iter().find(|(k, _)| *k == "SVWZ+") {
-        Some(s) => words(s.1),
+    let remittance = match key("SVWZ+") {
+        Some(s) => words(s),
         None if sepa.is_empty() => words(&purpose),
         // Keywords but no SVWZ: whatever text stands before the first keyword.
         None => words(purpose.get(..sepa_first(&purpose)).unwrap_or("")),
@@ -561,102 +609,243 @@ fn sepa_keywords(s: &str) -> Vec<(&'static str, &str)> {
         .collect()
 }
 
-/// Keys of the Dutch / SEPA `/KEY/value` layout (ING, ABN AMRO, Rabobank, Knab…). Only these
-/// split the text; anything else stays inside the value before it.
-const DUTCH_KEYS: [&str; 31] = [
-    "EREF",
-    "MARF",
-    "CSID",
-    "CNTP",
-    "REMI",
-    "PREF",
-    "RTRN",
-    "TRCD",
-    "NAME",
-    "IBAN",
-    "BIC",
-    "ACCW",
-    "BBAN",
-    "TRTP",
-    "BENM",
-    "ORDP",
-    "ADDR",
-    "PURP",
-    "ISDT",
-    "SUM",
-    "OCMT",
-    "CHGS",
-    "CDTRREFTP",
-    "CDTRREF",
-    "ULTC",
-    "ULTD",
-    "ULTB",
-    "IREF",
-    "SVCL",
-    "RTYP",
-    "EXCH",
+/// What one `/CODE/` of the structured `:86:` carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Code {
+    /// End-to-end id.
+    EndToEnd,
+    /// The account owner's reference (payment information id, customer reference).
+    OwnerRef,
+    /// Return reason (ISO code).
+    ReturnReason,
+    /// Remittance information: the narrative.
+    Remittance,
+    /// Structured creditor reference: the narrative when there is no remittance text.
+    CreditorRef,
+    /// A party: the value, if any, is its name; `NAME`/`ID`/`ADDR`/account codes after it
+    /// belong to it.
+    Party(Side),
+    Name,
+    /// A party's id or address: not kept.
+    IdOrAddress,
+    Account,
+    Bic,
+    /// ING `/CNTP/account/BIC/name/city/`.
+    Counterparty,
+    /// Known, not needed (mandate, creditor id, dates, amounts, type texts…). `true`: the value
+    /// is structured itself (`/PURP//CD/SALA`) and is not searched for unknown codes.
+    Skip(bool),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Beneficiary,
+    Ordering,
+    /// Ultimate debtor / creditor / beneficiary: not the counterparty of the booking.
+    Ultimate,
+}
+
+/// The `/CODE/` words of the structured `:86:` and what each carries. Only these split the
+/// text. Sources:
+/// - Rabobank, Format description MT940 Structured (v1.5, ch. 3 "Field 86"): MARF, EREF, PREF,
+///   RTRN, ACCW, BENM, ORDP, NAME, ID, ADDR, REMI (USTD / STRD CUR), CDTRREFTP, CDTRREF, CSID,
+///   ISDT, ULTD, ULTB, PURP;
+/// - ING, Format Description MT940 & MT942 Structured NL (v4/v5): CNTP, EREF, MARF, CSID,
+///   REMI, RTRN, ULTC, ULTD, PURP, IREF, SVCL, TRCD, BUSP, ISDT;
+/// - ABN AMRO and Triodos/Knab/SNS SEPA MT940 (the Dutch banks' common structure): TRTP,
+///   IBAN, BIC, NAME, REMI, EREF, MARF, CSID, RTRN, RTYP, BBAN, ACCW;
+/// - Deutsche Bank MT940/942 format specifications (§3.11 "codewords used in tag 86"): EREF,
+///   PREF, MREF, ORDP, BENM, REMI, ACCW;
+/// - SWIFT MT structured party fields and NetSuite's MT940 parser keyword list: ACCT, KREF,
+///   CRED, DEBT, NBTR, NRTX, ORDT, OCMT, CHGS, COAM, OAMT, EXCH, SUM, OTHR, MREF, RREF.
+///
+/// Codes of two or three letters that also occur in remittance text (`CD`, `CUR`, `INV`) are
+/// left out: they would cut `/REMI/STRD/CUR/…`.
+const DUTCH_CODES: [(&str, Code); 45] = [
+    ("EREF", Code::EndToEnd),
+    ("PREF", Code::OwnerRef),
+    ("KREF", Code::OwnerRef),
+    ("RTRN", Code::ReturnReason),
+    ("REMI", Code::Remittance),
+    ("CDTRREF", Code::CreditorRef),
+    ("BENM", Code::Party(Side::Beneficiary)),
+    ("ORDP", Code::Party(Side::Ordering)),
+    ("ULTD", Code::Party(Side::Ultimate)),
+    ("ULTC", Code::Party(Side::Ultimate)),
+    ("ULTB", Code::Party(Side::Ultimate)),
+    ("NAME", Code::Name),
+    ("ID", Code::IdOrAddress),
+    ("ADDR", Code::IdOrAddress),
+    ("ACCT", Code::Account),
+    ("IBAN", Code::Account),
+    ("ACCW", Code::Account),
+    ("BBAN", Code::Account),
+    ("BIC", Code::Bic),
+    ("CNTP", Code::Counterparty),
+    ("CDTRREFTP", Code::Skip(true)),
+    ("PURP", Code::Skip(true)),
+    ("MARF", Code::Skip(false)),
+    ("MREF", Code::Skip(false)),
+    ("CSID", Code::Skip(false)),
+    ("CRED", Code::Skip(false)),
+    ("DEBT", Code::Skip(false)),
+    ("TRTP", Code::Skip(false)),
+    ("TRCD", Code::Skip(false)),
+    ("BUSP", Code::Skip(false)),
+    ("ISDT", Code::Skip(false)),
+    ("SUM", Code::Skip(false)),
+    ("OCMT", Code::Skip(false)),
+    ("CHGS", Code::Skip(false)),
+    ("COAM", Code::Skip(false)),
+    ("OAMT", Code::Skip(false)),
+    ("EXCH", Code::Skip(false)),
+    ("IREF", Code::Skip(false)),
+    ("SVCL", Code::Skip(false)),
+    ("RTYP", Code::Skip(false)),
+    ("RREF", Code::Skip(false)),
+    ("NBTR", Code::Skip(false)),
+    ("NRTX", Code::Skip(false)),
+    ("ORDT", Code::Skip(false)),
+    ("OTHR", Code::Skip(false)),
 ];
 
-/// The key of a `/KEY/` starting at byte `i` (which must hold the first `/`).
-fn dutch_key_at(s: &str, i: usize) -> Option<&'static str> {
+/// The code of a `/CODE/` starting at byte `i` (which must hold the first `/`).
+fn dutch_key_at(s: &str, i: usize) -> Option<(&'static str, Code)> {
     let rest = s.as_bytes().get(i..)?;
     if rest.first() != Some(&b'/') {
         return None;
     }
     let rest = &rest[1..];
-    DUTCH_KEYS.into_iter().find(|k| rest.starts_with(k.as_bytes()) && rest.get(k.len()) == Some(&b'/'))
+    DUTCH_CODES.into_iter().find(|(k, _)| rest.starts_with(k.as_bytes()) && rest.get(k.len()) == Some(&b'/'))
 }
 
-fn parse_dutch(raw: &str) -> Info {
-    let mut found: Vec<(usize, &'static str)> = Vec::new();
+/// Where an unknown `/CODE/` (four capital letters between slashes) starts in `v`.
+fn unknown_code_in(v: &str) -> Option<usize> {
+    let b = v.as_bytes();
+    (0..b.len()).find(|&i| {
+        b[i] == b'/' && b.len() > i + 5 && b[i + 1..i + 5].iter().all(u8::is_ascii_uppercase) && b[i + 5] == b'/'
+    })
+}
+
+/// `NL12RABO0123456789,RABONL2U` / `…/RABONL2U`: an account and maybe its bank's BIC.
+fn account_and_bic(v: &str) -> (Option<String>, Option<String>) {
+    let mut parts = v.split([',', '/']).map(str::trim).filter(|p| !p.is_empty());
+    let acct = parts.next().and_then(non_empty);
+    let bic = parts.next().filter(|p| looks_like_bic(p)).map(str::to_string);
+    (acct, bic)
+}
+
+/// 8 or 11 characters, the first six letters.
+fn looks_like_bic(s: &str) -> bool {
+    let b = s.as_bytes();
+    (b.len() == 8 || b.len() == 11)
+        && b[..6].iter().all(u8::is_ascii_uppercase)
+        && b[6..].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+/// The Dutch / SEPA `/CODE/value` layout. `None` when no known code is in the text.
+fn parse_dutch(raw: &str) -> Option<Info> {
+    let mut found: Vec<(usize, usize, Code)> = Vec::new(); // (code start, value start, code)
     let mut i = 0;
     while i < raw.len() {
-        if let Some(k) = dutch_key_at(raw, i) {
-            found.push((i, k));
-            i += k.len() + 2;
-        } else {
-            i += 1;
+        match dutch_key_at(raw, i) {
+            Some((k, code)) => {
+                found.push((i, i + k.len() + 2, code));
+                // A party's trailing slash may open its first sub-field (`/BENM/NAME/x`).
+                i += k.len() + if matches!(code, Code::Party(_)) { 1 } else { 2 };
+            }
+            None => i += 1,
         }
     }
+    let first = found.first()?.0;
     let mut info = Info::default();
     let mut remi: Option<String> = None;
     let mut cdtrref: Option<String> = None;
-    for (n, &(at, key)) in found.iter().enumerate() {
-        let end = found.get(n + 1).map(|f| f.0).unwrap_or(raw.len());
-        let value = raw.get(at + key.len() + 2..end).unwrap_or("");
+    // Text the known codes do not explain (unknown codes and what they hold), in order.
+    let mut other: Vec<&str> = Vec::new();
+    if let Some(before) = raw.get(..first).filter(|t| !t.trim_matches('/').trim().is_empty()) {
+        other.push(before);
+    }
+    let mut side: Option<Side> = None;
+    for (n, &(_, at, code)) in found.iter().enumerate() {
+        let end = found.get(n + 1).map(|f| f.0).unwrap_or(raw.len()).max(at);
+        let whole = raw.get(at..end).unwrap_or("");
+        // An unknown code ends the value of a known one; it stays text.
+        let value = match code {
+            Code::Remittance | Code::IdOrAddress | Code::Counterparty | Code::Skip(true) => whole,
+            _ => match unknown_code_in(whole) {
+                Some(p) => {
+                    other.push(whole.get(p..).unwrap_or(""));
+                    whole.get(..p).unwrap_or("")
+                }
+                None => whole,
+            },
+        };
         let trimmed = value.trim_matches(|c: char| c == '/' || c.is_whitespace());
-        match key {
-            "EREF" => info.end_to_end_id = info.end_to_end_id.take().or_else(|| reference(trimmed)),
-            "NAME" => info.name = info.name.take().or_else(|| non_empty(trimmed)),
-            "IBAN" | "ACCW" | "BBAN" => info.account = info.account.take().or_else(|| non_empty(trimmed)),
-            "BIC" => info.bank = info.bank.take().or_else(|| non_empty(trimmed)),
-            "RTRN" => info.return_reason = non_empty(trimmed),
-            "CDTRREF" => cdtrref = non_empty(trimmed),
-            "CNTP" => {
-                // ING: /CNTP/account/bic/name/city/
+        if !matches!(code, Code::Party(_) | Code::Name | Code::IdOrAddress | Code::Account | Code::Bic) {
+            side = None;
+        }
+        // Accounts and BICs after an ultimate party are the counterparty's.
+        let account_side = side.filter(|s| *s != Side::Ultimate);
+        match code {
+            Code::EndToEnd => info.end_to_end_id = info.end_to_end_id.take().or_else(|| reference(trimmed)),
+            Code::OwnerRef => info.customer_ref = info.customer_ref.take().or_else(|| reference(trimmed)),
+            Code::ReturnReason => info.return_reason = info.return_reason.take().or_else(|| non_empty(trimmed)),
+            Code::CreditorRef => cdtrref = cdtrref.take().or_else(|| non_empty(trimmed)),
+            Code::Party(_) | Code::Name => {
+                if let Code::Party(s) = code {
+                    side = Some(s);
+                }
+                if let Some(p) = info.party_mut(side) {
+                    p.name = p.name.take().or_else(|| non_empty(trimmed));
+                }
+            }
+            Code::Account | Code::Bic => {
+                // The side named before it, else the counterparty.
+                if let Some(p) = info.party_mut(account_side) {
+                    let (acct, bic) =
+                        if code == Code::Bic { (None, non_empty(trimmed)) } else { account_and_bic(trimmed) };
+                    p.account = p.account.take().or(acct);
+                    p.bank = p.bank.take().or(bic);
+                }
+            }
+            Code::Counterparty => {
+                // ING: /CNTP/account/BIC/name/city/
                 let mut parts = value.split('/');
+                let cp = &mut info.counterparty;
                 let acct = parts.next().and_then(non_empty);
                 let bic = parts.next().and_then(non_empty);
                 let name = parts.next().and_then(non_empty);
-                info.account = info.account.take().or(acct);
-                info.bank = info.bank.take().or(bic);
-                info.name = info.name.take().or(name);
+                cp.account = cp.account.take().or(acct);
+                cp.bank = cp.bank.take().or(bic);
+                cp.name = cp.name.take().or(name);
             }
-            "REMI" => {
+            Code::Remittance => {
                 let v = value.trim_start();
                 let v = v
                     .strip_prefix("USTD//")
+                    .or_else(|| v.strip_prefix("USTD/"))
                     .or_else(|| v.strip_prefix("STRD/CUR/"))
                     .or_else(|| v.strip_prefix("STRD/ISO/"))
+                    .or_else(|| v.strip_prefix("STRD//"))
                     .unwrap_or(v);
                 let v = v.trim_matches(|c: char| c == '/' || c.is_whitespace());
-                remi = non_empty(v);
+                if let Some(w) = non_empty(v) {
+                    match remi.as_mut() {
+                        Some(r) => push_words(r, &w),
+                        None => remi = Some(w),
+                    }
+                }
             }
-            _ => {}
+            Code::IdOrAddress | Code::Skip(_) => {}
         }
     }
-    info.narrative = remi.or(cdtrref).unwrap_or_default();
-    info
+    let mut narrative = remi.or(cdtrref).unwrap_or_default();
+    for t in other {
+        push_words(&mut narrative, t);
+    }
+    info.narrative = narrative;
+    Some(info)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -676,8 +865,11 @@ struct Field<'a> {
 struct OpenEntry {
     entry: Entry,
     supplementary: String,
-    /// The bank's code said nothing more specific than a transfer.
-    refine_kind: bool,
+    /// `RC`/`RD`.
+    reversal: bool,
+    /// `/PREF/`, `/KREF/`, `KREF+` when the `:61:` had no customer reference (else they are
+    /// kept in the narrative).
+    owner_ref: Option<String>,
 }
 
 struct Building {
@@ -694,6 +886,8 @@ struct Building {
     open: Option<OpenEntry>,
     /// The last field was a `:61:` or an `:86:` after one: a following `:86:` belongs to it.
     attach_86: bool,
+    /// The bank's section in the entry-kind lists (from the envelope or `:25:BIC/account`).
+    bank: Option<&'static str>,
 }
 
 struct Parser<'a, 'l> {
@@ -707,6 +901,8 @@ struct Parser<'a, 'l> {
     more: Vec<&'a str>,
     /// A line holding only `-`: the end of a message, unless text continues after it.
     pending_dash: bool,
+    /// The sending bank of the current message (`{2:O940…<BIC>…}`), as its section name.
+    msg_bank: Option<&'static str>,
 }
 
 impl<'a, 'l> Parser<'a, 'l> {
@@ -720,6 +916,7 @@ impl<'a, 'l> Parser<'a, 'l> {
             field: None,
             more: Vec::new(),
             pending_dash: false,
+            msg_bank: None,
         }
     }
 
@@ -744,6 +941,10 @@ impl<'a, 'l> Parser<'a, 'l> {
             self.resolve_dash(Next::Boundary)?;
             if line.starts_with("{1:") {
                 self.end_message()?;
+                self.msg_bank = None;
+            }
+            if let Some(bank) = envelope_bank(line) {
+                self.msg_bank = Some(bank);
             }
             match line.find("{4:") {
                 Some(p) => line = line.get(p + 3..).unwrap_or(""),
@@ -874,6 +1075,7 @@ impl<'a, 'l> Parser<'a, 'l> {
                 first_entry_line: None,
                 open: None,
                 attach_86: false,
+                bank: self.msg_bank,
             });
             return Ok(());
         }
@@ -934,6 +1136,13 @@ impl<'a, 'l> Parser<'a, 'l> {
         }
         if let Some(b) = self.cur.as_mut() {
             b.account = Some((acct.to_string(), f.line));
+            // `:25:CMBCCNBS/7559…`: the account servicer's BIC in front of the account.
+            if let Some((bic, _)) = acct.split_once('/')
+                && looks_like_bic(bic)
+                && let Some(bank) = kinds().bank_of_bic(bic)
+            {
+                b.bank = Some(bank);
+            }
         }
         Ok(())
     }
@@ -1105,16 +1314,6 @@ impl<'a, 'l> Parser<'a, 'l> {
             push_words(&mut supplementary, l);
         }
         let ccy = self.cur.as_ref().and_then(|b| b.currency.as_ref()).map(|c| c.0).unwrap_or(Currency::CNY);
-        let (kind, refine) = if parsed.reversal {
-            (EntryKind::Reversal, false)
-        } else {
-            match parsed.type_code.and_then(|t| t.get(1..)) {
-                Some("INT") => (EntryKind::Interest, false),
-                Some("CHG") | Some("COM") => (EntryKind::Fee, false),
-                Some("RTI") => (EntryKind::Return, false),
-                _ => (EntryKind::Transfer, true),
-            }
-        };
         let entry = Entry {
             booking_date: parsed.booking,
             value_date: Some(parsed.value),
@@ -1126,7 +1325,8 @@ impl<'a, 'l> Parser<'a, 'l> {
             counterparty_name: None,
             counterparty_bank: None,
             narrative: String::new(),
-            kind,
+            // Decided when the entry is complete (`close_entry`).
+            kind: EntryKind::Transfer,
             type_code: parsed.type_code.map(|t| t.trim().to_string()),
             return_reason: None,
             batch: None,
@@ -1142,7 +1342,7 @@ impl<'a, 'l> Parser<'a, 'l> {
                 ));
             }
             b.first_entry_line.get_or_insert(line);
-            b.open = Some(OpenEntry { entry, supplementary, refine_kind: refine });
+            b.open = Some(OpenEntry { entry, supplementary, reversal: parsed.reversal, owner_ref: None });
             b.attach_86 = true;
         }
         Ok(())
@@ -1158,15 +1358,19 @@ impl<'a, 'l> Parser<'a, 'l> {
         let info = parse_86(f.first, more);
         let e = &mut open.entry;
         if e.narrative.is_empty() {
-            e.narrative = info.narrative;
+            e.narrative = info.narrative.clone();
         } else {
             push_words(&mut e.narrative, &info.narrative);
         }
+        let party = info.party(e.amount.amount.is_sign_negative());
         e.end_to_end_id = e.end_to_end_id.take().or(info.end_to_end_id);
-        e.counterparty_name = e.counterparty_name.take().or(info.name);
-        e.counterparty_account = e.counterparty_account.take().or(info.account);
-        e.counterparty_bank = e.counterparty_bank.take().or(info.bank);
+        e.counterparty_name = e.counterparty_name.take().or(party.name);
+        e.counterparty_account = e.counterparty_account.take().or(party.account);
+        e.counterparty_bank = e.counterparty_bank.take().or(party.bank);
         e.return_reason = e.return_reason.take().or(info.return_reason);
+        if open.owner_ref.is_none() {
+            open.owner_ref = info.customer_ref;
+        }
     }
 
     fn close_entry(&mut self) {
@@ -1174,11 +1378,33 @@ impl<'a, 'l> Parser<'a, 'l> {
         b.attach_86 = false;
         let Some(open) = b.open.take() else { return };
         let mut e = open.entry;
-        push_words(&mut e.narrative, &open.supplementary);
-        // The words `kind_from_text` looks for are Chinese: ASCII text cannot hold them.
-        if open.refine_kind && !e.narrative.is_ascii() {
-            e.kind = kind_from_text(&e.narrative).unwrap_or(EntryKind::Transfer);
+        // Some banks name the counterparty's account only in the `:61:` supplementary details.
+        let mut supplementary = open.supplementary.as_str();
+        let rest;
+        if e.counterparty_account.is_none()
+            && let Some((acct, left)) = account_in(supplementary)
+        {
+            e.counterparty_account = Some(acct);
+            rest = left;
+            supplementary = &rest;
         }
+        push_words(&mut e.narrative, supplementary);
+        // `/PREF/` or `KREF+`: the owner's (batch) reference, unless the :61: had one.
+        if let Some(r) = open.owner_ref {
+            if e.customer_ref.is_none() {
+                e.customer_ref = Some(r);
+            } else if e.customer_ref.as_deref() != Some(r.as_str()) && !e.narrative.contains(r.as_str()) {
+                push_words(&mut e.narrative, &r);
+            }
+        }
+        let code = e.type_code.as_deref().and_then(|t| kinds().code_kind(Scheme::Mt940, t, b.bank));
+        e.kind = decide(&Evidence {
+            reversal_mark: open.reversal,
+            return_reason: e.return_reason.is_some(),
+            code,
+            text: &e.narrative,
+            bank: b.bank,
+        });
         b.entries.push(e);
     }
 
@@ -1221,6 +1447,66 @@ impl<'a, 'l> Parser<'a, 'l> {
         });
         Ok(())
     }
+}
+
+/// The sending bank of an output message, from its application header
+/// `{2:O940HHMM<date><BIC8>…`, if the entry-kind lists have a section for it.
+fn envelope_bank(line: &str) -> Option<&'static str> {
+    let p = line.find("{2:O")?;
+    let bic = line.get(p + 3 + 1 + 3 + 4 + 6..p + 3 + 1 + 3 + 4 + 6 + 8)?;
+    kinds().bank_of_bic(bic)
+}
+
+/// The first account-shaped word of `:61:` supplementary details (an IBAN, 8 to 34 digits,
+/// a masked card number `6217****1234`) and the text without it.
+fn account_in(text: &str) -> Option<(String, String)> {
+    let word = text
+        .split_whitespace()
+        .find(|w| is_account_shaped(w.trim_matches(|c: char| matches!(c, ',' | ';' | '.' | ':'))))?;
+    let acct = word.trim_matches(|c: char| matches!(c, ',' | ';' | '.' | ':')).to_string();
+    let mut rest = String::with_capacity(text.len());
+    let mut skipped = false;
+    for w in text.split_whitespace() {
+        if !skipped && w == word {
+            skipped = true;
+            continue;
+        }
+        push_words(&mut rest, w);
+    }
+    Some((acct, rest))
+}
+
+fn is_account_shaped(w: &str) -> bool {
+    let b = w.as_bytes();
+    if (8..=34).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
+        return true;
+    }
+    // Masked card: leading digits, stars, trailing digits (6217****1234, 621700******1234).
+    let lead = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    let stars = b[lead..].iter().take_while(|&&c| c == b'*').count();
+    let tail = b.len() - lead - stars;
+    if lead >= 4 && stars >= 2 && tail >= 3 && b[lead + stars..].iter().all(u8::is_ascii_digit) && b.len() <= 34 {
+        return true;
+    }
+    is_iban(w)
+}
+
+/// Two letters, two check digits, 11 to 30 letters and digits, and the ISO 13616 check.
+fn is_iban(w: &str) -> bool {
+    let b = w.as_bytes();
+    if !(15..=34).contains(&b.len())
+        || !b[..2].iter().all(u8::is_ascii_uppercase)
+        || !b[2..4].iter().all(u8::is_ascii_digit)
+        || !b[4..].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
+        return false;
+    }
+    let mut rem: u32 = 0;
+    for &c in b[4..].iter().chain(&b[..4]) {
+        let v = if c.is_ascii_digit() { u32::from(c - b'0') } else { u32::from(c - b'A') + 10 };
+        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+    }
+    rem == 1
 }
 
 /// A field's lines glued together (wrapped references: `:28C:0000` / `0`).
@@ -1483,14 +1769,14 @@ mod tests {
         );
         assert_eq!(info.end_to_end_id.as_deref(), Some("E2E-1"));
         assert_eq!(info.narrative, "VERTRAG NR 4711 APRIL");
-        assert_eq!(info.bank.as_deref(), Some("DEUTDEDB237"));
-        assert_eq!(info.account.as_deref(), Some("DE93230707000621787100"));
+        assert_eq!(info.counterparty.bank.as_deref(), Some("DEUTDEDB237"));
+        assert_eq!(info.counterparty.account.as_deref(), Some("DE93230707000621787100"));
         // A full 27-character subfield continues in the next one without a blank.
-        assert_eq!(info.name.as_deref(), Some("STADTWERKE MUSTERSTADT ENERGIE GMBH"));
+        assert_eq!(info.counterparty.name.as_deref(), Some("STADTWERKE MUSTERSTADT ENERGIE GMBH"));
         // A shorter one ended at a word.
         let info = parse_86("835?00X?20STORNO RECHNUNGSABSCHLUSS?21PER 01.02.2020?32KARL?33KAUFMANN", &[]);
         assert_eq!(info.narrative, "STORNO RECHNUNGSABSCHLUSS PER 01.02.2020");
-        assert_eq!(info.name.as_deref(), Some("KARL KAUFMANN"));
+        assert_eq!(info.counterparty.name.as_deref(), Some("KARL KAUFMANN"));
         let info = parse_86("820?00UMBUCHUNG?20ERSTATTUNG AUSLANDSEINSATZE?21NTGELT", &[]);
         assert_eq!(info.narrative, "ERSTATTUNG AUSLANDSEINSATZENTGELT");
         let info = parse_86("805?00ENTGELTABSCHLUSS?106666?20Pauschalen", &[]);
@@ -1507,17 +1793,17 @@ mod tests {
             &["ZZZ341191060000//CNTP/NL88INGB0999999999/INGBNL2A/RAAMEN NV///REM", "I/USTD//KASSA FACTUUR/"],
         );
         assert_eq!(info.end_to_end_id.as_deref(), Some("0000008668-0000000000-001"));
-        assert_eq!(info.account.as_deref(), Some("NL88INGB0999999999"));
-        assert_eq!(info.bank.as_deref(), Some("INGBNL2A"));
-        assert_eq!(info.name.as_deref(), Some("RAAMEN NV"));
+        assert_eq!(info.counterparty.account.as_deref(), Some("NL88INGB0999999999"));
+        assert_eq!(info.counterparty.bank.as_deref(), Some("INGBNL2A"));
+        assert_eq!(info.counterparty.name.as_deref(), Some("RAAMEN NV"));
         assert_eq!(info.narrative, "KASSA FACTUUR");
         let info = parse_86(
             "/TRTP/SEPA OVERBOEKING/IBAN/NL46ABNA0499998748/BIC/ABNANL2A/NAME/J DOE/REMI/Factuur 12/EREF/NOTPROVIDED",
             &[],
         );
-        assert_eq!(info.account.as_deref(), Some("NL46ABNA0499998748"));
-        assert_eq!(info.bank.as_deref(), Some("ABNANL2A"));
-        assert_eq!(info.name.as_deref(), Some("J DOE"));
+        assert_eq!(info.counterparty.account.as_deref(), Some("NL46ABNA0499998748"));
+        assert_eq!(info.counterparty.bank.as_deref(), Some("ABNANL2A"));
+        assert_eq!(info.counterparty.name.as_deref(), Some("J DOE"));
         assert_eq!(info.narrative, "Factuur 12");
         assert_eq!(info.end_to_end_id, None);
         let info = parse_86("/RTRN/MS03//EREF/X1//REMI/USTD//back/", &[]);
@@ -1528,6 +1814,156 @@ mod tests {
         // Free text, Chinese kept, spaces collapsed.
         let info = parse_86("拨付  支出户", &["用款计划2024-03  "]);
         assert_eq!(info.narrative, "拨付 支出户 用款计划2024-03");
+    }
+
+    /// The counterparty an entry of that sign would get.
+    fn party(first: &str, more: &[&str], debit: bool) -> Party {
+        parse_86(first, more).party(debit)
+    }
+
+    #[test]
+    fn dutch_parties_in_every_style() {
+        // The name directly after /BENM/, then /ACCT/ (which used to be swallowed).
+        let p = party("/BENM/Janssen BV/ACCT/NL91ABNA0417164300/BIC/ABNANL2A/REMI/Factuur 7/EREF/E1", &[], true);
+        assert_eq!(p.name.as_deref(), Some("Janssen BV"));
+        assert_eq!(p.account.as_deref(), Some("NL91ABNA0417164300"));
+        assert_eq!(p.bank.as_deref(), Some("ABNANL2A"));
+        // Rabobank: /ORDP//NAME/…/ADDR/…, the account in the :61: second line.
+        let info = parse_86(
+            "/ORDP//NAME/Hr J DOE/ADDR/Ieplaan 100 2500AA S GRAVENHAGE",
+            &["NL/REMI/bijdrage februari 2014/ISDT/2015-02-09"],
+        );
+        assert_eq!(info.party(false).name.as_deref(), Some("Hr J DOE"));
+        assert_eq!(info.narrative, "bijdrage februari 2014");
+        // /ID/ and /ADDR/ are not names; a single slash after the party code works too.
+        let p = party("/BENM/NAME/Acme/ID/KVK123/ADDR/Main St 1/REMI/x", &[], true);
+        assert_eq!(p.name.as_deref(), Some("Acme"));
+        // Wrapped at 65 characters inside a code word.
+        let p = party("/BENM//NAME/Stadtwerke Musterstadt Energie GmbH/AC", &["CT/NL91ABNA0417164300/REMI/a"], true);
+        assert_eq!(p.account.as_deref(), Some("NL91ABNA0417164300"));
+        assert_eq!(p.name.as_deref(), Some("Stadtwerke Musterstadt Energie GmbH"));
+        // /ACCW/ with the bank's BIC; /IBAN/ /BBAN/ /CNTP/.
+        let p = party("/ORDP//NAME/X/ACCW/NL91ABNA0417164300,ABNANL2A/REMI/y", &[], false);
+        assert_eq!((p.account.as_deref(), p.bank.as_deref()), (Some("NL91ABNA0417164300"), Some("ABNANL2A")));
+        let p = party("/TRTP/SEPA OVERBOEKING/BBAN/123456789/NAME/J DOE/REMI/z", &[], false);
+        assert_eq!((p.account.as_deref(), p.name.as_deref()), (Some("123456789"), Some("J DOE")));
+        // Both parties named: the beneficiary for money out, the ordering party for money in.
+        let info = parse_86("/ORDP//NAME/Fund/ACCT/111111111/BENM//NAME/Hospital/ACCT/222222222/REMI/r", &[]);
+        assert_eq!(info.party(true).name.as_deref(), Some("Hospital"));
+        assert_eq!(info.party(true).account.as_deref(), Some("222222222"));
+        assert_eq!(info.party(false).name.as_deref(), Some("Fund"));
+        // An ultimate party is not the counterparty.
+        let p = party("/ORDP//NAME/Payer/ULTD//NAME/Ultimate Payer/REMI/r", &[], false);
+        assert_eq!(p.name.as_deref(), Some("Payer"));
+        let p = party("/ULTC//NAME/Ultimate/IBAN/NL91ABNA0417164300/REMI/r", &[], true);
+        assert_eq!((p.name, p.account.as_deref()), (None, Some("NL91ABNA0417164300")));
+    }
+
+    #[test]
+    fn dutch_references_remittance_and_unknown_codes() {
+        let info = parse_86("/PREF/PmtInfId-20151208-987/EREF/E2E-7/RTRN/AC04/REMI/STRD/CUR/RF18539007547034", &[]);
+        assert_eq!(info.customer_ref.as_deref(), Some("PmtInfId-20151208-987"));
+        assert_eq!(info.end_to_end_id.as_deref(), Some("E2E-7"));
+        assert_eq!(info.return_reason.as_deref(), Some("AC04"));
+        assert_eq!(info.narrative, "RF18539007547034");
+        let info = parse_86("/KREF/K-1/REMI/USTD/plain", &[]);
+        assert_eq!((info.customer_ref.as_deref(), info.narrative.as_str()), (Some("K-1"), "plain"));
+        // An unknown code ends the value before it and stays text; it never swallows the
+        // known code after it.
+        let info = parse_86("/EREF/E1/ZZZZ/foo bar/REMI/r/NAME/N", &[]);
+        assert_eq!(info.end_to_end_id.as_deref(), Some("E1"));
+        assert_eq!(info.counterparty.name.as_deref(), Some("N"));
+        assert_eq!(info.narrative, "r /ZZZZ/foo bar");
+        let info = parse_86("/ZZZZ/x/EREF/E2", &[]);
+        assert_eq!((info.end_to_end_id.as_deref(), info.narrative.as_str()), (Some("E2"), "/ZZZZ/x"));
+        // Inside remittance text a code-looking word is text.
+        let info = parse_86("/REMI/USTD//ORDER/ABCD/7/EREF/E3", &[]);
+        assert_eq!((info.narrative.as_str(), info.end_to_end_id.as_deref()), ("ORDER/ABCD/7", Some("E3")));
+        // Only unknown codes: free text.
+        let info = parse_86("/ZZZZ/only", &[]);
+        assert_eq!(info, Info { narrative: "/ZZZZ/only".into(), ..Info::default() });
+        // GVC KREF+ is the customer reference.
+        let info = parse_86(
+            "166?00SEPA-UEBERWEISUNG?20KREF+DF-2024-03?21EREF+E-9?22SVWZ+Rente Maerz?31DE89370400440532013000",
+            &[],
+        );
+        assert_eq!(info.customer_ref.as_deref(), Some("DF-2024-03"));
+        assert_eq!(info.end_to_end_id.as_deref(), Some("E-9"));
+        assert_eq!(info.narrative, "Rente Maerz");
+    }
+
+    #[test]
+    fn owner_reference_and_supplementary_account() {
+        // /PREF/ fills an empty customer reference, else it stays in the narrative.
+        let s = one(&format!("{HEAD}:61:240321D1,00NTRFNONREF\n:86:/PREF/BATCH-9/REMI/pay\n:62F:C240321CNY99,00\n"));
+        assert_eq!((s.entries[0].customer_ref.as_deref(), s.entries[0].narrative.as_str()), (Some("BATCH-9"), "pay"));
+        let s = one(&format!("{HEAD}:61:240321D1,00NTRFOWN-1\n:86:/PREF/BATCH-9/REMI/pay\n:62F:C240321CNY99,00\n"));
+        assert_eq!(
+            (s.entries[0].customer_ref.as_deref(), s.entries[0].narrative.as_str()),
+            (Some("OWN-1"), "pay BATCH-9")
+        );
+        // An account-shaped word of the supplementary details is the counterparty account
+        // when :86: named none: an IBAN, 8-34 digits, a masked card number.
+        for (sup, acct, rest) in [
+            ("NL69INGB0123456789", "NL69INGB0123456789", "x"),
+            ("6222020200112233445 张三", "6222020200112233445", "x 张三"),
+            ("CARD 6217****1234", "6217****1234", "x CARD"),
+        ] {
+            let s = one(&format!("{HEAD}:61:240321C1,00NTRFNONREF//B1\n{sup}\n:86:x\n:62F:C240321CNY101,00\n"));
+            let e = &s.entries[0];
+            assert_eq!((e.counterparty_account.as_deref(), e.narrative.as_str()), (Some(acct), rest), "{sup}");
+        }
+        // Not an account: short numbers, a bad IBAN check, text.
+        for sup in ["1234567", "NL69INGB0123456788", "j blom"] {
+            let s = one(&format!("{HEAD}:61:240321C1,00NTRFNONREF//B1\n{sup}\n:62F:C240321CNY101,00\n"));
+            assert_eq!(s.entries[0].counterparty_account, None, "{sup}");
+        }
+        // :86: wins over the supplementary details.
+        let s = one(&format!(
+            "{HEAD}:61:240321C1,00NTRFNONREF//B1\n6222020200112233445\n:86:/IBAN/NL91ABNA0417164300/REMI/r\n:62F:C240321CNY101,00\n"
+        ));
+        let e = &s.entries[0];
+        assert_eq!(e.counterparty_account.as_deref(), Some("NL91ABNA0417164300"));
+        assert_eq!(e.narrative, "r 6222020200112233445");
+        // The bank reference itself is not searched: only what follows it.
+        let s = one(&format!("{HEAD}:61:240321C1,00NTRFNONREF//12345678901\n:62F:C240321CNY101,00\n"));
+        assert_eq!(s.entries[0].counterparty_account, None);
+    }
+
+    #[test]
+    fn the_sending_bank_selects_its_lists() {
+        assert_eq!(envelope_bank("{1:F01X}{2:O9401200240321CMBCCNBSAXXX00000000002403211200N}{4:"), Some("CMB"));
+        assert_eq!(envelope_bank("{2:O9401200240321ICBKCNBJAXXX0000}"), None);
+        assert_eq!(envelope_bank("{2:O94012"), None);
+        assert_eq!(envelope_bank("{2:I940CMBCCNBSAXXXN}"), None);
+        let s = one(":20:A\n:25:CMBCCNBS/755900001234567\n:60F:C240320CNY1,00\n:62F:C240320CNY1,00\n");
+        assert_eq!(s.account, "CMBCCNBS/755900001234567");
+        let limits = Limits::default();
+        let mut p = Parser::new("t", &limits);
+        for (n, l) in ":20:A\n:25:CMBCCNBS/755900001234567\n:60F:C240320CNY1,00\n".lines().enumerate() {
+            p.line(n as u64 + 1, l).unwrap();
+        }
+        p.flush().unwrap();
+        assert_eq!(p.cur.as_ref().and_then(|b| b.bank), Some("CMB"));
+    }
+
+    #[test]
+    fn returns_booked_as_reversals() {
+        let kind = |l61: &str, l86: &str| {
+            let s = one(&format!("{HEAD}:61:{l61}\n:86:{l86}\n:62F:C240321CNY100,00\n"));
+            s.entries[0].kind
+        };
+        assert_eq!(kind("240321RD5,00NTRFNONREF", "CORRECTION"), EntryKind::Reversal);
+        assert_eq!(kind("240321RD5,00NTRFNONREF", "冲正"), EntryKind::Reversal);
+        assert_eq!(kind("240321RD5,00NRTINONREF", "x"), EntryKind::Return);
+        assert_eq!(kind("240321RD5,00NTRFNONREF", "/RTRN/AC04/EREF/E1"), EntryKind::Return);
+        assert_eq!(kind("240321RD5,00NTRFNONREF", "RETURN OF PAYMENT ORIG REF V1"), EntryKind::Return);
+        assert_eq!(kind("240321RD5,00NTRFNONREF", "退汇 原凭证 V1"), EntryKind::Return);
+        assert_eq!(kind("240321RD5,00NTRFNONREF", "MD07 BENEFICIARY DECEASED"), EntryKind::Return);
+        assert_eq!(kind("240321C5,00NTRFNONREF", "/RTRN/MS03/REMI/back"), EntryKind::Return);
+        assert_eq!(kind("240321C5,00NTRFNONREF", "RETURN OF PAYMENT ORIG REF V1"), EntryKind::Return);
+        assert_eq!(kind("240321C5,00NTRFNONREF", "退回多付款"), EntryKind::Transfer);
+        assert_eq!(kind("240321D5,00NTRFNONREF", "账户管理费"), EntryKind::Fee);
     }
 
     #[test]

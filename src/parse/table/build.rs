@@ -5,7 +5,7 @@ use super::rows::Rec;
 use crate::book::{BookRecord, Direction};
 use crate::money::{Money, canonical};
 use crate::parse::{Limits, Location, ParseError};
-use crate::statement::{Balance, Entry, EntryKind, Statement, kind_from_text};
+use crate::statement::{Balance, Entry, Evidence, Scheme, Statement, decide, kinds};
 use chrono::{NaiveDate, NaiveTime};
 use rust_decimal::Decimal;
 
@@ -16,6 +16,8 @@ pub(crate) struct Origin<'a> {
     pub suffix: String,
     /// Rows are spreadsheet rows (`row 7`), not text lines (`line 7`).
     pub spreadsheet: bool,
+    /// The layout's `bank`: which bank's words and codes apply (`formats/kinds/`).
+    pub bank: Option<&'a str>,
 }
 
 impl Origin<'_> {
@@ -210,8 +212,13 @@ fn statement(
     let entries = recs
         .into_iter()
         .map(|r| {
-            let kind = kind_from_text(&format!("{} {}", r.text, r.type_code.as_deref().unwrap_or("")))
-                .unwrap_or(EntryKind::Transfer);
+            let bank = origin.bank;
+            let code = r.type_code.as_deref().and_then(|c| kinds().code_kind(Scheme::Table, c, bank));
+            let text = match r.type_code.as_deref() {
+                Some(t) => format!("{} {t}", r.text),
+                None => r.text.clone(),
+            };
+            let kind = decide(&Evidence { code, text: &text, bank, ..Evidence::default() });
             Entry {
                 booking_date: r.date,
                 value_date: r.value_date,

@@ -234,7 +234,12 @@ impl Layouts {
         for (sheet, m) in &tables {
             let t = table(file, sheet, layout, m, input.spreadsheet)?;
             let recs = t.records(opts.account, limits)?;
-            let origin = build::Origin { file, suffix: suffix(&t), spreadsheet: input.spreadsheet };
+            let origin = build::Origin {
+                file,
+                suffix: suffix(&t),
+                spreadsheet: input.spreadsheet,
+                bank: layout.bank.as_deref(),
+            };
             out.extend(build::statements(&origin, recs, limits)?);
             if out.len() > limits.max_statements {
                 return Err(ParseError::new(
@@ -263,7 +268,12 @@ impl Layouts {
         for (sheet, m) in &tables {
             let t = table(file, sheet, layout, m, input.spreadsheet)?;
             let recs = t.records(opts.account, limits)?;
-            let origin = build::Origin { file, suffix: suffix(&t), spreadsheet: input.spreadsheet };
+            let origin = build::Origin {
+                file,
+                suffix: suffix(&t),
+                spreadsheet: input.spreadsheet,
+                bank: layout.bank.as_deref(),
+            };
             out.extend(build::books(&origin, recs)?);
         }
         Ok(out)
