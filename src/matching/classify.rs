@@ -5,7 +5,8 @@
 //! 2. entries by the bank's own kind: `bank_fee`, `interest_credit`, `returned_payment`
 //!    (with the voucher it names, if any);
 //! 3. `duplicate_entry` — the entry repeats an entry already matched (same date, amount,
-//!    counterparty and text, or the same bank reference);
+//!    counterparty and text, or the same bank reference, or it names the voucher a matched
+//!    entry of the same amount paid);
 //! 4. `missing_in_books` — any other open entry;
 //! 5. records: `missing_in_bank` when a batch debit paid the other items of its batch
 //!    (rule `batch`, naming the debit); else `in_transit` while the bank's window has not
@@ -93,6 +94,31 @@ pub(crate) fn rest(pool: &mut Pool, refs: &Index, params: &Params, out: &mut Com
             }
         }
     }
+    // An open entry naming a voucher that a matched entry of the same amount already paid:
+    // the bank posted the payment twice (possibly on another day, under another reference).
+    let mut paid_by: FxMap<u32, u32> = FxMap::default();
+    let named: Vec<(usize, usize)> = (0..ne)
+        .filter(|&i| pool.entry_open[i] && super::plain(it.e_kind[i]))
+        .flat_map(|i| refs.voucher_records(i).into_iter().map(move |ri| (i, ri)))
+        .filter(|&(_, ri)| !pool.record_open[ri])
+        .collect();
+    if !named.is_empty() {
+        let want: std::collections::HashSet<u32, super::FxBuild> = named.iter().map(|&(_, ri)| ri as u32).collect();
+        for m in 0..out.match_count() {
+            if let ([e], [r]) = (out.entries_of(m), out.records_of(m))
+                && want.contains(r)
+                && out.matches[m].rule != super::Rule::Return
+            {
+                paid_by.insert(*r, *e);
+            }
+        }
+    }
+    let dup_of_voucher = |it: &super::Items, ei: usize| -> Option<u32> {
+        named.iter().filter(|&&(i, _)| i == ei).find_map(|&(_, ri)| {
+            let pe = *paid_by.get(&(ri as u32))?;
+            (it.efen(pe as usize) == it.efen(ei)).then_some(pe)
+        })
+    };
     for ei in 0..ne {
         if !pool.entry_open[ei] {
             continue;
@@ -112,7 +138,9 @@ pub(crate) fn rest(pool: &mut Pool, refs: &Index, params: &Params, out: &mut Com
                 } else {
                     e.bank_ref().and_then(|r| want_ref.get(r)).copied().filter(|&m| m != NO)
                 };
-                let dup = by_ref.or_else(|| want_content.get(&content(ei)).copied().filter(|&m| m != NO));
+                let dup = by_ref
+                    .or_else(|| want_content.get(&content(ei)).copied().filter(|&m| m != NO))
+                    .or_else(|| dup_of_voucher(it, ei).map(|m| m as usize));
                 match dup {
                     Some(mi) => (Kind::DuplicateEntry, mi as u32),
                     None => (Kind::MissingInBooks, NONE),

@@ -49,6 +49,8 @@ pub(crate) const REVERSAL_SAME_CP: u8 = 1;
 pub(crate) const REFERENCE_SHARED: u8 = 1;
 /// `batch`: paired by the bank's item details alone (no batch reference).
 pub(crate) const BATCH_BY_ITEMS: u8 = 1;
+/// `batch`: by the sum of one batch's vouchers alone (no reference, no item details).
+pub(crate) const BATCH_BY_SUM: u8 = 2;
 /// `amount_counterparty_date`: a masked account whose visible digits fit.
 pub(crate) const ACD_MASKED: u8 = 1;
 /// `return`: a token of the payment record's purpose found in the credit.
@@ -220,12 +222,22 @@ impl Compact {
             ),
             Rule::Batch => {
                 let batch = r(0).batch().map(canonical_ref).unwrap_or_default();
-                let mut d = format!(
-                    "batch {batch} found in entry {}; {} records sum to {}",
-                    e(0).key(),
-                    rs.len(),
-                    canonical(e(0).amount())
-                );
+                let mut d = if c.how == BATCH_BY_SUM {
+                    format!(
+                        "entry {} names no batch; {} records of batch {batch} sum to {} within {} business days, the only such batch and the only such debit",
+                        e(0).key(),
+                        rs.len(),
+                        canonical(e(0).amount()),
+                        self.params.window_days
+                    )
+                } else {
+                    format!(
+                        "batch {batch} found in entry {}; {} records sum to {}",
+                        e(0).key(),
+                        rs.len(),
+                        canonical(e(0).amount())
+                    )
+                };
                 if c.aux != NONE {
                     let a = c.aux as usize;
                     let (by_detail, members, n) = (self.aux[a], self.aux[a + 1], self.aux[a + 2] as usize);
@@ -272,6 +284,16 @@ impl Compact {
                 canonical(r(0).amount()),
                 e(0).cp_name().unwrap_or(""),
                 r(0).cp_name().unwrap_or(""),
+                e(0).date(),
+                window,
+                r(0).date()
+            ),
+            Rule::AmountReferenceDate => format!(
+                "amount {} equal; entry {} and voucher {} share a reference that other records hold too ({}); booked {} within {} business days of {}, the only such pair",
+                canonical(r(0).amount()),
+                e(0).key(),
+                r(0).voucher(),
+                r(0).purpose().unwrap_or(""),
                 e(0).date(),
                 window,
                 r(0).date()

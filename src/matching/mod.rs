@@ -151,17 +151,21 @@ pub enum Rule {
     AmountNameDate,
     /// A bank interest credit or fee debit and a book record of that kind (利息, 手续费).
     KindAmountDate,
+    /// Equal amount, a reference token both hold that others hold too (合同号), nearest
+    /// date, unique both ways.
+    AmountReferenceDate,
 }
 
 impl Rule {
     /// The rules a [`RuleSet`] may list (everything but `interest` and `manual`).
-    pub const CASCADE: [Rule; 9] = [
+    pub const CASCADE: [Rule; 10] = [
         Rule::Reversal,
         Rule::Reference,
         Rule::Batch,
         Rule::Return,
         Rule::AmountCounterpartyDate,
         Rule::AmountNameDate,
+        Rule::AmountReferenceDate,
         Rule::KindAmountDate,
         Rule::Split,
         Rule::AmountTolerance,
@@ -180,6 +184,7 @@ impl Rule {
             Rule::Manual => "manual",
             Rule::AmountNameDate => "amount_name_date",
             Rule::KindAmountDate => "kind_amount_date",
+            Rule::AmountReferenceDate => "amount_reference_date",
         }
     }
 
@@ -210,6 +215,7 @@ impl Default for RuleSet {
                 Rule::Return,
                 Rule::AmountCounterpartyDate,
                 Rule::AmountNameDate,
+                Rule::AmountReferenceDate,
                 Rule::KindAmountDate,
                 Rule::Split,
             ],
@@ -509,6 +515,7 @@ fn run_items(
             Rule::AmountCounterpartyDate => nearest::amount_counterparty_date(&mut pool, &mut out, &refs, &mut win),
             Rule::AmountNameDate => nearest::amount_name_date(&mut pool, &mut out, &refs, &mut win),
             Rule::KindAmountDate => nearest::kind_amount_date(&mut pool, &mut out, &refs, &mut win),
+            Rule::AmountReferenceDate => nearest::amount_reference_date(&mut pool, &mut out, &refs, &mut win),
             Rule::Split => {
                 refs.match_split_by_reference(&mut pool, &mut out, rules.split_max_parts);
                 split_by_counterparty(&mut pool, &mut out, params.window_days, rules.split_max_parts);
@@ -526,7 +533,12 @@ fn run_items(
         }
         lap(step.as_str());
     }
-    // The return heuristic fires only on what no rule claimed.
+    // Batches by their sum alone, and the return heuristic, fire only on what no rule
+    // claimed.
+    if rules.steps.contains(&Rule::Batch) {
+        refs.match_batches_by_sum(&mut pool, &mut out, &mut win);
+        lap("batch_sum");
+    }
     if rules.steps.contains(&Rule::Return) {
         returns::link_by_counterparty(&mut pool, &mut out, params.window_days);
         lap("return_counterparty");

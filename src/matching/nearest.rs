@@ -5,6 +5,9 @@
 //!   normalisation, or a masked card number whose visible digits fit the full one);
 //! - `amount_name_date`: the same counterparty by name (full name or 简称, a masked person's
 //!   name), where the accounts do not contradict (one side has none, or they fit);
+//! - `amount_reference_date`: equal amount where the entry and the record share a reference
+//!   token that other records hold too (a contract number paid in instalments, 合同号): the
+//!   token narrows the candidates, the amount and the date decide;
 //! - `kind_amount_date`: a bank interest credit or fee debit and a book record of the same
 //!   kind (利息 / 手续费 in its purpose): a booked interest voucher and the credit it books.
 //!
@@ -248,6 +251,27 @@ pub(crate) fn amount_name_date(pool: &mut Pool, out: &mut Compact, refs: &Index,
     pair_groups(pool, out, refs, win, &g, Rule::AmountNameDate, 0, |p, ei, ri| {
         !accounts_contradict(p, ei, ri)
             && matches!((p.e(ei).cp_name(), p.r(ri).cp_name()), (Some(a), Some(b)) if party::names_compatible(a, b))
+    });
+}
+
+/// Rule `amount_reference_date`: equal amount, a reference token both hold (not unique,
+/// or `reference` would have paired them), accounts that do not contradict, inside the
+/// window, each the other's unique best candidate.
+pub(crate) fn amount_reference_date(pool: &mut Pool, out: &mut Compact, refs: &Index, win: &mut Windows) {
+    let g = {
+        let p: &Pool = pool;
+        grouped(
+            (0..p.ne())
+                .filter(|&i| p.entry_open[i] && plain(p.it.e_kind[i]) && !refs.hits.get(i).is_empty())
+                .filter_map(|i| p.efen(i).map(|f| (key2(f, 3), i as u32))),
+            (0..p.nr()).filter(|&i| p.record_open[i]).filter_map(|i| p.rfen(i).map(|f| (key2(f, 3), i as u32))),
+        )
+    };
+    if g.e_groups.is_empty() {
+        return;
+    }
+    pair_groups(pool, out, refs, win, &g, Rule::AmountReferenceDate, 0, |p, ei, ri| {
+        refs.shares_key(ei, ri) && !accounts_contradict(p, ei, ri)
     });
 }
 

@@ -15,8 +15,6 @@ use super::text::normalize;
 pub struct Masked {
     pub head: String,
     pub tail: String,
-    /// The masked length where the mask kept it (one `*` per hidden digit), else `None`.
-    pub len: Option<usize>,
 }
 
 /// Characters banks mask digits with.
@@ -42,10 +40,9 @@ pub fn masked(raw: &str) -> Option<Masked> {
     if !mid_ok || head.len() < 4 || tail.len() < 4 {
         return None;
     }
-    // A run of several mask characters usually stands one per digit; a single `*` or `…`
-    // stands for any number of them.
-    let len = (middle > 1).then_some(head.len() + middle + tail.len());
-    Some(Masked { head, tail, len })
+    // The number of mask characters says nothing: banks show `6230****6970` for a card of
+    // 19 digits as for one of 16.
+    Some(Masked { head, tail })
 }
 
 /// The key both masked and full accounts share: the first four and the last four digits.
@@ -81,7 +78,6 @@ fn full_fits(m: &Masked, full: &str) -> bool {
     let digits: String = full.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
     digits.bytes().all(|b| b.is_ascii_digit())
         && digits.len() >= m.head.len() + m.tail.len()
-        && m.len.is_none_or(|n| n == digits.len())
         && digits.starts_with(&m.head)
         && digits.ends_with(&m.tail)
 }
@@ -222,15 +218,14 @@ mod tests {
     #[test]
     fn masked_accounts() {
         let m = masked("6217****1234").unwrap();
-        assert_eq!((m.head.as_str(), m.tail.as_str(), m.len), ("6217", "1234", Some(12)));
-        assert_eq!(masked("6217 **** **** 1234").unwrap().len, Some(16));
-        assert_eq!(masked("6217*1234").unwrap().len, None);
+        assert_eq!((m.head.as_str(), m.tail.as_str()), ("6217", "1234"));
+        assert_eq!(masked("6217 **** **** 1234").unwrap().head, "6217");
         assert!(masked("6217000012341234").is_none(), "not masked");
         assert!(masked("62**1234").is_none(), "too little shown");
         assert!(masked("6217**12**1234").is_none(), "digits inside the mask");
         assert!(mask_compatible("6217********1234", "6217000011111234"));
         assert!(mask_compatible("6217000011111234", "6217*1234"));
-        assert!(!mask_compatible("6217****1234", "6217000011111234"), "the mask kept the length: 12 ≠ 16");
+        assert!(mask_compatible("6230****6970", "6230417509663306970"), "four stars for fifteen digits");
         assert!(!mask_compatible("6217********1234", "6217000011111235"));
         assert!(!mask_compatible("6217000011111234", "6217000011111234"), "two full accounts: not this test");
         assert!(mask_compatible("6217****1234", "6217****1234"));

@@ -168,6 +168,12 @@ impl Sparse {
     pub fn is_empty(&self) -> bool {
         self.at.is_empty()
     }
+    /// The keys that have a list, ascending.
+    pub fn keys(&self) -> Vec<u32> {
+        let mut k: Vec<u32> = self.at.keys().copied().collect();
+        k.sort_unstable();
+        k
+    }
 }
 
 pub(crate) struct Index {
@@ -250,6 +256,22 @@ fn purpose_keys(pool: &Pool, rec_key: &[u32], keys: &mut Keys) -> Vec<(u32, u32)
     pairs.sort_unstable();
     pairs.dedup();
     pairs
+}
+
+/// The count of items a batch debit's text states (`共5笔`, `5笔`), if it states one.
+pub(crate) fn batch_count(text: &str) -> Option<usize> {
+    let at = text.find('笔')?;
+    let digits: String = text[..at].chars().rev().skip_while(|c| *c == ' ').take_while(char::is_ascii_digit).collect();
+    let n: String = digits.chars().rev().collect();
+    n.parse().ok().filter(|&n| n >= 2)
+}
+
+/// Words that say a debit pays a batch (代发, 批量, `BATCH`, `BULK`).
+pub(crate) fn says_batch(text: &str) -> bool {
+    text.contains("代发") || text.contains("批量") || {
+        let u = text.to_ascii_uppercase();
+        u.contains("BATCH") || u.contains("BULK")
+    }
 }
 
 /// A token (canonical, letters, digits and `-`) that can be a reference: a digit, at
@@ -644,6 +666,143 @@ impl Index {
             if pool.entry_open[ei] {
                 self.match_by_items(pool, out, ei, target);
             }
+        }
+    }
+
+    /// Rule `batch` (by sum, after every other rule): a debit that names no batch equals
+    /// the sum of the open vouchers of one batch of the books (or, when the debit's text
+    /// says it is a batch — 代发, 批量, `共N笔` — the one subset of them that adds up to it,
+    /// as when payees failed before the debit), inside the window of the batch's dates;
+    /// the only such batch for the debit and the only such debit for the batch, and no
+    /// single open record of the debit's amount near it that could explain it alone. Where
+    /// the debit's text counts its items (`共5笔`), the count must agree.
+    pub fn match_batches_by_sum(&self, pool: &mut Pool, out: &mut Compact, win: &mut super::nearest::Windows) {
+        struct B {
+            key: u32,
+            members: Vec<usize>,
+            total: i64,
+            first: chrono::NaiveDate,
+            last: chrono::NaiveDate,
+        }
+        let mut batches: Vec<B> = Vec::new();
+        for k in self.key_batch.keys() {
+            let members: Vec<usize> = self
+                .key_batch
+                .get(k as usize)
+                .iter()
+                .map(|&r| r as usize)
+                .filter(|&ri| pool.record_open[ri] && pool.rfen(ri).is_some())
+                .collect();
+            if members.len() < 2 || members.iter().any(|&ri| pool.r(ri).neg() != pool.r(members[0]).neg()) {
+                continue;
+            }
+            let total = members.iter().fold(0i64, |a, &ri| a.saturating_add(pool.rfen(ri).unwrap_or(0)));
+            let dates = members.iter().map(|&ri| pool.r(ri).date());
+            let (first, last) = (dates.clone().min().unwrap_or_default(), dates.max().unwrap_or_default());
+            batches.push(B { key: k, members, total, first, last });
+        }
+        if batches.is_empty() {
+            return;
+        }
+        batches.sort_by_key(|b| (b.first, b.key));
+        let mut by_total: FxMap<i64, Vec<usize>> = FxMap::default();
+        for (i, b) in batches.iter().enumerate() {
+            by_total.entry(b.total).or_default().push(i);
+        }
+        // Open single records by amount: a 1:1 explanation the sum must not override.
+        let mut singles: FxMap<i64, Vec<usize>> = FxMap::default();
+        for ri in 0..pool.nr() {
+            if pool.record_open[ri]
+                && let Some(f) = pool.rfen(ri)
+            {
+                singles.entry(f).or_default().push(ri);
+            }
+        }
+        // entry → (batch, kept members); batch → claiming entries.
+        let mut claims: Vec<(usize, usize, Vec<usize>)> = Vec::new();
+        let mut claimed: FxMap<usize, u32> = FxMap::default();
+        for ei in 0..pool.ne() {
+            if !pool.entry_open[ei] || !plain(pool.it.e_kind[ei]) {
+                continue;
+            }
+            let Some(f) = pool.efen(ei) else { continue };
+            let e = pool.e(ei);
+            let d = e.date();
+            let reach = |w: &mut super::nearest::Windows, b: &B| {
+                let (lo, _) = w.of(b.first);
+                let (_, hi) = w.of(b.last);
+                lo <= d && d <= hi
+            };
+            let alone = singles.get(&f).is_some_and(|rs| {
+                rs.iter().any(|&ri| {
+                    let (lo, hi) = win.of(pool.r(ri).date());
+                    lo <= d && d <= hi
+                })
+            });
+            if alone {
+                continue;
+            }
+            let count = batch_count(e.narrative());
+            let batch_like = e.kind() == EntryKind::Batch || count.is_some() || says_batch(e.narrative());
+            let mut cands: Vec<(usize, Vec<usize>)> = Vec::new();
+            for &bi in by_total.get(&f).map_or(&[][..], Vec::as_slice) {
+                let b = &batches[bi];
+                if b.members.iter().all(|&ri| pool.r(ri).neg() == e.neg())
+                    && reach(win, b)
+                    && count.is_none_or(|n| n == b.members.len())
+                {
+                    cands.push((bi, b.members.clone()));
+                }
+            }
+            if batch_like {
+                // Batches whose dates can reach this debit: their first date at most a
+                // window's span of calendar days away (checked exactly by `reach`).
+                let from = batches.partition_point(|b| b.first + chrono::Days::new(31) < d);
+                for (bi, b) in batches.iter().enumerate().skip(from) {
+                    if b.first > d + chrono::Days::new(31) {
+                        break;
+                    }
+                    if b.total == f || b.total.unsigned_abs() <= f.unsigned_abs() || (b.total < 0) != (f < 0) {
+                        continue;
+                    }
+                    if !reach(win, b) {
+                        continue;
+                    }
+                    let amounts: Vec<i64> = b.members.iter().map(|&ri| pool.rfen(ri).unwrap_or(0)).collect();
+                    if let Found::One(keep) = subset::keep_for_sum(&amounts, f)
+                        && keep.len() >= 2
+                        && count.is_none_or(|n| n == keep.len())
+                    {
+                        cands.push((bi, keep.into_iter().map(|i| b.members[i]).collect()));
+                    }
+                }
+            }
+            if let [(bi, keep)] = cands.as_slice() {
+                *claimed.entry(*bi).or_default() += 1;
+                claims.push((ei, *bi, keep.clone()));
+            } else {
+                for (bi, _) in &cands {
+                    *claimed.entry(*bi).or_default() += 2;
+                }
+            }
+        }
+        for (ei, bi, keep) in claims {
+            if claimed.get(&bi) != Some(&1) || !pool.entry_open[ei] || keep.iter().any(|&ri| !pool.record_open[ri]) {
+                continue;
+            }
+            let b = &batches[bi];
+            let left: Vec<usize> = b.members.iter().copied().filter(|ri| !keep.contains(ri)).collect();
+            for &ri in &keep {
+                pool.record_open[ri] = false;
+            }
+            for &ri in &left {
+                if pool.failed_in[ri] == NONE {
+                    pool.failed_in[ri] = ei as u32;
+                }
+            }
+            let aux = if left.is_empty() { NONE } else { out.batch_left(false, b.members.len(), &left) };
+            let m = out.push(Rule::Batch, compact::BATCH_BY_SUM, [ei], keep.iter().copied(), aux);
+            pool.close_entry(ei, m);
         }
     }
 

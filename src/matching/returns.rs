@@ -46,10 +46,12 @@ pub(crate) fn link(refs: &Index, pool: &mut Pool, out: &mut Compact) {
         .filter(|x| !x.is_empty())
         .map(|x| hash_str(&x))
         .collect();
+    // The original postings by end-to-end id (either direction: a credit returns a debit,
+    // a debit returns a collected credit).
     let mut debit_e2e: FxMap<u64, Vec<usize>> = FxMap::default();
     if !want_e2e.is_empty() {
         for ei in 0..pool.ne() {
-            if pool.efen(ei).is_some_and(|f| f < 0)
+            if pool.efen(ei).is_some_and(|f| f != 0)
                 && let Some(x) = pool.e(ei).e2e().map(canonical_ref).filter(|x| !x.is_empty())
                 && want_e2e.contains(&hash_str(&x))
             {
@@ -75,7 +77,8 @@ pub(crate) fn link(refs: &Index, pool: &mut Pool, out: &mut Compact) {
                 && let Some(debits) = debit_e2e.get(&hash_str(&x))
             {
                 for &di in debits {
-                    if pool.e(di).e2e().map(canonical_ref).as_deref() != Some(x.as_str()) {
+                    if pool.e(di).neg() == e.neg() || pool.e(di).e2e().map(canonical_ref).as_deref() != Some(x.as_str())
+                    {
                         continue;
                     }
                     let mi = pool.entry_match[di];
@@ -155,11 +158,13 @@ pub(crate) fn link(refs: &Index, pool: &mut Pool, out: &mut Compact) {
     }
 }
 
-/// A credit is a return candidate: the bank says so, or its text does.
+/// A return candidate: the bank says so, or its text does. Usually a credit (our payment
+/// came back); a debit when money we collected goes back (a returned direct debit,
+/// 委托收款退回: on the creditor's statement the original debtor takes it back).
 fn is_candidate(pool: &Pool, ei: usize) -> bool {
     let e = pool.e(ei);
     pool.entry_open[ei]
-        && pool.efen(ei).is_some_and(|f| f > 0)
+        && pool.efen(ei).is_some_and(|f| f != 0)
         && (e.kind() == EntryKind::Return || (plain(e.kind()) && says_return(e.narrative())))
 }
 
@@ -187,7 +192,8 @@ pub(crate) fn link_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u
     }
     let mut win = super::nearest::Windows::new(window);
     // Payments (records) and open receipts by amount, for the candidates' amounts only.
-    let want: std::collections::HashSet<i64, super::FxBuild> = cands.iter().filter_map(|&ei| pool.efen(ei)).collect();
+    let want: std::collections::HashSet<i64, super::FxBuild> =
+        cands.iter().filter_map(|&ei| pool.efen(ei).map(i64::saturating_abs)).collect();
     let (flat, by_amount) = group_by(
         (0..pool.nr())
             .filter_map(|ri| pool.rfen(ri).map(|f| (f, ri as u32)))
@@ -198,8 +204,8 @@ pub(crate) fn link_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u
     for &ei in &cands {
         let e = pool.e(ei);
         let Some(f) = pool.efen(ei) else { continue };
-        // A receipt of this amount from this counterparty near the credit could explain it:
-        // it is not for a heuristic to call that a return.
+        // A record of its own side (a receipt for a credit) of this amount and counterparty
+        // near it could explain it: it is not for a heuristic to call that a return.
         let (lo, hi) = win.of(e.date());
         let own_side = records(f)
             .iter()
@@ -211,6 +217,8 @@ pub(crate) fn link_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u
         for &ri in records(-f) {
             let ri = ri as usize;
             let rd = pool.r(ri).date();
+            // The original posting: a payment for a returned credit, a collection for a
+            // returned debit (records of the opposite sign: `records(-f)`).
             let d = super::nearest::dist(e.date(), rd);
             if pool.returned[ri] || rd > e.date() || d > HEURISTIC_MAX_DAYS || !same_party(pool, ei, ri) {
                 continue;

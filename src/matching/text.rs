@@ -160,10 +160,16 @@ pub fn tokens(hay: &str, out: &mut Vec<(u32, u32)>) {
     }
 }
 
-/// Words in a credit's text that say it is money coming back (退汇).
+/// A credit's text says it is our payment coming back (退汇): by the return words of
+/// `formats/kinds/entry-kinds.toml` (so `退回多付款`, a refund of an overpayment, is not),
+/// or a Latin `RETURN`/`RTRN` with an ISO return reason code (`RETURNED PAYMENT AC04`).
 pub fn says_return(narrative: &str) -> bool {
-    ["退汇", "退款", "退回", "RETURN", "RTRN"].iter().any(|w| narrative.contains(w))
-        || narrative.to_ascii_uppercase().contains("RETURN")
+    let kinds = crate::statement::kinds();
+    if kinds.text_kind(narrative, None) == Some(crate::statement::EntryKind::Return) {
+        return true;
+    }
+    let upper = narrative.to_ascii_uppercase();
+    (upper.contains("RETURN") || upper.contains("RTRN")) && kinds.names_return_reason(&upper)
 }
 
 #[cfg(test)]
