@@ -38,6 +38,45 @@ fn trim_heap() {
     crate::alloc::release_free_memory();
 }
 
+/// `fundrecon bench-match --delivery KIND`: a delivery of the independent generator
+/// (`bankgen`, written from the banks' published guides, not from this matcher) in
+/// `dir`, through the whole one-shot `reconcile` (parse, ledger, matching, reports), scored
+/// against its truth: precision, recall per class, every planted discrepancy type.
+pub async fn delivery(cfg: &crate::bankgen::Config, dir: &Path) -> anyhow::Result<(crate::bankgen::Score, String)> {
+    use std::fmt::Write;
+    let t = Instant::now();
+    let sum = crate::bankgen::write(dir, cfg).context("writing the delivery")?;
+    let written = t.elapsed();
+    let opts = super::reconcile::Options {
+        statements: vec![dir.join("statements")],
+        disbursements: vec![dir.join("books/disbursements.csv")],
+        receipts: vec![dir.join("books/receipts.csv")],
+        out: dir.join("out"),
+        window_days: cfg.window_days,
+    };
+    let t = Instant::now();
+    super::reconcile::run(&opts).await?;
+    let reconciled = t.elapsed();
+    let score = crate::bankgen::score(&dir.join("truth.jsonl"), &dir.join("out")).context("scoring")?;
+    let mut r = String::new();
+    let _ = writeln!(
+        r,
+        "{:?} delivery, seed {}: {} accounts, {} files, {} entries, {} vouchers, {} true groups, {} planted open items (written in {:.2} s; reconcile {:.2} s)",
+        cfg.kind,
+        cfg.seed,
+        sum.accounts.len(),
+        sum.files,
+        sum.entries,
+        sum.records,
+        sum.groups,
+        sum.open_items,
+        written.as_secs_f64(),
+        reconciled.as_secs_f64()
+    );
+    r.push_str(&score.table());
+    Ok((score, r))
+}
+
 /// `fundrecon bench-match`: a generated scenario of about `entries` bank entries, matched
 /// with the default rule set; time per step, peak RSS of the matching (the peak is reset
 /// after the inputs are in matching's compact form and the generator's rows are gone, so

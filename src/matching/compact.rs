@@ -53,6 +53,8 @@ pub(crate) const BATCH_BY_ITEMS: u8 = 1;
 pub(crate) const BATCH_BY_SUM: u8 = 2;
 /// `amount_counterparty_date`: a masked account whose visible digits fit.
 pub(crate) const ACD_MASKED: u8 = 1;
+/// `amount_counterparty_date`: the record's account is written in the entry's text.
+pub(crate) const ACD_TEXT: u8 = 2;
 /// `return`: a token of the payment record's purpose found in the credit.
 pub(crate) const RETURN_PURPOSE: u8 = 6;
 pub(crate) const SPLIT_BY_CP: u8 = 1;
@@ -271,6 +273,15 @@ impl Compact {
                 window,
                 r(0).date()
             ),
+            Rule::AmountCounterpartyDate if c.how == ACD_TEXT => format!(
+                "amount {} equal; counterparty {} written in the text of entry {}; booked {} within {} business days of {}, the only such pair",
+                canonical(r(0).amount()),
+                r(0).cp().unwrap_or(""),
+                e(0).key(),
+                e(0).date(),
+                window,
+                r(0).date()
+            ),
             Rule::AmountCounterpartyDate => format!(
                 "amount {} and counterparty {} equal; booked {} within {} business days of {}, the only such pair",
                 canonical(r(0).amount()),
@@ -282,7 +293,7 @@ impl Compact {
             Rule::AmountNameDate => format!(
                 "amount {} equal; counterparty {} (bank) fits {} (books); booked {} within {} business days of {}, the only such pair",
                 canonical(r(0).amount()),
-                e(0).cp_name().unwrap_or(""),
+                e(0).cp_name().unwrap_or(e(0).narrative()),
                 r(0).cp_name().unwrap_or(""),
                 e(0).date(),
                 window,

@@ -293,6 +293,8 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// needs precomputed once. Items are addressed by their position in [`Items`].
 pub(crate) struct Pool<'a> {
     pub it: &'a Items,
+    /// The account being matched (its own number never stands for a counterparty).
+    pub account_no: &'a str,
     pub entry_open: Vec<bool>,
     pub record_open: Vec<bool>,
     /// Hash of the normalised counterparty account (0: none).
@@ -480,6 +482,7 @@ fn run_items(
     let (ne, nr) = (items.entries(), items.records());
     let mut pool = Pool {
         it: items,
+        account_no,
         ecp: cp_hashes((0..ne).map(|i| items.e(i).cp())),
         rcp: cp_hashes((0..nr).map(|i| items.r(i).cp())),
         entry_open: vec![true; ne],
@@ -639,20 +642,19 @@ pub(crate) fn hash_str(s: &str) -> u64 {
 }
 
 fn cp_hashes<'s>(cps: impl Iterator<Item = Option<&'s str>>) -> Vec<u64> {
-    cps.map(|c| match c {
-        None => 0,
-        // Fast path, the usual case: digits only normalise to themselves without leading
-        // zeros (as `account::normalize` does).
-        Some(raw) if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) => {
-            let t = raw.trim_start_matches('0');
-            hash_str(if t.is_empty() { raw } else { t })
-        }
-        Some(raw) => {
-            let n = crate::account::normalize(raw);
-            if n.is_empty() { 0 } else { hash_str(&n) }
-        }
-    })
-    .collect()
+    cps.map(|c| c.map_or(0, cp_hash)).collect()
+}
+
+/// The hash of a counterparty account after normalisation (0: empty).
+pub(crate) fn cp_hash(raw: &str) -> u64 {
+    // Fast path, the usual case: digits only normalise to themselves without leading
+    // zeros (as `account::normalize` does).
+    if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
+        let t = raw.trim_start_matches('0');
+        return hash_str(if t.is_empty() { raw } else { t });
+    }
+    let n = crate::account::normalize(raw);
+    if n.is_empty() { 0 } else { hash_str(&n) }
 }
 
 fn mask_hashes<'s>(cps: impl Iterator<Item = Option<&'s str>>) -> Vec<u64> {
@@ -825,12 +827,22 @@ fn window_entries<'a>(
 }
 
 fn open_by_counterparty(pool: &Pool) -> Groups<(u64, bool)> {
-    group_by(
-        (0..pool.ne())
-            .filter(|&i| pool.entry_open[i] && pool.ecp[i] != 0 && plain(pool.it.e_kind[i]))
-            .filter(|&i| pool.efen(i).is_some())
-            .map(|i| ((pool.ecp[i], pool.e(i).neg()), i as u32)),
-    )
+    let mut keyed: Vec<((u64, bool), u32)> = Vec::new();
+    for i in 0..pool.ne() {
+        if !pool.entry_open[i] || !plain(pool.it.e_kind[i]) || pool.efen(i).is_none() {
+            continue;
+        }
+        let neg = pool.e(i).neg();
+        if pool.ecp[i] != 0 {
+            keyed.push(((pool.ecp[i], neg), i as u32));
+        } else {
+            // Accounts written only in the text (free-text statements).
+            for a in nearest::text_accounts(pool, i) {
+                keyed.push(((cp_hash(a), neg), i as u32));
+            }
+        }
+    }
+    group_by(keyed.into_iter())
 }
 
 /// Kinds that may execute a book record (not fees, interest, returns, reversals).
@@ -850,7 +862,7 @@ fn split_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u32, max_pa
         let Some((target, open)) = window_entries(pool, &flat, &groups, ri, window) else { continue };
         let cands: Vec<usize> = open
             .filter(|&j| pool.efen(j).is_some_and(|f| f.unsigned_abs() < target.unsigned_abs()))
-            .filter(|&j| same_cp(pool.e(j).cp(), pool.r(ri).cp()))
+            .filter(|&j| nearest::account_fits(pool, j, ri))
             .take(max_parts + 1)
             .collect();
         if cands.len() < 2 || cands.len() > max_parts {
@@ -879,7 +891,7 @@ fn tolerance_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u32, to
             .filter_map(|j| pool.efen(j).map(|f| ((f - target).abs(), j)))
             .filter(|&(d, _)| d <= tol)
             .take(64)
-            .filter(|&(_, j)| same_cp(pool.e(j).cp(), pool.r(ri).cp()))
+            .filter(|&(_, j)| nearest::account_fits(pool, j, ri))
             .min();
         if let Some((_, j)) = best {
             tolerance_match(pool, out, j, ri, 0);

@@ -220,6 +220,82 @@ pub(crate) fn amount_counterparty_date(pool: &mut Pool, out: &mut Compact, refs:
         compact::ACD_MASKED,
         |p, ei, ri| matches!((p.e(ei).cp(), p.r(ri).cp()), (Some(a), Some(b)) if party::mask_compatible(a, b)),
     );
+    // Accounts the bank wrote only in the text (free-text statements).
+    let g = {
+        let p: &Pool = pool;
+        let mut es: Vec<(u64, u32)> = Vec::new();
+        for i in 0..p.ne() {
+            if !p.entry_open[i] || !plain(p.it.e_kind[i]) {
+                continue;
+            }
+            let Some(f) = p.efen(i) else { continue };
+            for a in text_accounts(p, i) {
+                es.push((key2(f, super::cp_hash(a)), i as u32));
+            }
+        }
+        if es.is_empty() {
+            return;
+        }
+        grouped(
+            es.into_iter(),
+            (0..p.nr())
+                .filter(|&i| p.record_open[i] && p.rcp[i] != 0)
+                .filter_map(|i| p.rfen(i).map(|f| (key2(f, p.rcp[i]), i as u32))),
+        )
+    };
+    pair_groups(pool, out, refs, win, &g, Rule::AmountCounterpartyDate, compact::ACD_TEXT, account_fits);
+}
+
+/// The names an entry gives its counterparty: its name field, else the words of its
+/// text that may be names (free-text statements write the payee only there).
+pub(crate) fn entry_names<'a>(pool: &Pool<'a>, ei: usize) -> Vec<&'a str> {
+    let e = pool.e(ei);
+    match e.cp_name() {
+        Some(n) => vec![n],
+        None => party::names_in_text(e.narrative()).collect(),
+    }
+}
+
+/// The entry's counterparty fits the record's by name (name field or free text).
+pub(crate) fn name_fits(pool: &Pool, ei: usize, ri: usize) -> bool {
+    let Some(rn) = pool.r(ri).cp_name() else { return false };
+    entry_names(pool, ei).into_iter().any(|n| party::names_compatible(n, rn))
+}
+
+/// The accounts an entry's free text names, when it has no counterparty account field.
+pub(crate) fn text_accounts<'a>(pool: &Pool<'a>, ei: usize) -> Vec<&'a str> {
+    let e = pool.e(ei);
+    if e.cp().is_some() {
+        return Vec::new();
+    }
+    let own = crate::account::normalize(pool.account_no);
+    party::accounts_in_text(e.narrative()).filter(|a| crate::account::normalize(a) != own).collect()
+}
+
+/// The record's counterparty account is the entry's: the account field equal after
+/// normalisation, or (no field) written in the entry's text.
+pub(crate) fn account_fits(pool: &Pool, ei: usize, ri: usize) -> bool {
+    let Some(rc) = pool.r(ri).cp() else { return false };
+    match pool.e(ei).cp() {
+        Some(ec) => same_cp(Some(ec), Some(rc)),
+        None => {
+            let h = super::cp_hash(rc);
+            text_accounts(pool, ei).into_iter().any(|a| super::cp_hash(a) == h && same_cp(Some(a), Some(rc)))
+        }
+    }
+}
+
+/// The same counterparty by any evidence the two carry: the account (equal, a masked card
+/// whose visible digits fit, or written in the entry's text), else, where the accounts do
+/// not contradict, the name (field or text).
+pub(crate) fn same_party(pool: &Pool, ei: usize, ri: usize) -> bool {
+    if account_fits(pool, ei, ri) {
+        return true;
+    }
+    if let (Some(a), Some(b)) = (pool.e(ei).cp(), pool.r(ri).cp()) {
+        return party::mask_compatible(a, b);
+    }
+    name_fits(pool, ei, ri)
 }
 
 /// Whether two counterparty accounts contradict each other (both given, and neither equal
@@ -241,7 +317,7 @@ pub(crate) fn amount_name_date(pool: &mut Pool, out: &mut Compact, refs: &Index,
         let p: &Pool = pool;
         grouped(
             (0..p.ne())
-                .filter(|&i| p.entry_open[i] && plain(p.it.e_kind[i]) && p.e(i).cp_name().is_some())
+                .filter(|&i| p.entry_open[i] && plain(p.it.e_kind[i]) && !entry_names(p, i).is_empty())
                 .filter_map(|i| p.efen(i).map(|f| (key2(f, 0), i as u32))),
             (0..p.nr())
                 .filter(|&i| p.record_open[i] && p.r(i).cp_name().is_some())
@@ -249,8 +325,7 @@ pub(crate) fn amount_name_date(pool: &mut Pool, out: &mut Compact, refs: &Index,
         )
     };
     pair_groups(pool, out, refs, win, &g, Rule::AmountNameDate, 0, |p, ei, ri| {
-        !accounts_contradict(p, ei, ri)
-            && matches!((p.e(ei).cp_name(), p.r(ri).cp_name()), (Some(a), Some(b)) if party::names_compatible(a, b))
+        !accounts_contradict(p, ei, ri) && name_fits(p, ei, ri)
     });
 }
 

@@ -211,6 +211,24 @@ fn is_mask_name(c: char) -> bool {
     matches!(c, '*' | '＊')
 }
 
+/// Words of a free text that may be a party's name (the bank wrote no name field: `丧葬补助金
+/// 宋霞杰`, `对方户名:张三`, a name on its own `:86:` line): the runs of Chinese characters
+/// between blanks and punctuation, two characters or more, at most [`MAX_TEXT_NAMES`].
+pub fn names_in_text(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_alphanumeric() && !c.is_ascii()) && !matches!(c, '*' | '＊'))
+        .filter(|w| w.chars().filter(|c| !c.is_ascii()).count() >= 2)
+        .take(MAX_TEXT_NAMES)
+}
+
+/// Names taken from one text at most.
+pub const MAX_TEXT_NAMES: usize = 16;
+
+/// Account numbers a free text names (`… 北海市人民医院 4500021929459158640`): runs of 10 to
+/// 34 digits, at most [`MAX_TEXT_NAMES`].
+pub fn accounts_in_text(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_ascii_digit()).filter(|w| (10..=34).contains(&w.len())).take(MAX_TEXT_NAMES)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,5 +284,17 @@ mod tests {
         }
         assert!(!names_compatible("桂林人民医院", "桂林市第二人民医院"), "a numeral left out");
         assert!(!names_compatible("柳州医药", "桂林市医药有限公司"));
+    }
+
+    #[test]
+    fn names_and_accounts_in_free_text() {
+        let t = "丧葬补助金 宋霞杰 对方户名:北海市人民医院,账号 4500021929459158640 REF 12345";
+        assert_eq!(
+            names_in_text(t).collect::<Vec<_>>(),
+            ["丧葬补助金", "宋霞杰", "对方户名", "北海市人民医院", "账号"]
+        );
+        assert_eq!(accounts_in_text(t).collect::<Vec<_>>(), ["4500021929459158640"]);
+        assert!(names_in_text("李*").next().is_none(), "one Chinese character is no name");
+        assert_eq!(names_in_text("退回 朱磊艳 收款人已身故").collect::<Vec<_>>(), ["退回", "朱磊艳", "收款人已身故"]);
     }
 }

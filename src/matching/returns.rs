@@ -207,10 +207,9 @@ pub(crate) fn link_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u
         // A record of its own side (a receipt for a credit) of this amount and counterparty
         // near it could explain it: it is not for a heuristic to call that a return.
         let (lo, hi) = win.of(e.date());
-        let own_side = records(f)
-            .iter()
-            .map(|&r| r as usize)
-            .any(|ri| pool.record_open[ri] && (lo..=hi).contains(&pool.r(ri).date()) && same_party(pool, ei, ri));
+        let own_side = records(f).iter().map(|&r| r as usize).any(|ri| {
+            pool.record_open[ri] && (lo..=hi).contains(&pool.r(ri).date()) && super::nearest::same_party(pool, ei, ri)
+        });
         if own_side {
             continue;
         }
@@ -220,7 +219,8 @@ pub(crate) fn link_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u
             // The original posting: a payment for a returned credit, a collection for a
             // returned debit (records of the opposite sign: `records(-f)`).
             let d = super::nearest::dist(e.date(), rd);
-            if pool.returned[ri] || rd > e.date() || d > HEURISTIC_MAX_DAYS || !same_party(pool, ei, ri) {
+            if pool.returned[ri] || rd > e.date() || d > HEURISTIC_MAX_DAYS || !super::nearest::same_party(pool, ei, ri)
+            {
                 continue;
             }
             // Every candidate counts the same: a nearer payment is no better guess of which
@@ -242,18 +242,5 @@ pub(crate) fn link_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u
         if !is_record {
             pool.ties.entry((false, at)).or_insert(cands);
         }
-    }
-}
-
-/// The same counterparty: equal or masked-fitting accounts, or (where either side has no
-/// account) names that fit.
-fn same_party(pool: &Pool, ei: usize, ri: usize) -> bool {
-    let (e, r) = (pool.e(ei), pool.r(ri));
-    match (e.cp(), r.cp()) {
-        (Some(a), Some(b)) => {
-            (pool.ecp[ei] != 0 && pool.ecp[ei] == pool.rcp[ri] && super::same_cp(Some(a), Some(b)))
-                || super::party::mask_compatible(a, b)
-        }
-        _ => matches!((e.cp_name(), r.cp_name()), (Some(a), Some(b)) if super::party::names_compatible(a, b)),
     }
 }

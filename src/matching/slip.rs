@@ -8,7 +8,7 @@
 //! side and both stay as they were.
 
 use super::compact::{Compact, DRule, SLIP_DIGIT, SLIP_LENGTH, SLIP_SMALL, SLIP_TRANSPOSED};
-use super::nearest::{Windows, accounts_contradict};
+use super::nearest::Windows;
 use super::{FxMap, Pool, party, plain};
 use crate::discrepancy::Kind;
 
@@ -45,34 +45,30 @@ pub fn slip(a: i64, b: i64) -> Option<u32> {
     None
 }
 
-/// The same counterparty by account (equal or masked) or by name.
-fn same_party(pool: &Pool, ei: usize, ri: usize) -> bool {
-    let (e, r) = (pool.e(ei), pool.r(ri));
-    if accounts_contradict(pool, ei, ri) {
-        return false;
-    }
-    let by_account = matches!((e.cp(), r.cp()), (Some(_), Some(_)));
-    let by_name = matches!((e.cp_name(), r.cp_name()), (Some(a), Some(b)) if party::names_compatible(a, b));
-    by_account || by_name
-}
-
 /// Pairs open slips as `amount_mismatch` discrepancies (see the module text). Runs in
 /// `classify`, after every matching rule.
 pub(crate) fn report(pool: &mut Pool, out: &mut Compact, window: u32) {
     let mut win = Windows::new(window);
     // Candidates: open plain entries by counterparty key (account hash, masked key, name).
     let mut by_key: FxMap<u64, Vec<u32>> = FxMap::default();
-    let keys_e = |p: &Pool, i: usize| -> [u64; 3] {
-        let e = p.e(i);
-        [p.ecp[i], p.emask[i], e.cp_name().map_or(0, |n| super::hash_str(&party::name_form(n)))]
+    // Keys: 0 the account (field or written in the text), 1 the masked-card key, 2 the name
+    // (field or the words of the text).
+    let keys_e = |p: &Pool, i: usize| -> Vec<(usize, u64)> {
+        let mut k = vec![(0, p.ecp[i]), (1, p.emask[i])];
+        k.extend(super::nearest::text_accounts(p, i).into_iter().map(|a| (0, super::cp_hash(a))));
+        k.extend(super::nearest::entry_names(p, i).into_iter().map(|n| (2, super::hash_str(&party::name_form(n)))));
+        k
     };
     for i in 0..pool.ne() {
         if !pool.entry_open[i] || !plain(pool.it.e_kind[i]) || pool.efen(i).is_none() {
             continue;
         }
-        for (n, k) in keys_e(pool, i).into_iter().enumerate() {
+        for (n, k) in keys_e(pool, i) {
             if k != 0 {
-                by_key.entry(k ^ ((n as u64) << 62)).or_default().push(i as u32);
+                let list = by_key.entry(k ^ ((n as u64) << 62)).or_default();
+                if list.last() != Some(&(i as u32)) {
+                    list.push(i as u32);
+                }
             }
         }
     }
@@ -99,7 +95,7 @@ pub(crate) fn report(pool: &mut Pool, out: &mut Compact, window: u32) {
                     continue;
                 }
                 let Some(f) = pool.efen(ei as usize) else { continue };
-                if slip(f, target).is_some() && same_party(pool, ei as usize, ri) {
+                if slip(f, target).is_some() && super::nearest::same_party(pool, ei as usize, ri) {
                     cands.push(ei);
                 }
             }
