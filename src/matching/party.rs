@@ -215,7 +215,9 @@ fn is_mask_name(c: char) -> bool {
 /// 宋霞杰`, `对方户名:张三`, a name on its own `:86:` line): the runs of Chinese characters
 /// between blanks and punctuation, two characters or more, at most [`MAX_TEXT_NAMES`].
 pub fn names_in_text(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !(c.is_alphanumeric() && !c.is_ascii()) && !matches!(c, '*' | '＊'))
+    // Split at everything but non-ASCII letters (Chinese characters) and mask stars.
+    let name_char = |c: char| (c.is_alphanumeric() && !c.is_ascii()) || matches!(c, '*' | '＊');
+    text.split(move |c: char| !name_char(c))
         .filter(|w| w.chars().filter(|c| !c.is_ascii()).count() >= 2)
         .take(MAX_TEXT_NAMES)
 }
