@@ -23,5 +23,6 @@ pub mod scenario;
 pub mod serve;
 pub mod statement;
 pub mod store;
+pub mod unzip;
 pub mod validate;
 pub mod worker;
