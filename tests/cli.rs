@@ -183,12 +183,7 @@ fn reconcile_reads_a_zip_member_by_member() {
     assert_ne!(broken, xml);
     let zip_at = |name: &str, members: &[(&str, &[u8])]| {
         let p = tmp.path().join(name);
-        let mut w = zip::ZipWriter::new(std::fs::File::create(&p).unwrap());
-        for (n, bytes) in members {
-            w.start_file(*n, zip::write::SimpleFileOptions::default()).unwrap();
-            std::io::Write::write_all(&mut w, bytes).unwrap();
-        }
-        w.finish().unwrap();
+        write_zip(&p, members);
         p.to_str().unwrap().to_string()
     };
     let bad = zip_at("bad.zip", &[("good.sta", xml.as_bytes()), ("sub/broken.xml", broken.as_bytes())]);

@@ -9,7 +9,9 @@
 //! twice upserts the same records again, as in the daily run), an entry by its account
 //! and entry key (overlapping deliveries count a payment once), a book record by account,
 //! direction and voucher (a later file corrects an earlier one); a file that fails stops
-//! the run with its name and place, and nothing is reported.
+//! the run with its name and place, and nothing is reported. A `.zip` among the statement
+//! paths is read member by member ([`crate::unzip`], the daily run's bounds and refusals);
+//! each member is a statement file of its own, named `<zip>!<member>`.
 //!
 //! How it runs: worker threads (one per core) read, hash and parse the files, books first;
 //! this thread stores each file's result in the ledger strictly in file order, so the
