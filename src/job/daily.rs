@@ -210,7 +210,10 @@ pub async fn fetch_batch(
 }
 
 /// The parsing stage: import every file of the batch not imported yet, each file in one
-/// transaction. Idempotent: an imported file is skipped by its content hash.
+/// transaction. Idempotent: an imported file is skipped by its content hash. A zip is read
+/// member by member ([`archive_zip_members`]): each member archived, recorded and imported
+/// as a file of its own; a refused zip or a failed member is one error line naming the zip
+/// and the member, and the batch's other files go on.
 pub async fn import_batch(
     cfg: &Config,
     store: &Store,
