@@ -8,11 +8,14 @@
 //! or odd: a name that is not valid UTF-8, absolute, with `..`/`.`/empty components,
 //! backslashes, a drive letter or colon, control or bidi characters; an encrypted or
 //! symlink member; a nested zip (by name here, by content while inflating); a compression
-//! method other than stored/deflate; more members than [`MAX_MEMBERS`]; ZIP64 (see
-//! [`check_directory_end`]). Then members are inflated one by one while their bytes are
-//! counted: over [`Limits::max_total_bytes`] in total (the channel's / `[limits]` max file
-//! size), over the member's declared size (the zip crate counts that), or over
-//! [`MAX_RATIO`] times the member's compressed size, the zip is refused as a bomb.
+//! method other than stored/deflate; more members than [`MAX_MEMBERS`] (a ZIP64 count is
+//! checked before the zip crate reads the directory, [`check_directory_end`]); duplicate
+//! names, local headers that disagree with the directory, overlapping or unlisted members
+//! (the zip crate's `validate_header_consistency`). Then members are inflated one by one
+//! while their bytes are counted: over [`Limits::max_total_bytes`] in total (the
+//! channel's / `[limits]` max file size), over the member's declared size (the zip crate
+//! counts that), or over [`MAX_RATIO`] times the member's compressed size, the zip is
+//! refused as a bomb.
 //!
 //! Nested zips are refused, not opened one level down: no bank delivers a zip in a zip, a
 //! nested one multiplies the ratio a bomb can reach per byte read, and refusing keeps one
@@ -125,12 +128,19 @@ pub fn extract<R: Read + Seek, W: Write>(
     mut create: impl FnMut(&str) -> io::Result<W>,
 ) -> Result<Vec<Member<W>>, Error> {
     let whole = |why: String| Error { zip: zip.to_string(), member: None, why };
-    check_directory_end(&mut reader).map_err(whole)?;
+    check_directory_end(&mut reader, limits.max_members).map_err(whole)?;
     let mut archive =
         zip::ZipArchive::new(reader).map_err(|e| whole(format!("not a readable zip archive (damaged?): {e}")))?;
     if archive.len() > limits.max_members {
         return Err(whole(format!("{} members, over the limit of {}", archive.len(), limits.max_members)));
     }
+    // Two entries of one name (the reader would keep one), a local header that names
+    // another file than the directory (what one tool shows is not what another reads),
+    // members sharing compressed bytes (the overlapping-member bomb), data the directory
+    // does not list: all refused.
+    archive
+        .validate_header_consistency()
+        .map_err(|e| whole(format!("inconsistent zip (duplicate names, overlapping or unlisted members): {e}")))?;
 
     // Every entry checked before anything is inflated.
     let mut plan: Vec<(usize, String)> = Vec::new();
@@ -241,34 +251,41 @@ pub fn extract<R: Read + Seek, W: Write>(
     Ok(out)
 }
 
-/// Refuses ZIP64 before the zip crate reads the central directory. A classic zip counts its
-/// entries in 16 bits, so however it lies the index read is bounded (65,535 entries, a few
-/// MiB); ZIP64 counts in 64 bits, and only a delivery of over 65,535 members or 4 GiB needs
-/// it, far beyond [`MAX_MEMBERS`] and the file limits. A ZIP64 record is announced by its
-/// locator right before the end record (where the zip crate looks for it) or by the
-/// classic fields set to their maximum.
-fn check_directory_end<R: Read + Seek>(r: &mut R) -> Result<(), String> {
+/// Bounds the entry count a zip declares before the zip crate reads its central
+/// directory (the crate sizes and fills its index from it). A classic end record counts
+/// entries in 16 bits, so whatever it says the index is bounded (65,535 entries, a few
+/// MiB); a ZIP64 end record counts in 64 bits, so its counts must be within
+/// `max_members`. Every end-record signature in the tail is looked at: one with a ZIP64
+/// locator right before it (where the zip crate looks) has its ZIP64 record read where
+/// the locator says, and refused if it is not there or declares too many entries.
+/// (Streaming writers such as Info-ZIP reading stdin write ZIP64 records for small zips.)
+fn check_directory_end<R: Read + Seek>(r: &mut R, max_members: usize) -> Result<(), String> {
     let io = |e: io::Error| format!("cannot be read: {e}");
     let len = r.seek(SeekFrom::End(0)).map_err(io)?;
     let start = len.saturating_sub(EOCD_WINDOW);
     r.seek(SeekFrom::Start(start)).map_err(io)?;
     let mut tail = Vec::with_capacity((len - start) as usize);
     r.by_ref().take(EOCD_WINDOW).read_to_end(&mut tail).map_err(io)?;
-    r.seek(SeekFrom::Start(0)).map_err(io)?;
-    let u16_at = |p: usize| u16::from_le_bytes([tail[p], tail[p + 1]]);
-    let u32_at = |p: usize| u32::from_le_bytes([tail[p], tail[p + 1], tail[p + 2], tail[p + 3]]);
-    for p in (0..tail.len().saturating_sub(21)).filter(|&p| tail[p..p + 4] == *b"PK\x05\x06") {
-        let locator = p >= 20 && tail[p - 20..p - 16] == *b"PK\x06\x07";
-        let maxed = u16_at(p + 8) == u16::MAX
-            || u16_at(p + 10) == u16::MAX
-            || u32_at(p + 12) == u32::MAX
-            || u32_at(p + 16) == u32::MAX;
-        if locator || maxed {
-            return Err(
-                "a ZIP64 archive (over 65,535 members or 4 GiB): refused, far beyond a statement delivery".into()
-            );
+    let u64_at = |b: &[u8], p: usize| u64::from_le_bytes(b[p..p + 8].try_into().expect("8 bytes"));
+    for p in (20..tail.len().saturating_sub(21)).filter(|&p| tail[p..p + 4] == *b"PK\x05\x06") {
+        if tail[p - 20..p - 16] != *b"PK\x06\x07" {
+            continue;
+        }
+        let at = u64_at(&tail, p - 20 + 8);
+        let mut record = [0u8; 56];
+        let found = at.checked_add(56).is_some_and(|end| end <= len)
+            && r.seek(SeekFrom::Start(at)).is_ok()
+            && r.read_exact(&mut record).is_ok()
+            && record[..4] == *b"PK\x06\x06";
+        if !found {
+            return Err("ZIP64 end record missing where its locator points: damaged or disguised".into());
+        }
+        let declared = u64_at(&record, 24).max(u64_at(&record, 32));
+        if declared > max_members as u64 {
+            return Err(format!("declares {declared} members (ZIP64), over the limit of {max_members}"));
         }
     }
+    r.seek(SeekFrom::Start(0)).map_err(io)?;
     Ok(())
 }
 
@@ -436,6 +453,20 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_and_cloaked_names_are_refused() {
+        let mut zip = build(&[("a.xml", b"<a/>"), ("b.xml", b"<b/>")]);
+        assert_eq!(patch(&mut zip, b"b.xml", b"a.xml"), 2);
+        let e = read(&zip, &big()).unwrap_err();
+        assert!(e.to_string().starts_with("BOC_20240321.zip: inconsistent zip"), "{e}");
+        // The local header names another file than the central directory.
+        let mut zip = build(&[("a.xml", b"<a/>")]);
+        let local = zip.windows(5).position(|w| w == b"a.xml").unwrap();
+        zip[local] = b'z';
+        let e = read(&zip, &big()).unwrap_err();
+        assert!(e.to_string().starts_with("BOC_20240321.zip: inconsistent zip"), "{e}");
+    }
+
+    #[test]
     fn too_many_members_are_refused() {
         let names: Vec<String> = (0..=MAX_MEMBERS).map(|i| format!("s{i:04}.sta")).collect();
         let members: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
@@ -555,13 +586,39 @@ mod tests {
         assert!(e.to_string().starts_with("BOC_20240321.zip"), "{e}");
     }
 
-    #[test]
-    fn zip64_is_refused_before_the_index_is_read() {
-        let mut zip = build(&[("a.xml", b"<a/>")]);
+    /// The zip with a ZIP64 end record and locator before its classic end record, the
+    /// ZIP64 record declaring `entries`.
+    fn with_zip64(zip: &[u8], entries: u64) -> Vec<u8> {
         let eocd = zip.windows(4).rposition(|w| w == b"PK\x05\x06").unwrap();
-        zip[eocd + 10..eocd + 12].copy_from_slice(&u16::MAX.to_le_bytes());
-        let e = read(&zip, &big()).unwrap_err();
-        assert!(e.why.starts_with("a ZIP64 archive"), "{e}");
+        let u32_at = |p: usize| u32::from_le_bytes(zip[p..p + 4].try_into().unwrap()) as u64;
+        let (cd_size, cd_offset) = (u32_at(eocd + 12), u32_at(eocd + 16));
+        let mut out = zip[..eocd].to_vec();
+        let record_at = out.len() as u64;
+        out.extend_from_slice(b"PK\x06\x06");
+        out.extend_from_slice(&44u64.to_le_bytes());
+        out.extend_from_slice(&[45, 0, 45, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        for v in [entries, entries, cd_size, cd_offset] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(b"PK\x06\x07\0\0\0\0");
+        out.extend_from_slice(&record_at.to_le_bytes());
+        out.extend_from_slice(&1u32.to_le_bytes());
+        out.extend_from_slice(&zip[eocd..]);
+        out
+    }
+
+    #[test]
+    fn zip64_counts_are_checked_before_the_index_is_read() {
+        let zip = build(&[("a.xml", b"<a/>")]);
+        let ok = with_zip64(&zip, 1);
+        assert_eq!(read(&ok, &big()).unwrap()[0].out, b"<a/>", "an honest ZIP64 zip reads");
+        let e = read(&with_zip64(&zip, 1 << 40), &big()).unwrap_err();
+        assert_eq!(e.to_string(), "BOC_20240321.zip: declares 1099511627776 members (ZIP64), over the limit of 1000");
+        let mut moved = ok.clone();
+        let record = moved.windows(4).position(|w| w == b"PK\x06\x06").unwrap();
+        moved[record] = b'Q';
+        let e = read(&moved, &big()).unwrap_err();
+        assert!(e.why.starts_with("ZIP64 end record missing"), "{e}");
     }
 
     #[test]
