@@ -36,6 +36,11 @@ impl Archive {
         Ok(Archive { root: root.to_path_buf() })
     }
 
+    /// Where temporary files go before they are renamed into place (same file system).
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
     pub fn path_of(&self, sha: &str) -> PathBuf {
         // Hashes are produced by `sha256_hex` (64 lowercase hex digits); anything else is a
         // programming error, not input.

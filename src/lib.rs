@@ -24,5 +24,6 @@ pub mod scenario;
 pub mod serve;
 pub mod statement;
 pub mod store;
+pub mod unzip;
 pub mod validate;
 pub mod worker;

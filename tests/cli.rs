@@ -143,6 +143,70 @@ fn reconcile_counts_a_repeated_file_once_and_names_a_bad_one() {
     assert!(!out_dir.join("matches.csv").exists(), "no report from a failed run");
 }
 
+/// A zip of the ICBC statements (fixtures/zip) gives the same reports as the plain files;
+/// given beside them, its members count once; a bad member stops the run naming the zip,
+/// the member and the place; a hostile zip is refused naming it.
+#[test]
+fn reconcile_reads_a_zip_member_by_member() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |statements: &[&str], out: &Path| {
+        let mut args = vec!["reconcile", "--statements"];
+        args.extend_from_slice(statements);
+        args.extend([
+            "--disbursements",
+            "fixtures/demo/books/disbursements.csv",
+            "--receipts",
+            "fixtures/demo/books/receipts.csv",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        fundrecon(&args)
+    };
+    let plain = tmp.path().join("plain");
+    let out = run(&["fixtures/demo/boc", "fixtures/demo/icbc"], &plain);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    for (statements, dir) in [
+        (&["fixtures/demo/boc", "fixtures/zip/ICBC_20240322.zip"][..], "zipped"),
+        (&["fixtures/demo/boc", "fixtures/demo/icbc", "fixtures/zip/ICBC_20240322.zip"][..], "both"),
+    ] {
+        let out_dir = tmp.path().join(dir);
+        let out = run(statements, &out_dir);
+        assert_eq!(out.status.code(), Some(1), "{dir}: {}", text(&out.stderr));
+        for f in ["matches.csv", "discrepancies.csv", "summary.json", "report.html"] {
+            assert_eq!(read(&out_dir.join(f)), read(&plain.join(f)), "{dir}: {f}");
+        }
+    }
+
+    // A member that does not parse: the zip, the member and the line/path are named.
+    let xml = read(&Path::new(ROOT).join("fixtures/demo/icbc/ICBC_camt053_20240322.xml"));
+    let broken = xml.replacen("<Amt Ccy=\"CNY\">", "<Amt Ccy=\"CNY\">x", 1);
+    assert_ne!(broken, xml);
+    let zip_at = |name: &str, members: &[(&str, &[u8])]| {
+        let p = tmp.path().join(name);
+        write_zip(&p, members);
+        p.to_str().unwrap().to_string()
+    };
+    let bad = zip_at("bad.zip", &[("good.sta", xml.as_bytes()), ("sub/broken.xml", broken.as_bytes())]);
+    let out = run(&["fixtures/demo/boc", &bad], &tmp.path().join("bad"));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("{bad}!sub/broken.xml at /Document/")), "names zip, member and XML path: {err}");
+    assert!(!tmp.path().join("bad/matches.csv").exists());
+
+    let evil = zip_at("evil.zip", &[("QQ/passwd.xml", xml.as_bytes())]);
+    let mut bytes = std::fs::read(&evil).unwrap();
+    for p in 0..bytes.len() - 2 {
+        if &bytes[p..p + 3] == b"QQ/" {
+            bytes[p..p + 3].copy_from_slice(b"../");
+        }
+    }
+    std::fs::write(&evil, bytes).unwrap();
+    let out = run(&["fixtures/demo/boc", &evil], &tmp.path().join("evil"));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("{evil}!\"../passwd.xml\": '.' or '..' in the path")), "{err}");
+}
+
 #[test]
 fn reconcile_refuses_a_statement_for_an_unknown_account() {
     let tmp = tempfile::tempdir().unwrap();

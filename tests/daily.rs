@@ -208,3 +208,156 @@ async fn configured_rule_set_is_used() {
     assert!(d.contains("R20240321-01"), "{d}");
     store.close().await;
 }
+
+fn archived(dir: &std::path::Path, bytes: &[u8]) -> Vec<u8> {
+    let sha = fundrecon::archive::sha256_hex(bytes);
+    std::fs::read(dir.join("data/archive").join(&sha[0..2]).join(&sha[2..4]).join(&sha)).unwrap_or_default()
+}
+
+/// ICBC delivers its statements zipped (fixtures/zip: one member in a folder, a macOS
+/// resource fork skipped). The zip is archived as fetched, each member under its own hash
+/// and name `<zip>!<member>`, imported like a plain file: the reports are the demo's. A
+/// later zip holding a member again, and a rerun, count it once.
+#[tokio::test]
+async fn zipped_delivery_is_archived_and_imported_member_by_member() {
+    let tmp = tempfile::tempdir().unwrap();
+    for b in backends(tmp.path(), "zip").await {
+        let dir = tmp.path().join(b.name);
+        let path = demo_copy(&dir, &b.url);
+        let icbc = dir.join("demo/icbc");
+        let plain: Vec<(String, Vec<u8>)> = ["ICBC_camt053_20240321.xml", "ICBC_camt053_20240322.xml"]
+            .iter()
+            .map(|n| (n.to_string(), std::fs::read(icbc.join(n)).unwrap()))
+            .collect();
+        for (n, _) in &plain {
+            std::fs::remove_file(icbc.join(n)).unwrap();
+        }
+        let zip = std::fs::read(std::path::Path::new(ROOT).join("fixtures/zip/ICBC_20240322.zip")).unwrap();
+        std::fs::write(icbc.join("ICBC_20240322.zip"), &zip).unwrap();
+        let text = read(&path);
+        assert!(text.contains("pattern = \"*.xml\""));
+        std::fs::write(&path, text.replace("pattern = \"*.xml\"", "pattern = \"*.zip\"")).unwrap();
+        let cfg = Config::load(&path).unwrap();
+        let store = Store::open(&cfg.database_url()).await.unwrap();
+
+        let first = run(&cfg, &store, None).await;
+        assert!(first.runs.iter().all(|r| r.state == "done"), "{}: {:?}", b.name, first.runs);
+        let (m, d, s) = reports(&first);
+        let golden = |f: &str| read(&std::path::Path::new(ROOT).join("fixtures/demo/expected").join(f));
+        assert_eq!(
+            (m.as_str(), d.as_str(), s.as_str()),
+            (&*golden("matches.csv"), &*golden("discrepancies.csv"), &*golden("summary.json")),
+            "{}",
+            b.name
+        );
+        // Nothing lost: the zip as fetched, and each member, byte for byte under its hash.
+        assert_eq!(archived(&dir, &zip), zip, "{}", b.name);
+        for (n, bytes) in &plain {
+            assert_eq!(&archived(&dir, bytes), bytes, "{}: {n}", b.name);
+        }
+        let files: Vec<String> =
+            store.statement_facts("1202020209000012345").await.unwrap().into_iter().map(|f| f.file).collect();
+        assert_eq!(
+            files,
+            ["ICBC_20240322.zip!2024-03/ICBC_camt053_20240322.xml", "ICBC_20240322.zip!ICBC_camt053_20240321.xml"],
+            "{}: raw_files name each member after its zip (members are imported in path order)",
+            b.name
+        );
+        let summary = |out: &daily::Outcome| -> serde_json::Value {
+            let r = out.runs.iter().find(|r| r.channel == "icbc-drop").unwrap();
+            serde_json::from_str(r.summary.as_deref().unwrap()).unwrap()
+        };
+        let s1 = summary(&first);
+        assert_eq!(
+            (&s1["files_in_batch"], &s1["zip_members"], &s1["files_imported"]),
+            (&1.into(), &2.into(), &2.into()),
+            "{}: {s1}",
+            b.name
+        );
+        let counts = store.table_counts().await.unwrap();
+
+        // The bank sends one statement again in another zip: archived, counted once.
+        write_zip(&icbc.join("ICBC_20240322_resend.zip"), &[("resend/ICBC_camt053_20240322.xml", &plain[1].1)]);
+        let again = run(&cfg, &store, None).await;
+        assert!(again.runs.iter().all(|r| r.state == "done"), "{}: {:?}", b.name, again.runs);
+        assert_eq!(reports(&again), (m.clone(), d.clone(), s.clone()), "{}", b.name);
+        let s2 = summary(&again);
+        assert_eq!(
+            (&s2["files_fetched"], &s2["zip_members"], &s2["files_imported"], &s2["files_already_imported"]),
+            (&1.into(), &1.into(), &0.into(), &2.into()),
+            "{}: the new zip's member was known; the first zip is skipped whole: {s2}",
+            b.name
+        );
+        let more = store.table_counts().await.unwrap();
+        let changed: Vec<_> = counts.iter().zip(&more).filter(|(a, b)| a != b).collect();
+        assert_eq!(
+            changed.iter().map(|(a, _)| a.0.as_str()).collect::<Vec<_>>(),
+            ["raw_files", "run_files"],
+            "{}: only the new zip is recorded: {changed:?}",
+            b.name
+        );
+        // A rerun of the batch changes nothing.
+        let icbc_run = first.runs.iter().find(|r| r.channel == "icbc-drop").unwrap().id;
+        let re = run(&cfg, &store, Some(icbc_run)).await;
+        assert_eq!(re.runs[0].state, "done");
+        assert_eq!(reports(&re), (m.clone(), d.clone(), s.clone()), "{}", b.name);
+        assert_eq!(store.table_counts().await.unwrap(), more, "{}: a rerun added or removed rows", b.name);
+        store.close().await;
+    }
+}
+
+/// A zip with a member that does not parse fails its bank's batch naming the zip, the
+/// member and the place; its good member is imported; the other bank's batch is done. A
+/// hostile zip is refused naming zip and member, and nothing of it is imported.
+#[tokio::test]
+async fn a_bad_zip_member_fails_only_its_bank() {
+    let tmp = tempfile::tempdir().unwrap();
+    for b in backends(tmp.path(), "zipbad").await {
+        let dir = tmp.path().join(b.name);
+        let path = demo_copy(&dir, &b.url);
+        let icbc = dir.join("demo/icbc");
+        let good = std::fs::read(icbc.join("ICBC_camt053_20240321.xml")).unwrap();
+        let xml = read(&icbc.join("ICBC_camt053_20240322.xml"));
+        for n in ["ICBC_camt053_20240321.xml", "ICBC_camt053_20240322.xml"] {
+            std::fs::remove_file(icbc.join(n)).unwrap();
+        }
+        let broken = xml.replacen("<Amt Ccy=\"CNY\">", "<Amt Ccy=\"CNY\">x", 1);
+        assert_ne!(broken, xml);
+        write_zip(&icbc.join("ICBC_20240322.zip"), &[("a.xml", &good), ("b/broken.xml", broken.as_bytes())]);
+        // A zip bomb beside it: 8 MiB of zeros in a few KiB.
+        write_zip(&icbc.join("ICBC_bomb.zip"), &[("bomb.xml", &vec![b'0'; 8 << 20])]);
+        let text = read(&path);
+        std::fs::write(&path, text.replace("pattern = \"*.xml\"", "pattern = \"*.zip\"")).unwrap();
+        let cfg = Config::load(&path).unwrap();
+        let store = Store::open(&cfg.database_url()).await.unwrap();
+        let out = run(&cfg, &store, None).await;
+        assert_eq!(out.exit_code, 2);
+        let boc = out.runs.iter().find(|r| r.channel == "boc-drop").unwrap();
+        let icbc_run = out.runs.iter().find(|r| r.channel == "icbc-drop").unwrap();
+        assert_eq!((boc.state.as_str(), icbc_run.state.as_str()), ("done", "failed"), "{}", b.name);
+        let err = icbc_run.error.as_deref().unwrap();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "{}: {err}", b.name);
+        assert!(
+            lines[0].starts_with(
+                "ICBC_20240322.zip!b/broken.xml at /Document/BkToCstmrStmt/Stmt[1]/Bal[1]/Amt: field Amt:"
+            ),
+            "{}: names the zip, the member and the XML path: {err}",
+            b.name
+        );
+        assert!(
+            lines[1].starts_with("ICBC_bomb.zip!bomb.xml: inflates over 200×"),
+            "{}: the bomb is refused, named: {err}",
+            b.name
+        );
+        // The good member is in; the broken one archived byte for byte all the same.
+        let icbc_acct = out.results.iter().find(|a| a.account_no == "1202020209000012345").unwrap();
+        assert_eq!(icbc_acct.entries.len(), 3, "{}: the good member's entries only", b.name);
+        assert_eq!(archived(&dir, broken.as_bytes()), broken.as_bytes());
+        // Nothing of the bomb was kept but the zip itself.
+        let tmp_left = std::fs::read_dir(dir.join("data/archive/tmp")).unwrap().count();
+        assert_eq!(tmp_left, 0, "{}: no inflated leftovers", b.name);
+        assert!(archived(&dir, &vec![b'0'; 8 << 20]).is_empty());
+        store.close().await;
+    }
+}

@@ -7,7 +7,10 @@
 //! what is stored, so the same inputs give the same results and no duplicated rows.
 
 use super::progress::Progress;
-use super::{AccountInfo, EXIT_CLEAN, EXIT_DISCREPANCIES, EXIT_FAILURE, archive_file, import_file, match_account};
+use super::{
+    AccountInfo, EXIT_CLEAN, EXIT_DISCREPANCIES, EXIT_FAILURE, archive_file, archive_zip_members, import_file,
+    mark_imported, match_account,
+};
 use crate::account::AccountMap;
 use crate::archive::Archive;
 use crate::book::{self, Direction};
@@ -16,6 +19,7 @@ use crate::fetch;
 use crate::parse::Limits;
 use crate::report::{self, AccountResult};
 use crate::store::{RunRow, Store};
+use crate::unzip;
 use anyhow::Context;
 use chrono::NaiveDate;
 use serde_json::json;
@@ -133,6 +137,10 @@ pub struct Imported {
     pub entries_known: u64,
     pub statements: u64,
     pub superseded: Vec<String>,
+    /// Members of the batch's zips read this time (each also counts as a file imported,
+    /// already imported or failed).
+    #[serde(default)]
+    pub zip_members: u64,
     /// One line per file that failed (it fails the batch; other files go on).
     pub errors: Vec<String>,
 }
@@ -202,7 +210,10 @@ pub async fn fetch_batch(
 }
 
 /// The parsing stage: import every file of the batch not imported yet, each file in one
-/// transaction. Idempotent: an imported file is skipped by its content hash.
+/// transaction. Idempotent: an imported file is skipped by its content hash. A zip is read
+/// member by member ([`archive_zip_members`]): each member archived, recorded and imported
+/// as a file of its own; a refused zip or a failed member is one error line naming the zip
+/// and the member, and the batch's other files go on.
 pub async fn import_batch(
     cfg: &Config,
     store: &Store,
@@ -226,6 +237,7 @@ pub async fn import_batch(
         }
     };
     out.files_in_batch = files.len();
+    let zip_limits = unzip::Limits::new(limits.max_file_bytes);
     for (i, f) in files.iter().enumerate() {
         let name = &f.name;
         if f.superseded {
@@ -233,28 +245,79 @@ pub async fn import_batch(
             continue;
         }
         progress.stage(&ch.name, "parsing", &format!("{}/{} {name}", i + 1, files.len()));
-        // Two workers importing the same file (two batches that fetched it) take turns:
-        // the second finds it imported and skips it (PostgreSQL; a no-op on SQLite).
-        let imported = match store.exclusive(&format!("import:{}", f.sha256)).await {
-            Ok(_lock) => import_file(store, archive, &f.sha256, name, format, &map, &limits).await,
-            Err(e) => Err(e.into()),
-        };
-        match imported {
-            Ok(s) if s.already_imported => out.skipped += 1,
-            Ok(s) => {
-                out.imported += 1;
-                out.statements += s.statements;
-                out.entries_new += s.entries_new;
-                out.entries_known += s.entries_known;
-                tracing::info!(channel = %ch.name, file = %name, statements = s.statements, entries = s.entries_new, "imported");
+        if !unzip::is_zip(name) {
+            import_one(store, archive, ch, &f.sha256, name, format, &map, &limits, &mut out).await;
+            continue;
+        }
+        // A zip: its members, each archived and recorded as a file of its own, imported like
+        // plain files; the zip counts as imported once every member is.
+        match store.is_imported(&f.sha256).await {
+            Ok(true) => {
+                out.skipped += 1;
+                continue;
             }
+            Ok(false) => {}
             Err(e) => {
-                tracing::error!(channel = %ch.name, file = %name, error = %format!("{e:#}"), "import failed");
-                out.errors.push(format!("{e:#}"));
+                out.errors.push(format!("{name}: {e}"));
+                continue;
             }
+        }
+        let members = match archive_zip_members(store, archive, &f.sha256, name, &ch.name, &zip_limits).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(channel = %ch.name, file = %name, error = %format!("{e:#}"), "zip refused");
+                out.errors.push(format!("{e:#}"));
+                continue;
+            }
+        };
+        let mut all = true;
+        for (member, sha) in &members {
+            out.zip_members += 1;
+            all &= import_one(store, archive, ch, sha, member, format, &map, &limits, &mut out).await;
+        }
+        if all && let Err(e) = mark_imported(store, &f.sha256, "zip").await {
+            out.errors.push(format!("{name}: {e:#}"));
         }
     }
     out
+}
+
+/// Imports one archived file of a batch (a delivered file or a zip's member) into `out`'s
+/// counts, or its error into `out.errors`. Returns whether it is imported now.
+#[allow(clippy::too_many_arguments)]
+async fn import_one(
+    store: &Store,
+    archive: &Archive,
+    ch: &ChannelConfig,
+    sha: &str,
+    name: &str,
+    format: Option<&str>,
+    map: &AccountMap,
+    limits: &Limits,
+    out: &mut Imported,
+) -> bool {
+    // Two workers importing the same file (two batches that fetched it) take turns:
+    // the second finds it imported and skips it (PostgreSQL; a no-op on SQLite).
+    let imported = match store.exclusive(&format!("import:{sha}")).await {
+        Ok(_lock) => import_file(store, archive, sha, name, format, map, limits).await,
+        Err(e) => Err(e.into()),
+    };
+    match imported {
+        Ok(s) if s.already_imported => out.skipped += 1,
+        Ok(s) => {
+            out.imported += 1;
+            out.statements += s.statements;
+            out.entries_new += s.entries_new;
+            out.entries_known += s.entries_known;
+            tracing::info!(channel = %ch.name, file = %name, statements = s.statements, entries = s.entries_new, "imported");
+        }
+        Err(e) => {
+            tracing::error!(channel = %ch.name, file = %name, error = %format!("{e:#}"), "import failed");
+            out.errors.push(format!("{e:#}"));
+            return false;
+        }
+    }
+    true
 }
 
 /// The batch summary (`runs.summary`) from its stages, and the errors that fail it.
@@ -272,6 +335,7 @@ pub fn batch_summary(f: &Fetched, i: &Imported) -> (serde_json::Value, Vec<Strin
         "files_in_batch": i.files_in_batch,
         "files_imported": i.imported,
         "files_already_imported": i.skipped,
+        "zip_members": i.zip_members,
         "statements": i.statements,
         "entries_new": i.entries_new,
         "entries_already_known": i.entries_known,

@@ -52,6 +52,59 @@ pub async fn archive_file(
     Ok(sha)
 }
 
+/// Reads an archived zip (`sha`, delivered as `name`) member by member ([`crate::unzip`]):
+/// each member is archived under its own hash and recorded as a file of its own
+/// (`raw_files`, named `<zip>!<member>`, same channel), all members or none: a refused zip
+/// leaves only itself archived. Returns the members' names and hashes, sorted by path, to
+/// import like plain files. The inflated bytes go through temporary files in the archive,
+/// never memory.
+pub async fn archive_zip_members(
+    store: &Store,
+    archive: &Archive,
+    sha: &str,
+    name: &str,
+    channel: &str,
+    limits: &crate::unzip::Limits,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let path = archive.verified_path(sha)?;
+    let (zip, tmp_dir, limits) = (name.to_string(), archive.tmp_dir(), limits.clone());
+    let members = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let f = std::fs::File::open(&path).map_err(|e| anyhow::anyhow!("{zip}: archive {}: {e}", path.display()))?;
+        let members = crate::unzip::extract(&zip, std::io::BufReader::new(f), &limits, |_| {
+            tempfile::Builder::new().prefix("unzip-").suffix(".part").tempfile_in(&tmp_dir)
+        })?;
+        for m in &members {
+            m.out.as_file().sync_all().map_err(|e| anyhow::anyhow!("{}: archiving: {e}", m.name))?;
+        }
+        Ok(members)
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{name}: unzipping stopped: {e}"))??;
+    let mut out = Vec::with_capacity(members.len());
+    for m in members {
+        let file = crate::fetch::Downloaded {
+            name: m.name.clone(),
+            size: m.size,
+            mtime_ns: None,
+            sha256: m.sha256.clone(),
+            tmp: m.out,
+        };
+        crate::fetch::into_archive(archive, file).map_err(|e| anyhow::anyhow!("{}: archiving: {e}", m.name))?;
+        store.record_raw_file(&m.sha256, m.size, &m.name, channel).await?;
+        out.push((m.name, m.sha256));
+    }
+    Ok(out)
+}
+
+/// Marks an archived file imported with nothing of its own to store (a zip whose members
+/// are all imported): a rerun skips it like any imported file.
+pub async fn mark_imported(store: &Store, sha: &str, format: &str) -> anyhow::Result<()> {
+    if let Some(tx) = store.begin_import(sha).await? {
+        tx.commit(format).await?;
+    }
+    Ok(())
+}
+
 /// Parses an archived file and imports its statements (one transaction). Errors name
 /// the file and place; the archived bytes stay whatever happens.
 ///

@@ -9,7 +9,9 @@
 //! twice upserts the same records again, as in the daily run), an entry by its account
 //! and entry key (overlapping deliveries count a payment once), a book record by account,
 //! direction and voucher (a later file corrects an earlier one); a file that fails stops
-//! the run with its name and place, and nothing is reported.
+//! the run with its name and place, and nothing is reported. A `.zip` among the statement
+//! paths is read member by member ([`crate::unzip`], the daily run's bounds and refusals);
+//! each member is a statement file of its own, named `<zip>!<member>`.
 //!
 //! How it runs: worker threads (one per core) read, hash and parse the files, books first;
 //! this thread stores each file's result in the ledger strictly in file order, so the
@@ -24,6 +26,7 @@ use crate::book::{self, Direction};
 use crate::parse::{self, Limits};
 use crate::report::{self, AccountResult};
 use crate::store::memory::{Ledger, PreparedBooks, PreparedStatement, Preparer, RowHint, in_read_order};
+use crate::unzip;
 use anyhow::{Context, bail};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -88,10 +91,18 @@ impl Job {
     }
 }
 
-/// What a worker made of a file: rows ready for the ledger.
+/// What a worker made of a file: rows ready for the ledger. A statement file gives one
+/// [`StatementFile`], a zip one per member.
 enum Parsed {
     Books(PreparedBooks),
-    Statements { sha: String, statements: Vec<PreparedStatement> },
+    Statements(Vec<StatementFile>),
+}
+
+/// One statement file's rows, by its name (`<zip>!<member>` for a zip's member) and hash.
+struct StatementFile {
+    name: String,
+    sha: String,
+    statements: Vec<PreparedStatement>,
 }
 
 fn run_blocking(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
@@ -149,13 +160,15 @@ fn run_blocking(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
                     }
                     ledger.books(recs)?;
                 }
-                (Parsed::Statements { sha, statements }, Job::Statements(p)) => {
+                (Parsed::Statements(files), Job::Statements(_)) => {
                     if i == books {
                         lap("books", format!("{} accounts", accounts.len()));
                     }
                     let map = map
                         .get_or_insert_with(|| AccountMap::new(accounts.keys().map(|a| (a.as_str(), none.as_slice()))));
-                    store_statements(&mut ledger, map, &sha, &p.display().to_string(), statements)?;
+                    for f in files {
+                        store_statements(&mut ledger, map, &f.sha, &f.name, f.statements)?;
+                    }
                 }
                 _ => bail!("internal: file {i} read as the wrong kind"),
             }
@@ -294,17 +307,40 @@ fn read(job: &Job, limits: &Limits, preparer: &Preparer) -> anyhow::Result<Parse
             Ok(Parsed::Books(preparer.books(&name, book::read_csv(&name, &bytes, *dir)?)))
         }
         Job::Statements(p) => {
-            let bytes = std::fs::read(p).with_context(|| format!("{}", p.display()))?;
             let name = p.display().to_string();
+            if unzip::is_zip(&name) {
+                // Each member a statement file of its own (its own hash: the same member in
+                // another zip, or given plain, is stored once), all read before any is stored.
+                let f = std::fs::File::open(p).with_context(|| name.clone())?;
+                let zip_limits = unzip::Limits::new(limits.max_file_bytes);
+                let members = unzip::extract(&name, std::io::BufReader::new(f), &zip_limits, |_| Ok(Vec::new()))?;
+                let files = members
+                    .into_iter()
+                    .map(|m| parse_statements(m.name, m.sha256, &m.out, limits, preparer))
+                    .collect::<anyhow::Result<_>>()?;
+                return Ok(Parsed::Statements(files));
+            }
+            let bytes = std::fs::read(p).with_context(|| name.clone())?;
             let sha = sha256_hex(&bytes);
-            let mut statements: Vec<PreparedStatement> = Vec::new();
-            parse::stream(&name, &mut &bytes[..], None, None, limits, &mut |s| {
-                statements.push(preparer.statement(s));
-                Ok(())
-            })?;
-            Ok(Parsed::Statements { sha, statements })
+            Ok(Parsed::Statements(vec![parse_statements(name, sha, &bytes, limits, preparer)?]))
         }
     }
+}
+
+/// Parses one statement file's bytes and prepares its rows.
+fn parse_statements(
+    name: String,
+    sha: String,
+    bytes: &[u8],
+    limits: &Limits,
+    preparer: &Preparer,
+) -> anyhow::Result<StatementFile> {
+    let mut statements: Vec<PreparedStatement> = Vec::new();
+    parse::stream(&name, &mut &bytes[..], None, None, limits, &mut |s| {
+        statements.push(preparer.statement(s));
+        Ok(())
+    })?;
+    Ok(StatementFile { name, sha, statements })
 }
 
 /// Stores one file's statements, all or nothing: every statement's account is resolved

@@ -102,3 +102,13 @@ pub fn copy_dir(src: &Path, dst: &Path) {
 pub fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
+
+/// Writes a zip of `members` (name, bytes; deflate) at `path`.
+pub fn write_zip(path: &Path, members: &[(&str, &[u8])]) {
+    let mut w = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (n, bytes) in members {
+        w.start_file(*n, zip::write::SimpleFileOptions::default()).unwrap();
+        std::io::Write::write_all(&mut w, bytes).unwrap();
+    }
+    w.finish().unwrap();
+}
