@@ -293,8 +293,20 @@ fn check_directory_end<R: Read + Seek>(r: &mut R, max_members: usize) -> Result<
 /// component, no backslash, colon (drive letters, NTFS streams), control or bidi
 /// characters; bounded length and depth. Returns the path without a folder's trailing `/`.
 fn check_path(raw: &[u8], is_dir: bool) -> Result<String, String> {
-    let name = std::str::from_utf8(raw)
-        .map_err(|_| "name is not valid UTF-8 (a legacy code page such as GBK?): refused".to_string())?;
+    // Chinese Windows tools (Explorer's "send to compressed folder", WinRAR, 7-Zip) write
+    // member names in the system code page, GBK, without the zip's UTF-8 flag: a name
+    // that is not UTF-8 is read as GB18030 (which includes GBK), strictly, never with
+    // replacement characters.
+    let decoded;
+    let name = match std::str::from_utf8(raw) {
+        Ok(n) => n,
+        Err(_) => {
+            decoded = encoding_rs::GB18030
+                .decode_without_bom_handling_and_without_replacement(raw)
+                .ok_or_else(|| "name is neither UTF-8 nor GB18030 (GBK): refused".to_string())?;
+            &decoded
+        }
+    };
     if name.len() > MAX_PATH_BYTES {
         return Err(format!("name is {} bytes, over {MAX_PATH_BYTES}: refused", name.len()));
     }
@@ -422,6 +434,12 @@ mod tests {
         );
         assert_eq!(read(&stored, &big()).unwrap().len(), 2);
         assert!(is_zip("BOC.ZIP") && is_zip("a.zip") && !is_zip("zip") && !is_zip("a.xml") && !is_zip("中.zi"));
+        // A name in GBK, as Chinese Windows tools write it without the UTF-8 flag
+        // (对账单 = B6 D4 D5 CB B5 A5).
+        let mut zip = build(&[("QQQQQQ.csv", b"x")]);
+        patch(&mut zip, b"QQQQQQ.csv", b"\xb6\xd4\xd5\xcb\xb5\xa5.csv");
+        let got = read(&zip, &big()).unwrap();
+        assert_eq!(got[0].name, "BOC_20240321.zip!对账单.csv");
     }
 
     #[test]
@@ -501,11 +519,11 @@ mod tests {
             assert!(text.starts_with("BOC_20240321.zip!\""), "names the zip and the member, quoted: {text}");
             assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'), "escaped: {text}");
         }
-        // Not UTF-8 (GBK 中 = D6 D0).
+        // Neither UTF-8 nor GB18030 (a lone lead byte).
         let mut zip = build(&[("QQ.xml", b"x")]);
-        patch(&mut zip, b"QQ.xml", b"\xd6\xd0.xml");
+        patch(&mut zip, b"QQ.xml", b"\x81\x20.xml");
         let e = read(&zip, &big()).unwrap_err();
-        assert!(e.why.contains("not valid UTF-8"), "{e}");
+        assert!(e.why.contains("neither UTF-8 nor GB18030"), "{e}");
         assert!(e.to_string().starts_with("BOC_20240321.zip!\""), "{e}");
     }
 
