@@ -592,6 +592,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 f.exit_code
             );
             print!("{}{}", f.phases, f.summary);
+            println!(
+                "pairs: {} of {} true pairs found ({:.2} %), {} matched entries not in their true pair",
+                f.pairs.found,
+                f.pairs.truth,
+                100.0 * f.pairs.found as f64 / f.pairs.truth.max(1) as f64,
+                f.pairs.wrong
+            );
             Ok(EXIT_CLEAN)
         }
         Command::BenchParse { file, format } => {

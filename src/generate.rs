@@ -72,6 +72,8 @@ pub struct Item<'a> {
     pub text: &'a str,
     /// The voucher number the text names.
     pub voucher: &'a str,
+    /// The bank's reference of the entry (流水号, `//ref`, `AcctSvcrRef`).
+    pub bank_ref: &'a str,
 }
 
 /// Receives each generated entry.
@@ -88,6 +90,7 @@ impl Gen {
             cp_account: &self.cp_account,
             text: &self.text,
             voucher,
+            bank_ref: &self.reference,
         }
     }
 }
@@ -378,7 +381,9 @@ impl Books {
 /// file its own days and references), and under `dir/books` the book records they
 /// execute (`disbursements-NNNN.csv`, `receipts-NNNN.csv`): 97 in 100 entries have their
 /// record (the rest are `missing_in_books`), and 1 record in 100 has no entry
-/// (`missing_in_bank`). Deterministic for a seed.
+/// (`missing_in_bank`). Deterministic for a seed. `dir/truth.csv` lists the pairs
+/// (`account,bank_ref,voucher`: the entries that have their record), for `bench-reconcile`
+/// to count the pairs `reconcile` finds.
 pub fn write_set(dir: &std::path::Path, files: u64, total_bytes: u64, seed: u64) -> io::Result<SetSummary> {
     let stmts = dir.join("statements");
     let books = dir.join("books");
@@ -386,6 +391,8 @@ pub fn write_set(dir: &std::path::Path, files: u64, total_bytes: u64, seed: u64)
     std::fs::create_dir_all(&books)?;
     let mut out = Books { dir: books.clone(), name: "disbursements", rows: 0, out: None };
     let mut inc = Books { dir: books, name: "receipts", rows: 0, out: None };
+    let mut truth = io::BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("truth.csv"))?);
+    truth.write_all(b"account,bank_ref,voucher\n")?;
     let mut rng = Rng::new(seed ^ 0x5eed);
     let mut sum = SetSummary::default();
     let per_file = (total_bytes / files.max(1)).max(1);
@@ -403,7 +410,11 @@ pub fn write_set(dir: &std::path::Path, files: u64, total_bytes: u64, seed: u64)
                 sum.records += 1;
                 w.row(voucher, it, fen)
             };
-            let res = if r < 97 { book(it.voucher) } else { Ok(()) };
+            let res = if r < 97 {
+                book(it.voucher).and_then(|_| writeln!(truth, "{},{},{}", it.account, it.bank_ref, it.voucher))
+            } else {
+                Ok(())
+            };
             let res = res.and_then(|_| if r == 0 { book(&format!("X{}", it.voucher)) } else { Ok(()) });
             if let Err(e) = res {
                 err = Some(e);
@@ -432,6 +443,7 @@ pub fn write_set(dir: &std::path::Path, files: u64, total_bytes: u64, seed: u64)
     }
     out.finish()?;
     inc.finish()?;
+    truth.flush()?;
     Ok(sum)
 }
 

@@ -160,6 +160,40 @@ pub struct ReconcileFigures {
     pub summary: String,
     /// The child's own account of its phases (one line each, with seconds).
     pub phases: String,
+    /// Pairs against the delivery's truth (`truth.csv`).
+    pub pairs: PairScore,
+}
+
+/// `reconcile`'s matches against the pairs a generated delivery holds.
+#[derive(Clone, Debug, Default)]
+pub struct PairScore {
+    /// Entries that have their record (true pairs).
+    pub truth: u64,
+    /// Of them, matched to exactly their voucher.
+    pub found: u64,
+    /// Matched entries paired with something else than their truth (or that have none).
+    pub wrong: u64,
+}
+
+/// Scores `out/matches.csv` against `truth.csv` (`account,bank_ref,voucher`).
+pub fn score_pairs(truth: &Path, matches: &Path) -> anyhow::Result<PairScore> {
+    let mut want: std::collections::HashMap<(String, String), String> = std::collections::HashMap::new();
+    let mut r = csv::Reader::from_path(truth).with_context(|| truth.display().to_string())?;
+    for row in r.records() {
+        let row = row?;
+        want.insert((row[0].to_string(), row[1].to_string()), row[2].to_string());
+    }
+    let text = std::fs::read_to_string(matches).with_context(|| matches.display().to_string())?;
+    let mut r = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let mut score = PairScore { truth: want.len() as u64, ..PairScore::default() };
+    for row in r.records() {
+        let row = row?;
+        match want.get(&(row[0].to_string(), row[1].to_string())) {
+            Some(v) if v == &row[4] => score.found += 1,
+            _ => score.wrong += 1,
+        }
+    }
+    Ok(score)
 }
 
 /// Peak RSS of the largest child process waited for, in KiB (0 where unknown).
@@ -184,7 +218,7 @@ pub fn reconcile(files: u64, size_mb: u64, dir: &Path) -> anyhow::Result<Reconci
     anyhow::ensure!((1..=100_000).contains(&size_mb), "--size-mb must be 1..=100000");
     std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     let stamp = dir.join("set.txt");
-    let want = format!("files={files} size_mb={size_mb} seed=42 generator=4\n");
+    let want = format!("files={files} size_mb={size_mb} seed=42 generator=5\n");
     let t = Instant::now();
     let set = match std::fs::read_to_string(&stamp) {
         Ok(s) if s.starts_with(&want) => {
@@ -238,7 +272,9 @@ pub fn reconcile(files: u64, size_mb: u64, dir: &Path) -> anyhow::Result<Reconci
         "reconcile failed ({code}): {}",
         String::from_utf8_lossy(&child.stderr)
     );
+    let pairs = score_pairs(&dir.join("truth.csv"), &out.join("matches.csv"))?;
     Ok(ReconcileFigures {
+        pairs,
         set,
         generated_s,
         seconds,

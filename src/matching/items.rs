@@ -370,6 +370,10 @@ impl<'a> E<'a> {
     pub fn narrative(&self) -> &'a str {
         self.it.text.get(self.it.e_text[self.i])
     }
+    /// The id of the narrative in the text arena (equal texts often share one).
+    pub fn text_id(&self) -> u32 {
+        self.it.e_text[self.i]
+    }
     pub fn to_item(self) -> BankItem {
         BankItem {
             id: self.id(),

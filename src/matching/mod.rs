@@ -293,8 +293,12 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// needs precomputed once. Items are addressed by their position in [`Items`].
 pub(crate) struct Pool<'a> {
     pub it: &'a Items,
-    /// The account being matched (its own number never stands for a counterparty).
-    pub account_no: &'a str,
+    /// The hash of the account being matched ([`cp_hash`]): its own number never stands
+    /// for a counterparty.
+    pub own_cp: u64,
+    /// Entry → its text says it is a return (`returns::link` fills it for the entries
+    /// still open then, once per distinct text; empty before).
+    pub return_text: Vec<bool>,
     pub entry_open: Vec<bool>,
     pub record_open: Vec<bool>,
     /// Hash of the normalised counterparty account (0: none).
@@ -482,7 +486,8 @@ fn run_items(
     let (ne, nr) = (items.entries(), items.records());
     let mut pool = Pool {
         it: items,
-        account_no,
+        own_cp: cp_hash(account_no),
+        return_text: Vec::new(),
         ecp: cp_hashes((0..ne).map(|i| items.e(i).cp())),
         rcp: cp_hashes((0..nr).map(|i| items.r(i).cp())),
         entry_open: vec![true; ne],

@@ -268,8 +268,7 @@ pub(crate) fn text_accounts<'a>(pool: &Pool<'a>, ei: usize) -> Vec<&'a str> {
     if e.cp().is_some() {
         return Vec::new();
     }
-    let own = crate::account::normalize(pool.account_no);
-    party::accounts_in_text(e.narrative()).filter(|a| crate::account::normalize(a) != own).collect()
+    party::accounts_in_text(e.narrative()).filter(|a| super::cp_hash(a) != pool.own_cp).collect()
 }
 
 /// The record's counterparty account is the entry's: the account field equal after
@@ -277,7 +276,8 @@ pub(crate) fn text_accounts<'a>(pool: &Pool<'a>, ei: usize) -> Vec<&'a str> {
 pub(crate) fn account_fits(pool: &Pool, ei: usize, ri: usize) -> bool {
     let Some(rc) = pool.r(ri).cp() else { return false };
     match pool.e(ei).cp() {
-        Some(ec) => same_cp(Some(ec), Some(rc)),
+        // Equal normalised accounts have equal hashes: the hash rules most pairs out.
+        Some(ec) => pool.ecp[ei] == pool.rcp[ri] && same_cp(Some(ec), Some(rc)),
         None => {
             let h = super::cp_hash(rc);
             text_accounts(pool, ei).into_iter().any(|a| super::cp_hash(a) == h && same_cp(Some(a), Some(rc)))
@@ -293,7 +293,8 @@ pub(crate) fn same_party(pool: &Pool, ei: usize, ri: usize) -> bool {
         return true;
     }
     if let (Some(a), Some(b)) = (pool.e(ei).cp(), pool.r(ri).cp()) {
-        return party::mask_compatible(a, b);
+        // Both accounts given and not equal: only a masked one can still fit.
+        return (pool.emask[ei] != 0 && pool.emask[ei] == pool.rmask[ri]) && party::mask_compatible(a, b);
     }
     name_fits(pool, ei, ri)
 }
@@ -304,7 +305,8 @@ pub(crate) fn accounts_contradict(pool: &Pool, ei: usize, ri: usize) -> bool {
     match (pool.e(ei).cp(), pool.r(ri).cp()) {
         (Some(a), Some(b)) => {
             let equal = pool.ecp[ei] != 0 && pool.ecp[ei] == pool.rcp[ri] && same_cp(Some(a), Some(b));
-            !(equal || party::mask_compatible(a, b))
+            let masked = pool.emask[ei] != 0 && pool.emask[ei] == pool.rmask[ri] && party::mask_compatible(a, b);
+            !(equal || masked)
         }
         _ => false,
     }

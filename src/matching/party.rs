@@ -24,6 +24,10 @@ fn is_mask(c: char) -> bool {
 
 /// The masked form of `raw`, if it is masked.
 pub fn masked(raw: &str) -> Option<Masked> {
+    // Hot: asked of every account; most hold no mask character at all.
+    if !raw.contains(['*', '＊', '×']) {
+        return None;
+    }
     let s: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '\u{3000}')).collect();
     if !s.chars().any(|c| c == '*' || c == '＊' || c == '×') {
         return None;
@@ -48,18 +52,23 @@ pub fn masked(raw: &str) -> Option<Masked> {
 /// The key both masked and full accounts share: the first four and the last four digits.
 /// `None` for accounts too short to have one (under 10 digits unmasked).
 pub fn mask_key(raw: &str) -> Option<(u32, u32)> {
-    let (head, tail) = if let Some(m) = masked(raw) {
-        (m.head, m.tail)
-    } else {
-        let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-        if digits.len() < 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        (digits.clone(), digits)
-    };
-    let h: u32 = head.get(..4)?.parse().ok()?;
-    let t: u32 = tail.get(tail.len() - 4..)?.parse().ok()?;
-    Some((h, t))
+    let four = |s: &str| -> Option<u32> { s.parse().ok() };
+    if let Some(m) = masked(raw) {
+        return Some((four(m.head.get(..4)?)?, four(m.tail.get(m.tail.len() - 4..)?)?));
+    }
+    // Hot (every account of a million rows): digits, blanks and dashes only, read in place.
+    let b = raw.as_bytes();
+    if !b.iter().all(|c| c.is_ascii_digit() || matches!(c, b' ' | b'-')) {
+        return None;
+    }
+    let digits = || b.iter().filter(|c| c.is_ascii_digit()).map(|c| u32::from(c - b'0'));
+    if digits().count() < 10 {
+        return None;
+    }
+    let head = digits().take(4).fold(0, |a, d| a * 10 + d);
+    let mut last: Vec<u32> = digits().rev().take(4).collect();
+    last.reverse();
+    Some((head, last.into_iter().fold(0, |a, d| a * 10 + d)))
 }
 
 /// A masked account against another account (masked or full): the same party as far as

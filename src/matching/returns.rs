@@ -28,12 +28,27 @@ use super::compact::{self as c, Compact, DRule};
 use super::pairing::{self, Edge};
 use super::reference::Index;
 use super::subset::{self, Found};
-use super::text::{canonical_ref, says_return};
+use super::text::canonical_ref;
 use super::{FxMap, NONE, Pool, Rule, group_by, hash_str, plain};
 use crate::discrepancy::Kind;
 use crate::statement::EntryKind;
 
+/// For every entry still open and plain: whether its text says it is a return
+/// ([`super::text::says_return`]), asked once per distinct text (many entries share one).
+fn return_texts(pool: &Pool) -> Vec<bool> {
+    let mut memo: FxMap<u32, bool> = FxMap::default();
+    (0..pool.ne())
+        .map(|i| {
+            let e = pool.e(i);
+            pool.entry_open[i]
+                && plain(e.kind())
+                && *memo.entry(e.text_id()).or_insert_with(|| super::text::says_return(e.narrative()))
+        })
+        .collect()
+}
+
 pub(crate) fn link(refs: &Index, pool: &mut Pool, out: &mut Compact) {
+    pool.return_text = return_texts(pool);
     let cands: Vec<usize> = (0..pool.ne()).filter(|&ei| is_candidate(pool, ei)).collect();
     if cands.is_empty() {
         return;
@@ -165,7 +180,7 @@ fn is_candidate(pool: &Pool, ei: usize) -> bool {
     let e = pool.e(ei);
     pool.entry_open[ei]
         && pool.efen(ei).is_some_and(|f| f != 0)
-        && (e.kind() == EntryKind::Return || (plain(e.kind()) && says_return(e.narrative())))
+        && (e.kind() == EntryKind::Return || (plain(e.kind()) && pool.return_text.get(ei).copied().unwrap_or(false)))
 }
 
 /// Records the link of credit `ei` to `recs` (a `return` match and a `returned_payment`).
@@ -183,6 +198,9 @@ fn close(pool: &mut Pool, out: &mut Compact, ei: usize, recs: &[usize], how: u8,
 /// How far back a payment may lie from the credit that returns it, for the heuristic: a
 /// 退汇 comes back within days or weeks, and a person should look at anything older.
 pub const HEURISTIC_MAX_DAYS: u32 = 62;
+/// Records of one amount the heuristic reads around one credit at most: a round amount
+/// paid more often than this in two months is no evidence of anything.
+pub const HEURISTIC_MAX_SCAN: usize = 256;
 
 /// The counterparty heuristic (see the module text): runs after every matching rule.
 pub(crate) fn link_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u32) {
@@ -199,28 +217,42 @@ pub(crate) fn link_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u
             .filter_map(|ri| pool.rfen(ri).map(|f| (f, ri as u32)))
             .filter(|(f, _)| want.contains(&f.saturating_abs())),
     );
-    let records = |f: i64| by_amount.get(&f).map_or(&[][..], |&(s, e)| &flat[s as usize..e as usize]);
+    // Records of one amount in date order (records are sorted by date): those between two
+    // dates by binary search.
+    let rdates = &pool.it.r_date;
+    let records = |f: i64, from: chrono::NaiveDate, to: chrono::NaiveDate| -> &[u32] {
+        let list = by_amount.get(&f).map_or(&[][..], |&(s, e)| &flat[s as usize..e as usize]);
+        let a = list.partition_point(|&r| rdates[r as usize] < from);
+        let b = list.partition_point(|&r| rdates[r as usize] <= to);
+        &list[a..b.max(a)]
+    };
     let mut edges = Vec::new();
     for &ei in &cands {
         let e = pool.e(ei);
         let Some(f) = pool.efen(ei) else { continue };
         // A record of its own side (a receipt for a credit) of this amount and counterparty
-        // near it could explain it: it is not for a heuristic to call that a return.
+        // near it could explain it: it is not for a heuristic to call that a return. More
+        // of them than can be read: the heuristic stays out.
         let (lo, hi) = win.of(e.date());
-        let own_side = records(f).iter().map(|&r| r as usize).any(|ri| {
-            pool.record_open[ri] && (lo..=hi).contains(&pool.r(ri).date()) && super::nearest::same_party(pool, ei, ri)
-        });
-        if own_side {
+        let own = records(f, lo, hi);
+        if own.len() > HEURISTIC_MAX_SCAN
+            || own.iter().any(|&ri| {
+                let ri = ri as usize;
+                pool.record_open[ri] && super::nearest::same_party(pool, ei, ri)
+            })
+        {
             continue;
         }
-        for &ri in records(-f) {
+        // The original posting: a payment for a returned credit, a collection for a
+        // returned debit (records of the opposite sign), on or before it.
+        let from = e.date() - chrono::Days::new(u64::from(HEURISTIC_MAX_DAYS));
+        let originals = records(-f, from, e.date());
+        if originals.len() > HEURISTIC_MAX_SCAN {
+            continue;
+        }
+        for &ri in originals {
             let ri = ri as usize;
-            let rd = pool.r(ri).date();
-            // The original posting: a payment for a returned credit, a collection for a
-            // returned debit (records of the opposite sign: `records(-f)`).
-            let d = super::nearest::dist(e.date(), rd);
-            if pool.returned[ri] || rd > e.date() || d > HEURISTIC_MAX_DAYS || !super::nearest::same_party(pool, ei, ri)
-            {
+            if pool.returned[ri] || !super::nearest::same_party(pool, ei, ri) {
                 continue;
             }
             // Every candidate counts the same: a nearer payment is no better guess of which
@@ -231,16 +263,28 @@ pub(crate) fn link_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u
     if edges.is_empty() {
         return;
     }
-    let res = {
-        let p: &Pool = pool;
-        pairing::resolve(edges, |a, b| super::nearest::same_entry(p, a, b), |a, b| super::nearest::same_record(p, a, b))
-    };
-    for (ri, ei) in res.pairs {
-        close(pool, out, ei as usize, &[ri as usize], c::RETURN_COUNTERPARTY, NONE);
+    // Edges only join a credit with records of its own amount: each amount is resolved
+    // on its own (the rounds of `resolve` stay small).
+    edges.sort_by_key(|e| (pool.efen(e.ei as usize), e.ei, e.ri));
+    let mut groups: Vec<Vec<Edge>> = Vec::new();
+    for e in edges {
+        match groups.last_mut() {
+            Some(g) if pool.efen(g[0].ei as usize) == pool.efen(e.ei as usize) => g.push(e),
+            _ => groups.push(vec![e]),
+        }
     }
-    for (is_record, at, cands) in res.ties {
-        if !is_record {
-            pool.ties.entry((false, at)).or_insert(cands);
+    for g in groups {
+        let res = {
+            let p: &Pool = pool;
+            pairing::resolve(g, |a, b| super::nearest::same_entry(p, a, b), |a, b| super::nearest::same_record(p, a, b))
+        };
+        for (ri, ei) in res.pairs {
+            close(pool, out, ei as usize, &[ri as usize], c::RETURN_COUNTERPARTY, NONE);
+        }
+        for (is_record, at, cands) in res.ties {
+            if !is_record {
+                pool.ties.entry((false, at)).or_insert(cands);
+            }
         }
     }
 }
