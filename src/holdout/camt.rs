@@ -346,12 +346,8 @@ fn entry(x: &mut X, dia: Dialect, e: &Ent, n: usize) {
                 x.el(7, "AddtlInf", &format!("{en} {zh}{more}"));
                 x.line(6, "</RtrInf>");
             }
-            if v08 {
-                if let Some(o) = &quoted_in_text {
-                    if matches!(e.act, Act::Reversal) {
-                        x.el(6, "AddtlTxInf", &format!("Storno Buchung {o}"));
-                    }
-                }
+            if let (true, Some(o), Act::Reversal) = (v08, &quoted_in_text, &e.act) {
+                x.el(6, "AddtlTxInf", &format!("Storno Buchung {o}"));
             }
             x.line(5, "</TxDtls>");
             x.line(4, "</NtryDtls>");

@@ -64,7 +64,9 @@ fn split_texts(e: &Ent) -> (String, String, String, String) {
         _ => String::new(),
     };
     match &e.act {
-        Act::Out => (if e.variant % 2 == 0 { "转账支出" } else { "跨行汇款" }.into(), e.purpose.clone(), r, slot),
+        Act::Out => {
+            (if e.variant.is_multiple_of(2) { "转账支出" } else { "跨行汇款" }.into(), e.purpose.clone(), r, slot)
+        }
         Act::In => ("转账收入".into(), e.purpose.clone(), e.payer_ref.clone().unwrap_or_default(), String::new()),
         Act::Batch { items, show, planned, .. } => {
             let u = if *show == BatchShow::Bare && *planned != items.len() {
@@ -168,7 +170,7 @@ fn flag(a: &Account, days: &[NaiveDate]) -> Vec<(String, Vec<u8>)> {
             let r = e
                 .our_ref
                 .clone()
-                .map(|r| if e.variant % 2 == 0 { format!(" {r}") } else { format!(" 附言:{r}") })
+                .map(|r| if e.variant.is_multiple_of(2) { format!(" {r}") } else { format!(" 附言:{r}") })
                 .unwrap_or_default();
             let (zy, fy) = match &e.act {
                 Act::Out => ("网银转账".to_string(), format!("{}{r}", e.purpose)),
@@ -238,7 +240,7 @@ fn abc(a: &Account, days: &[NaiveDate]) -> Vec<(String, Vec<u8>)> {
             bal += e.amt;
             let (name, acct, _) = party(e);
             // 对手信息 holds the name, or the account where the channel gives only that.
-            let who = if e.variant % 3 == 0 && !acct.is_empty() { acct.clone() } else { name.clone() };
+            let who = if e.variant.is_multiple_of(3) && !acct.is_empty() { acct.clone() } else { name.clone() };
             let r = e.our_ref.clone().map(|r| format!(" {r}")).unwrap_or_default();
             let (zy, fy, ch) = match &e.act {
                 Act::Out => ("转账".to_string(), format!("{}{r}", e.purpose), "企业网银"),

@@ -325,7 +325,7 @@ pub(crate) fn yuan_grouped(fen: i64) -> String {
     let int = (a / 100).to_string();
     let mut out = String::new();
     for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -477,12 +477,12 @@ impl Plan<'_> {
     }
     fn round(&mut self, lo: i64, hi: i64, step: i64) -> i64 {
         let mut step = step;
-        for tries in 1.. {
+        for tries in 1u32.. {
             let a = self.rng.range(lo / step, hi / step) * step * 100;
             if a > 0 && self.used_amounts.insert(a) {
                 return a;
             }
-            if tries % 50 == 0 {
+            if tries.is_multiple_of(50) {
                 step = (step / 10).max(1);
             }
         }
@@ -571,7 +571,7 @@ impl Plan<'_> {
             batch_ref: String::new(),
         });
     }
-    fn group(&mut self, class: &str, refs: &[String], vs: &[String]) {
+    fn group(&mut self, class: &str, refs: Vec<String>, vs: Vec<String>) {
         self.truth.push(json!({"group": {"account": self.acct, "bank_refs": refs, "vouchers": vs, "class": class}}));
     }
     fn open(&mut self, ty: &str, bref: Option<&str>, v: Option<&str>) {
@@ -624,7 +624,7 @@ impl Plan<'_> {
             "reference"
         };
         let b = self.push(e);
-        self.group(class, &[b], &[v]);
+        self.group(class, vec![b], vec![v]);
     }
 
     /// The same amount to (or from) different parties on one day: only the counterparty
@@ -652,7 +652,7 @@ impl Plan<'_> {
                 if receipt { "社会保险费" } else { "医保基金预付款" },
             );
             let b = self.push(e);
-            self.group("same_amount_twins", &[b], &[v]);
+            self.group("same_amount_twins", vec![b], vec![v]);
         }
     }
 
@@ -666,7 +666,7 @@ impl Plan<'_> {
             let mut e = self.ent(di, -amt, Act::Out, Some(party.clone()), "结算款");
             self.with_ref(&mut e, &v);
             let b = self.push(e);
-            self.group("same_amount_by_reference", &[b], &[v]);
+            self.group("same_amount_by_reference", vec![b], vec![v]);
         }
     }
 
@@ -684,7 +684,7 @@ impl Plan<'_> {
         let mut e = self.ent(di, amt, Act::In, Some(party), purpose_bank);
         e.payer_ref = Some(pref);
         let b = self.push(e);
-        self.group("payer_reference", &[b], &[v]);
+        self.group("payer_reference", vec![b], vec![v]);
     }
 
     /// No reference: counterparty account, amount, date.
@@ -708,7 +708,7 @@ impl Plan<'_> {
             purpose,
         );
         let b = self.push(e);
-        self.group("counterparty", &[b], &[v]);
+        self.group("counterparty", vec![b], vec![v]);
     }
 
     /// Names only: books with a blank account and a 简称 (the bank has the full party), or
@@ -734,7 +734,7 @@ impl Plan<'_> {
             e.mask = true;
             b = self.push(e);
         }
-        self.group("name_only", &[b], &[v]);
+        self.group("name_only", vec![b], vec![v]);
     }
 
     /// A receipt booked 1–3 business days after the credit.
@@ -746,7 +746,7 @@ impl Plan<'_> {
         self.voucher(&v.clone(), bdi, amt, true, Some(&party), false, &format!("收{}划入资金", party.short));
         let e = self.ent(di, amt, Act::In, Some(party), "资金划拨");
         let b = self.push(e);
-        self.group("late_receipt", &[b], &[v]);
+        self.group("late_receipt", vec![b], vec![v]);
     }
 
     /// The same round amount from one body on different days.
@@ -769,7 +769,7 @@ impl Plan<'_> {
             self.voucher(&v.clone(), d, amt, true, Some(&party), false, &format!("收{}预拨资金", party.short));
             let e = self.ent(d, amt, Act::In, Some(party.clone()), "预拨社保基金");
             let b = self.push(e);
-            self.group("round_repeat", &[b], &[v]);
+            self.group("round_repeat", vec![b], vec![v]);
         }
     }
 
@@ -798,7 +798,7 @@ impl Plan<'_> {
             self.voucher(&v.clone(), d, amt, false, Some(&party), false, &format!("{hn} 第{}期 {what}", k + 1));
             let e = self.ent(d, -amt, Act::Out, Some(party.clone()), &format!("合同号{hn} {what}"));
             let b = self.push(e);
-            self.group("contract_instalment", &[b], &[v]);
+            self.group("contract_instalment", vec![b], vec![v]);
         }
     }
 
@@ -824,7 +824,7 @@ impl Plan<'_> {
         };
         let e = self.ent(di, amt, Act::In, Some(party), &bank_purpose);
         let b = self.push(e);
-        self.group("refund_overpayment", &[b], &[v]);
+        self.group("refund_overpayment", vec![b], vec![v]);
     }
 
     /// 代发: one debit for a batch, possibly with failed payees.
@@ -900,7 +900,7 @@ impl Plan<'_> {
         }
         let b = self.push(e);
         let vs: Vec<String> = executed.iter().map(|x| x.id.clone()).collect();
-        self.group(if partial { "batch_partial" } else { "batch" }, &[b.clone()], &vs);
+        self.group(if partial { "batch_partial" } else { "batch" }, vec![b.clone()], vs);
         if partial {
             let f = items[failed].id.clone();
             self.open("missing_in_bank", None, Some(&f));
@@ -911,7 +911,7 @@ impl Plan<'_> {
             r.reason = Some(self.rng.below(REASONS.len() as u64) as usize);
             r.orig = Some(if show == BatchShow::ItemsNoId || self.rng.chance(50) { it.id.clone() } else { b.clone() });
             let rb = self.push(r);
-            self.group("return", &[rb.clone()], &[it.id.clone()]);
+            self.group("return", vec![rb.clone()], vec![it.id.clone()]);
             self.open("returned_payment", Some(&rb), Some(&it.id));
         }
     }
@@ -930,12 +930,12 @@ impl Plan<'_> {
             self.with_ref(&mut e, &v);
         }
         let b = self.push(e);
-        self.group(if carried { "reference" } else { "counterparty" }, &[b.clone()], &[v.clone()]);
+        self.group(if carried { "reference" } else { "counterparty" }, vec![b.clone()], vec![v.clone()]);
         let mut r = self.ent(rdi, amt, Act::Return, Some(party), purpose);
         r.reason = Some(self.rng.below(REASONS.len() as u64) as usize);
         r.orig = Some(if carried && self.rng.chance(60) { v.clone() } else { b });
         let rb = self.push(r);
-        self.group("return", &[rb.clone()], &[v.clone()]);
+        self.group("return", vec![rb.clone()], vec![v.clone()]);
         self.open("returned_payment", Some(&rb), Some(&v));
     }
 
@@ -968,12 +968,12 @@ impl Plan<'_> {
         let mut e = self.ent(di, amt, Act::Collect, Some(party.clone()), "社保费委托收款");
         e.payer_ref = Some(ts.clone());
         let b = self.push(e);
-        self.group("collection", &[b], &[v.clone()]);
+        self.group("collection", vec![b], vec![v.clone()]);
         let mut r = self.ent(rdi, -amt, Act::DdReturn, Some(party), "社保费委托收款");
         r.reason = Some(self.rng.below(DD_REASONS.len() as u64) as usize);
         r.orig = Some(ts);
         let rb = self.push(r);
-        self.group("returned_direct_debit", &[rb.clone()], &[v.clone()]);
+        self.group("returned_direct_debit", vec![rb.clone()], vec![v.clone()]);
         self.open("returned_payment", Some(&rb), Some(&v));
     }
 
@@ -997,7 +997,7 @@ impl Plan<'_> {
             r.time = first_time + 600;
         }
         let b2 = self.push(r);
-        self.group("reversal", &[b1, b2], &[]);
+        self.group("reversal", vec![b1, b2], vec![]);
     }
 
     /// One voucher paid in two or three debits.
@@ -1025,7 +1025,7 @@ impl Plan<'_> {
             }
             bs.push(self.push(e));
         }
-        self.group("split", &bs, &[v]);
+        self.group("split", bs, vec![v]);
     }
 
     fn fee(&mut self, di: usize) {
@@ -1053,7 +1053,7 @@ impl Plan<'_> {
         d2.time = if ddi == di { e.time + 1800 } else { self.time() };
         let b1 = self.push(e);
         let b2 = self.push(d2);
-        self.group("duplicated_payment", &[b1], &[v]);
+        self.group("duplicated_payment", vec![b1], vec![v]);
         self.open("duplicate_entry", Some(&b2), None);
     }
 
@@ -1137,7 +1137,7 @@ impl Plan<'_> {
             let bdi = if self.rng.chance(50) { di } else { self.later(di, 1, 2).unwrap_or(di) };
             let v = self.vno(true, self.date(bdi));
             self.voucher(&v.clone(), bdi, amt, true, None, false, &format!("{}季度活期利息收入", quarter_zh(to)));
-            self.group("interest_booked", &[b], &[v]);
+            self.group("interest_booked", vec![b], vec![v]);
         } else {
             self.open("interest_credit", Some(&b), None);
         }
@@ -1280,7 +1280,7 @@ pub fn write(dir: &Path, cfg: &Config) -> io::Result<Summary> {
             people: HashSet::new(),
             p: &parties,
             load: vec![0; days.len()],
-            books_interest: ai % 2 == 0,
+            books_interest: ai.is_multiple_of(2),
         };
         plan.bseq_base = plan.rng.range(100_000, 900_000) as u64;
         // Fixed plants: interest on the quarter's 21st, overdue and in-transit vouchers, and

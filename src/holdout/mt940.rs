@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 
 fn amount(fen: i64, whole_short: bool) -> String {
     let a = fen.unsigned_abs();
-    if whole_short && a % 100 == 0 { format!("{},", a / 100) } else { format!("{},{:02}", a / 100, a % 100) }
+    if whole_short && a.is_multiple_of(100) { format!("{},", a / 100) } else { format!("{},{:02}", a / 100, a % 100) }
 }
 
 fn bal(tag: &str, d: NaiveDate, fen: i64, short: bool) -> String {
@@ -161,7 +161,7 @@ fn jpm(e: &Ent) -> (String, Option<String>, String) {
             let orig = e.orig.clone().unwrap_or_default();
             // Returns booked as reversal of the debit with the return code, or as a credit
             // with the NRTI transaction type.
-            let (mark, ty) = if e.variant % 2 == 0 { ("RD", "NTRF") } else { ("C", "NRTI") };
+            let (mark, ty) = if e.variant.is_multiple_of(2) { ("RD", "NTRF") } else { ("C", "NRTI") };
             (
                 format!("{}{ty}NONREF//{b}", head(e, mark, false)),
                 Some(name.clone()),
@@ -302,7 +302,7 @@ fn cnbank(e: &Ent) -> (String, Option<String>, String) {
             None,
             format!(
                 "{} {}-{}",
-                if e.variant % 2 == 0 { "活期结息" } else { "存息" },
+                if e.variant.is_multiple_of(2) { "活期结息" } else { "存息" },
                 from.format("%Y%m%d"),
                 to.format("%Y%m%d")
             ),
@@ -310,7 +310,7 @@ fn cnbank(e: &Ent) -> (String, Option<String>, String) {
         Act::Return => {
             let (_, zh, _) = reason(e, false);
             let orig = e.orig.clone().unwrap_or_default();
-            let t = if e.variant % 2 == 0 {
+            let t = if e.variant.is_multiple_of(2) {
                 format!("退汇 原交易{orig} 收款人{name} 原因:{zh}")
             } else {
                 format!("汇款退回 {name} {zh} 原凭证{orig}")
