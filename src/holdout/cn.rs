@@ -123,12 +123,15 @@ fn split(a: &Account, days: &[NaiveDate]) -> Vec<(String, Vec<u8>)> {
                 let (h, m, sec) = hms(e.time);
                 let (name, acct, bank) = party(e);
                 let (zy, yt, fy, qy) = split_texts(e);
-                let (dr, cr) = if e.amt < 0 {
+                // 红字冲正: some banks write a reversal as a negative amount in the column of
+                // the posting it undoes.
+                let red = matches!(e.act, Act::Reversal) && e.variant.is_multiple_of(2);
+                let (dr, cr) = if red || e.amt < 0 {
                     (yuan_grouped(-e.amt), String::new())
                 } else {
                     (String::new(), yuan_grouped(e.amt))
                 };
-                if e.amt < 0 {
+                if e.amt < 0 || red {
                     dsum -= e.amt;
                 } else {
                     csum += e.amt;
