@@ -34,55 +34,82 @@ pub(super) fn render(a: &Account, days: &[NaiveDate], rng: &mut Rng) -> Vec<(Str
     for (k, (d, open, es, close)) in per_day(a, days).into_iter().enumerate() {
         let mut s = String::new();
         let n = stmt0 + k as i64;
-        match a.dialect {
-            Dialect::MtSwiss => {
-                s.push_str(&format!(
-                    "{{1:F01{}XXXX0000000000}}{{2:O940{}{}{}XXXX00000000002{}1800N}}{{4:\r\n",
-                    &a.bic[..8],
-                    "1800",
-                    d.format("%y%m%d"),
-                    &a.bic[..8],
-                    d.format("%y%m%d")
-                ));
-                s.push_str(&format!(":20:STMT{}\r\n:25:{}\r\n:28C:{n:05}/001\r\n", d.format("%y%m%d"), a.no));
-            }
-            Dialect::MtJpm => {
-                s.push_str(&format!(":20:{}{:04}\r\n:25:{}\r\n:28C:{n}/1\r\n", d.format("%y%m%d"), n, a.no));
-            }
-            _ => {
-                s.push_str(&format!(
-                    ":20:{}{}\r\n:25:{}/{}\r\n:28C:{n:05}/001\r\n",
-                    &a.bic[..4],
-                    d.format("%Y%m%d"),
-                    &a.bic[..8],
-                    a.no
-                ));
-            }
-        }
-        s.push_str(&bal("60F", prev, open, short));
-        s.push_str("\r\n");
-        for e in &es {
-            let (line61, supp, text) = match a.dialect {
-                Dialect::MtJpm => jpm(e),
-                Dialect::MtSwiss => swiss(e),
-                _ => cnbank(e),
-            };
-            s.push_str(&format!(":61:{line61}\r\n"));
-            if let Some(sp) = supp {
-                s.push_str(&format!("{}\r\n", sp.chars().take(34).collect::<String>()));
-            }
-            for (i, l) in wrap(&text, 65).into_iter().take(6).enumerate() {
-                if i == 0 {
-                    s.push_str(":86:");
+        // J.P. Morgan splits a long statement into pages (`:28C:` n/page, `:60M:`/`:62M:`
+        // on the pages in between); the others send one message a day.
+        let per_page = if a.dialect == Dialect::MtJpm { 8 } else { usize::MAX };
+        let pages: Vec<&[&Ent]> = if es.is_empty() { vec![&es[..]] } else { es.chunks(per_page).collect() };
+        let mut page_open = open;
+        for (pi, page) in pages.iter().enumerate() {
+            let first = pi == 0;
+            let last = pi + 1 == pages.len();
+            match a.dialect {
+                Dialect::MtSwiss => {
+                    s.push_str(&format!(
+                        "{{1:F01{}XXXX0000000000}}{{2:O940{}{}{}XXXX00000000002{}1800N}}{{4:\r\n",
+                        &a.bic[..8],
+                        "1800",
+                        d.format("%y%m%d"),
+                        &a.bic[..8],
+                        d.format("%y%m%d")
+                    ));
+                    s.push_str(&format!(":20:STMT{}\r\n:25:{}\r\n:28C:{n:05}/001\r\n", d.format("%y%m%d"), a.no));
                 }
-                s.push_str(&l);
-                s.push_str("\r\n");
+                Dialect::MtJpm => {
+                    s.push_str(&format!(
+                        ":20:{}{:04}\r\n:25:{}\r\n:28C:{n}/{}\r\n",
+                        d.format("%y%m%d"),
+                        n,
+                        a.no,
+                        pi + 1
+                    ));
+                }
+                _ => {
+                    s.push_str(&format!(
+                        ":20:{}{}\r\n:25:{}/{}\r\n:28C:{n:05}/001\r\n",
+                        &a.bic[..4],
+                        d.format("%Y%m%d"),
+                        &a.bic[..8],
+                        a.no
+                    ));
+                }
             }
+            if first {
+                s.push_str(&bal("60F", prev, page_open, short));
+            } else {
+                s.push_str(&bal("60M", d, page_open, short));
+            }
+            s.push_str("\r\n");
+            for e in page.iter() {
+                let (line61, supp, text) = match a.dialect {
+                    Dialect::MtJpm => jpm(e),
+                    Dialect::MtSwiss => swiss(e),
+                    _ => cnbank(e),
+                };
+                s.push_str(&format!(":61:{line61}\r\n"));
+                if let Some(sp) = supp {
+                    s.push_str(&format!("{}\r\n", sp.chars().take(34).collect::<String>()));
+                }
+                for (i, l) in wrap(&text, 65).into_iter().take(6).enumerate() {
+                    if i == 0 {
+                        s.push_str(":86:");
+                    }
+                    s.push_str(&l);
+                    s.push_str("\r\n");
+                }
+            }
+            let page_close = page_open + page.iter().map(|e| e.amt).sum::<i64>();
+            if last {
+                debug_assert_eq!(page_close, close);
+                s.push_str(&bal("62F", d, close, short));
+                s.push_str("\r\n");
+                s.push_str(&bal("64", d, close, short));
+                s.push_str("\r\n");
+            } else {
+                s.push_str(&bal("62M", d, page_close, short));
+                s.push_str("\r\n-\r\n");
+            }
+            page_open = page_close;
         }
-        s.push_str(&bal("62F", d, close, short));
-        s.push_str("\r\n");
-        s.push_str(&bal("64", d, close, short));
-        s.push_str("\r\n");
         if a.dialect == Dialect::MtSwiss {
             s.push_str("-}");
         }
