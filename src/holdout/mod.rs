@@ -827,19 +827,86 @@ impl Plan<'_> {
         self.group("refund_overpayment", vec![b], vec![v]);
     }
 
+    /// A hospital sends back as 退回多付款 exactly what we paid it days before (it had been
+    /// paid twice by two vouchers); the books hold the receipt. Not a return.
+    fn refund_of_whole_payment(&mut self, di: usize) {
+        let Some(rdi) = self.later(di, 2, 6) else { return self.refund(di) };
+        let party = self.rng.pick(&self.p.hospitals).clone();
+        let amt = self.fresh(5_000, 300_000);
+        let v = self.vno(false, self.date(di));
+        self.voucher(&v.clone(), di, amt, false, Some(&party), false, &format!("付{}医保结算款", party.short));
+        let mut e = self.ent(di, -amt, Act::Out, Some(party.clone()), "医保结算款");
+        if self.rng.chance(50) {
+            self.with_ref(&mut e, &v);
+        }
+        let class = if e.our_ref.is_some() { "reference" } else { "counterparty" };
+        let b = self.push(e);
+        self.group(class, vec![b], vec![v]);
+        let r = self.vno(true, self.date(rdi));
+        self.voucher(
+            &r.clone(),
+            rdi,
+            amt,
+            true,
+            Some(&party),
+            false,
+            &format!("收回{}重复结算款(退回多付款)", party.short),
+        );
+        let e = self.ent(rdi, amt, Act::In, Some(party), "退回多付款 重复支付结算款");
+        let rb = self.push(e);
+        self.group("refund_equal_to_payment", vec![rb], vec![r]);
+    }
+
+    /// A bank fee and a small payment to a person of the same amount on one day.
+    fn fee_beside_small_payment(&mut self, di: usize) {
+        let party = self.new_person();
+        let amt = self.fresh(5, 200);
+        let v = self.vno(false, self.date(di));
+        self.voucher(&v.clone(), di, amt, false, Some(&party), false, "报销工本费");
+        let e = self.ent(di, -amt, Act::Out, Some(party), "报销工本费");
+        let b = self.push(e);
+        self.group("small_payment_beside_fee", vec![b], vec![v]);
+        let f = self.rng.below(FEES.len() as u64) as usize;
+        let e = self.ent(di, -amt, Act::Fee(f), None, FEES[f].0);
+        let fb = self.push(e);
+        self.open("bank_fee", Some(&fb), None);
+    }
+
     /// 代发: one debit for a batch, possibly with failed payees.
     fn batch(&mut self, di: usize) {
-        let n = self.rng.range(4, 9) as usize;
-        let bref = format!(
-            "DF{}-{}{:02}",
-            self.date(di).format("%y%m"),
-            char::from(b'A' + (self.ai % 26) as u8),
-            self.vseq % 100
-        );
-        let what = self.rng.pick(&["代发养老金", "代发失业保险金", "代发工伤待遇", "代发城乡居民养老金"]).to_string();
+        self.batch_with(di, None);
+    }
+
+    /// Two batches of the same count and standard sum on different days (two groups of
+    /// payees): only the date (or the batch reference, where the bank carries it) tells.
+    fn batch_repeat(&mut self, di: usize) {
+        let Some(d2) = self.later(di, 2, 5) else { return self.batch(di) };
+        let n = self.rng.range(4, 8) as usize;
+        let std = self.round(600, 3_000, 10);
+        let what = self.rng.pick(&["代发城乡居民养老金", "代发失业保险金"]).to_string();
+        if !self.used_amounts.insert(std * n as i64) {
+            return self.batch(di);
+        }
+        self.used_amounts.remove(&(std * n as i64));
+        self.batch_with(di, Some((n, std, what.clone())));
+        self.batch_with(d2, Some((n, std, what)));
+    }
+
+    fn batch_with(&mut self, di: usize, forced: Option<(usize, i64, String)>) {
+        let n = forced.as_ref().map(|f| f.0).unwrap_or_else(|| self.rng.range(4, 9) as usize);
+        let bref =
+            format!("DF{}-{}{:03}", self.date(di).format("%y%m"), char::from(b'A' + (self.ai % 26) as u8), self.vseq);
+        let what = match &forced {
+            Some(f) => f.2.clone(),
+            None => self.rng.pick(&["代发养老金", "代发失业保险金", "代发工伤待遇", "代发城乡居民养老金"]).to_string(),
+        };
         let mut items: Vec<Item> = Vec::new();
         // 城乡居民养老金 and similar benefits are often one standard sum for everybody.
-        let standard = if self.rng.chance(35) { Some(self.round(600, 3_000, 10)) } else { None };
+        let standard = match &forced {
+            Some(f) => Some(f.1),
+            None if self.rng.chance(35) => Some(self.round(600, 3_000, 10)),
+            None => None,
+        };
         for _ in 0..n {
             let mut party = self.new_person();
             while items.iter().any(|x| x.party.name == party.name) {
@@ -850,25 +917,14 @@ impl Plan<'_> {
                 None => self.fresh(800, 6_000),
             };
             self.vseq += 1;
-            let id = format!("{bref}-{:03}", self.vseq % 1000);
-            self.vchs.push(Vch {
-                no: id.clone(),
-                acct: self.acct.clone(),
-                date: self.date(di),
-                amt,
-                receipt: false,
-                cp_acct: party.acct.clone(),
-                cp_name: party.name.clone(),
-                purpose: what.clone(),
-                batch_ref: bref.clone(),
-            });
+            let id = format!("{bref}-{:03}", self.vseq);
             items.push(Item { id, amt, party });
         }
         // Failure: the bank debits only the successful payees (early in the period, so the
         // failed vouchers are overdue), or debits all and returns the failed one later.
         let end = *self.days.last().unwrap_or(&self.date(di));
         let early = (end - self.date(di)).num_days() >= 10;
-        let mode = self.rng.below(10);
+        let mode = if forced.is_some() { 9 } else { self.rng.below(10) };
         // Which payee failed must be decidable from the sum: never with equal amounts.
         let partial = mode < 2 && early && standard.is_none();
         let returned = !partial && mode < 4 && self.later(di, 2, 6).is_some();
@@ -879,9 +935,22 @@ impl Plan<'_> {
             items.clone()
         };
         let total: i64 = executed.iter().map(|x| x.amt).sum();
-        if !self.used_amounts.insert(total) {
+        if !self.used_amounts.insert(total) && forced.is_none() {
             // A collision with another amount: plant something else.
             return self.reference(di);
+        }
+        for it in &items {
+            self.vchs.push(Vch {
+                no: it.id.clone(),
+                acct: self.acct.clone(),
+                date: self.date(di),
+                amt: it.amt,
+                receipt: false,
+                cp_acct: it.party.acct.clone(),
+                cp_name: it.party.name.clone(),
+                purpose: what.clone(),
+                batch_ref: bref.clone(),
+            });
         }
         let show = match self.dialect {
             d if d.is_camt() => *self.rng.pick(&[BatchShow::PmtInfId, BatchShow::ItemsNoId, BatchShow::RefInText]),
@@ -1312,8 +1381,11 @@ pub fn write(dir: &Path, cfg: &Config) -> io::Result<Summary> {
                     44..=49 => plan.late_receipt(di),
                     50..=52 => plan.round_repeat(di),
                     53..=55 => plan.contract(di),
-                    56..=58 => plan.refund(di),
-                    59..=64 => plan.batch(di),
+                    56..=57 => plan.refund(di),
+                    58 => plan.refund_of_whole_payment(di),
+                    59..=62 => plan.batch(di),
+                    63 => plan.batch_repeat(di),
+                    64 => plan.fee_beside_small_payment(di),
                     65..=68 => plan.returned(di),
                     69 => plan.returned_unlinkable(di),
                     70..=71 => plan.returned_dd(di),
