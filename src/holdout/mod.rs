@@ -862,10 +862,17 @@ impl Plan<'_> {
         let party = self.new_person();
         let amt = self.fresh(5, 200);
         let v = self.vno(false, self.date(di));
-        self.voucher(&v.clone(), di, amt, false, Some(&party), false, "报销工本费");
-        let e = self.ent(di, -amt, Act::Out, Some(party), "报销工本费");
+        // Mostly a neutral purpose; sometimes a reimbursement whose text names a fee (报销
+        // 社保卡工本费): the payee and the account still say it is a payment.
+        let (purpose, class) = if self.rng.chance(25) {
+            ("报销社保卡工本费", "small_payment_fee_word")
+        } else {
+            (*self.rng.pick(&["报销交通费", "慰问金", "独生子女父母奖励金"]), "small_payment_beside_fee")
+        };
+        self.voucher(&v.clone(), di, amt, false, Some(&party), false, purpose);
+        let e = self.ent(di, -amt, Act::Out, Some(party), purpose);
         let b = self.push(e);
-        self.group("small_payment_beside_fee", vec![b], vec![v]);
+        self.group(class, vec![b], vec![v]);
         let f = self.rng.below(FEES.len() as u64) as usize;
         let e = self.ent(di, -amt, Act::Fee(f), None, FEES[f].0);
         let fb = self.push(e);
