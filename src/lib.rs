@@ -13,6 +13,7 @@ pub mod config;
 pub mod discrepancy;
 pub mod fetch;
 pub mod generate;
+pub mod holdout;
 pub mod interest;
 pub mod job;
 pub mod matching;
