@@ -113,8 +113,10 @@ pub(crate) fn rest(pool: &mut Pool, refs: &Index, params: &Params, out: &mut Com
             }
         }
     }
+    // `named` is in entry order: an entry's vouchers are one run of it.
     let dup_of_voucher = |it: &super::Items, ei: usize| -> Option<u32> {
-        named.iter().filter(|&&(i, _)| i == ei).find_map(|&(_, ri)| {
+        let from = named.partition_point(|&(i, _)| i < ei);
+        named[from..].iter().take_while(|&&(i, _)| i == ei).find_map(|&(_, ri)| {
             let pe = *paid_by.get(&(ri as u32))?;
             (it.efen(pe as usize) == it.efen(ei)).then_some(pe)
         })

@@ -495,11 +495,12 @@ fn run_items(
         failed_in: vec![NONE; nr],
         returned: vec![false; nr],
         entry_match: vec![NONE; ne],
-        emask: mask_hashes((0..ne).map(|i| items.e(i).cp())),
-        rmask: mask_hashes((0..nr).map(|i| items.r(i).cp())),
+        emask: Vec::new(),
+        rmask: Vec::new(),
         ties: FxMap::default(),
         shared_mismatch: Vec::new(),
     };
+    (pool.emask, pool.rmask) = mask_hashes(items);
     let mut out = Compact::new(account_no, params);
     lap("prepare");
     let mut refs = reference::Index::build(&pool, batch_details);
@@ -662,12 +663,19 @@ pub(crate) fn cp_hash(raw: &str) -> u64 {
     if n.is_empty() { 0 } else { hash_str(&n) }
 }
 
-fn mask_hashes<'s>(cps: impl Iterator<Item = Option<&'s str>>) -> Vec<u64> {
-    cps.map(|c| match c.and_then(party::mask_key) {
+/// The masked-card key of each entry's and record's counterparty account; all 0 when no
+/// account on either side is masked (the usual case: nothing to compare then).
+fn mask_hashes(items: &Items) -> (Vec<u64>, Vec<u64>) {
+    let (ne, nr) = (items.entries(), items.records());
+    let masked = |c: Option<&str>| c.is_some_and(|c| party::masked(c).is_some());
+    if !(0..ne).any(|i| masked(items.e(i).cp())) && !(0..nr).any(|i| masked(items.r(i).cp())) {
+        return (vec![0; ne], vec![0; nr]);
+    }
+    let key = |c: Option<&str>| match c.and_then(party::mask_key) {
         Some((h, t)) => (u64::from(h) << 32 | u64::from(t)).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
         None => 0,
-    })
-    .collect()
+    };
+    ((0..ne).map(|i| key(items.e(i).cp())).collect(), (0..nr).map(|i| key(items.r(i).cp())).collect())
 }
 
 /// Equal counterparty accounts after normalisation (the hash said so; this makes sure).

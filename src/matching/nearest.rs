@@ -146,6 +146,21 @@ fn pair_groups(
     keys.sort_unstable();
     for (rs, re, k) in keys {
         let Some(&(es, ee)) = g.e_groups.get(&k) else { continue };
+        // The usual group: one record, one entry. Decided without building lists.
+        if re - rs == 1 && ee - es == 1 {
+            let (ri, ei) = (g.r_flat[rs as usize] as usize, g.e_flat[es as usize] as usize);
+            if !pool.record_open[ri] || !pool.entry_open[ei] {
+                continue;
+            }
+            let (lo, hi) = win.of(pool.it.r_date[ri]);
+            let d = pool.it.e_date[ei];
+            if lo <= d && d <= hi && pool.efen(ei).is_some() && pool.efen(ei) == pool.rfen(ri) && fits(pool, ei, ri) {
+                pool.record_open[ri] = false;
+                let m = out.push(rule, how, [ei], [ri], super::NONE);
+                pool.close_entry(ei, m);
+            }
+            continue;
+        }
         let records: Vec<u32> =
             g.r_flat[rs as usize..re as usize].iter().copied().filter(|&r| pool.record_open[r as usize]).collect();
         let entries: Vec<u32> =

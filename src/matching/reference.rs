@@ -258,19 +258,34 @@ fn purpose_keys(pool: &Pool, rec_key: &[u32], keys: &mut Keys) -> Vec<(u32, u32)
     pairs
 }
 
-/// The count of items a batch debit's text states (`共5笔`, `5笔`), if it states one.
-pub(crate) fn batch_count(text: &str) -> Option<usize> {
-    let at = text.find('笔')?;
-    let digits: String = text[..at].chars().rev().skip_while(|c| *c == ' ').take_while(char::is_ascii_digit).collect();
-    let n: String = digits.chars().rev().collect();
-    n.parse().ok().filter(|&n| n >= 2)
+/// The counts of items a batch debit's text states (`共5笔`, `提交6笔 成功5笔`,
+/// `5 OF 5 ITEMS`): every number standing before 笔 or ITEMS. The paid items must be one of
+/// them (a text that says 6 submitted and 5 paid names both).
+pub(crate) fn batch_counts(text: &str) -> Vec<usize> {
+    let upper = text.to_ascii_uppercase();
+    let mut out = Vec::new();
+    for mark in ["笔", "ITEMS", "ITEM"] {
+        for (at, _) in upper.match_indices(mark) {
+            let before = upper[..at].trim_end();
+            let digits: String = before.chars().rev().take_while(char::is_ascii_digit).collect();
+            let digits: String = digits.chars().rev().collect();
+            if let Ok(n) = digits.parse::<usize>()
+                && n >= 2
+                && !out.contains(&n)
+            {
+                out.push(n);
+            }
+        }
+    }
+    out
 }
 
-/// Words that say a debit pays a batch (代发, 批量, `BATCH`, `BULK`).
+/// Words that say a debit pays a batch (代发, 批量, 工资, `BATCH`, `BULK`, `PAYROLL`,
+/// `SALARY`, German `SAMMEL…`).
 pub(crate) fn says_batch(text: &str) -> bool {
-    text.contains("代发") || text.contains("批量") || {
+    ["代发", "批量", "工资"].iter().any(|w| text.contains(w)) || {
         let u = text.to_ascii_uppercase();
-        u.contains("BATCH") || u.contains("BULK")
+        ["BATCH", "BULK", "PAYROLL", "SALAR", "SAMMEL"].iter().any(|w| u.contains(w))
     }
 }
 
@@ -742,19 +757,26 @@ impl Index {
             if alone {
                 continue;
             }
-            let count = batch_count(e.narrative());
-            let batch_like = e.kind() == EntryKind::Batch || count.is_some() || says_batch(e.narrative());
+            // A sum alone is weak evidence across thousands of open items: the debit must
+            // say it pays a batch, and must not name a voucher of its own (then it is that
+            // voucher's, with another amount).
+            let counts = batch_counts(e.narrative());
+            let batch_like = e.kind() == EntryKind::Batch || !counts.is_empty() || says_batch(e.narrative());
+            if !batch_like || self.hits.get(ei).iter().any(|&k| !self.key_recs.get(k as usize).is_empty()) {
+                continue;
+            }
+            let count_fits = |n: usize| counts.is_empty() || counts.contains(&n);
             let mut cands: Vec<(usize, Vec<usize>)> = Vec::new();
             for &bi in by_total.get(&f).map_or(&[][..], Vec::as_slice) {
                 let b = &batches[bi];
                 if b.members.iter().all(|&ri| pool.r(ri).neg() == e.neg())
                     && reach(win, b)
-                    && count.is_none_or(|n| n == b.members.len())
+                    && count_fits(b.members.len())
                 {
                     cands.push((bi, b.members.clone()));
                 }
             }
-            if batch_like {
+            {
                 // Batches whose dates can reach this debit: their first date at most a
                 // window's span of calendar days away (checked exactly by `reach`).
                 let from = batches.partition_point(|b| b.first + chrono::Days::new(31) < d);
@@ -771,7 +793,7 @@ impl Index {
                     let amounts: Vec<i64> = b.members.iter().map(|&ri| pool.rfen(ri).unwrap_or(0)).collect();
                     if let Found::One(keep) = subset::keep_for_sum(&amounts, f)
                         && keep.len() >= 2
-                        && count.is_none_or(|n| n == keep.len())
+                        && count_fits(keep.len())
                     {
                         cands.push((bi, keep.into_iter().map(|i| b.members[i]).collect()));
                     }

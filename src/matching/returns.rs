@@ -202,6 +202,16 @@ pub const HEURISTIC_MAX_DAYS: u32 = 62;
 /// paid more often than this in two months is no evidence of anything.
 pub const HEURISTIC_MAX_SCAN: usize = 256;
 
+/// One hash of (amount, kind of key, key), never 0.
+fn key3(f: i64, tag: u64, h: u64) -> u64 {
+    use std::hash::Hasher;
+    let mut x = super::Fx::default();
+    x.write_i64(f);
+    x.write_u64(tag);
+    x.write_u64(h);
+    x.finish() | 1
+}
+
 /// The counterparty heuristic (see the module text): runs after every matching rule.
 pub(crate) fn link_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u32) {
     let cands: Vec<usize> = (0..pool.ne()).filter(|&ei| is_candidate(pool, ei)).collect();
@@ -209,22 +219,44 @@ pub(crate) fn link_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u
         return;
     }
     let mut win = super::nearest::Windows::new(window);
-    // Payments (records) and open receipts by amount, for the candidates' amounts only.
+    // Records by (amount, counterparty key): the account hash where the record has an
+    // account, the masked-card key, and (no account) the amount alone for names; each
+    // list in date order. Only the candidates' amounts are kept.
     let want: std::collections::HashSet<i64, super::FxBuild> =
         cands.iter().filter_map(|&ei| pool.efen(ei).map(i64::saturating_abs)).collect();
-    let (flat, by_amount) = group_by(
+    let keyed = |ri: usize, f: i64| -> [(u64, u32); 2] {
+        let k = |tag: u64, h: u64| key3(f, tag, h);
+        let acct = if pool.rcp[ri] != 0 { k(1, pool.rcp[ri]) } else { k(0, 0) };
+        let mask = if pool.rmask[ri] != 0 { k(2, pool.rmask[ri]) } else { 0 };
+        [(acct, ri as u32), (mask, ri as u32)]
+    };
+    let (flat, by_key) = group_by(
         (0..pool.nr())
-            .filter_map(|ri| pool.rfen(ri).map(|f| (f, ri as u32)))
-            .filter(|(f, _)| want.contains(&f.saturating_abs())),
+            .filter_map(|ri| pool.rfen(ri).map(|f| (ri, f)))
+            .filter(|(_, f)| want.contains(&f.saturating_abs()))
+            .flat_map(|(ri, f)| keyed(ri, f))
+            .filter(|&(k, _)| k != 0),
     );
-    // Records of one amount in date order (records are sorted by date): those between two
-    // dates by binary search.
     let rdates = &pool.it.r_date;
-    let records = |f: i64, from: chrono::NaiveDate, to: chrono::NaiveDate| -> &[u32] {
-        let list = by_amount.get(&f).map_or(&[][..], |&(s, e)| &flat[s as usize..e as usize]);
+    // The records under one key between two dates (binary search in the date-ordered list).
+    let span = |k: u64, from: chrono::NaiveDate, to: chrono::NaiveDate| -> &[u32] {
+        let list = by_key.get(&k).map_or(&[][..], |&(s, e)| &flat[s as usize..e as usize]);
         let a = list.partition_point(|&r| rdates[r as usize] < from);
         let b = list.partition_point(|&r| rdates[r as usize] <= to);
         &list[a..b.max(a)]
+    };
+    // The keys an entry's counterparty can be found under, for amount `f`.
+    let keys_of = |ei: usize, f: i64| -> Vec<u64> {
+        let k = |tag: u64, h: u64| key3(f, tag, h);
+        let mut v = vec![k(0, 0)];
+        if pool.ecp[ei] != 0 {
+            v.push(k(1, pool.ecp[ei]));
+        }
+        v.extend(super::nearest::text_accounts(pool, ei).into_iter().map(|a| k(1, super::cp_hash(a))));
+        if pool.emask[ei] != 0 {
+            v.push(k(2, pool.emask[ei]));
+        }
+        v
     };
     let mut edges = Vec::new();
     for &ei in &cands {
@@ -232,25 +264,39 @@ pub(crate) fn link_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u
         let Some(f) = pool.efen(ei) else { continue };
         // A record of its own side (a receipt for a credit) of this amount and counterparty
         // near it could explain it: it is not for a heuristic to call that a return. More
-        // of them than can be read: the heuristic stays out.
+        // records without an account than can be read: the heuristic stays out.
         let (lo, hi) = win.of(e.date());
-        let own = records(f, lo, hi);
-        if own.len() > HEURISTIC_MAX_SCAN
-            || own.iter().any(|&ri| {
-                let ri = ri as usize;
-                pool.record_open[ri] && super::nearest::same_party(pool, ei, ri)
-            })
-        {
+        let mut own_side = false;
+        for k in keys_of(ei, f) {
+            let list = span(k, lo, hi);
+            if list.len() > HEURISTIC_MAX_SCAN
+                || list
+                    .iter()
+                    .any(|&ri| pool.record_open[ri as usize] && super::nearest::same_party(pool, ei, ri as usize))
+            {
+                own_side = true;
+                break;
+            }
+        }
+        if own_side {
             continue;
         }
         // The original posting: a payment for a returned credit, a collection for a
         // returned debit (records of the opposite sign), on or before it.
         let from = e.date() - chrono::Days::new(u64::from(HEURISTIC_MAX_DAYS));
-        let originals = records(-f, from, e.date());
-        if originals.len() > HEURISTIC_MAX_SCAN {
+        let mut originals: Vec<u32> = Vec::new();
+        let mut too_many = false;
+        for k in keys_of(ei, -f) {
+            let list = span(k, from, e.date());
+            too_many |= list.len() > HEURISTIC_MAX_SCAN;
+            originals.extend_from_slice(list);
+        }
+        if too_many {
             continue;
         }
-        for &ri in originals {
+        originals.sort_unstable();
+        originals.dedup();
+        for ri in originals {
             let ri = ri as usize;
             if pool.returned[ri] || !super::nearest::same_party(pool, ei, ri) {
                 continue;

@@ -89,11 +89,11 @@ pub(crate) fn report(pool: &mut Pool, out: &mut Compact, window: u32) {
         let mut cands: Vec<u32> = Vec::new();
         for (n, k) in keys.into_iter().enumerate() {
             let Some(list) = (k != 0).then(|| by_key.get(&(k ^ ((n as u64) << 62)))).flatten() else { continue };
-            for &ei in list {
-                let e = pool.e(ei as usize);
-                if e.date() < lo || e.date() > hi {
-                    continue;
-                }
+            // Lists are in entry order, which is date order: the window by binary search.
+            let dates = &pool.it.e_date;
+            let from = list.partition_point(|&e| dates[e as usize] < lo);
+            let to = list.partition_point(|&e| dates[e as usize] <= hi);
+            for &ei in &list[from..to.max(from)] {
                 let Some(f) = pool.efen(ei as usize) else { continue };
                 if slip(f, target).is_some() && super::nearest::same_party(pool, ei as usize, ri) {
                     cands.push(ei);
