@@ -168,6 +168,10 @@ pub enum Command {
         /// With --delivery: keep the delivery and the reports here.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// With --delivery: which independent generator writes it (`bankgen`, or the
+        /// `holdout` one written by another hand from other banks' guides).
+        #[arg(long, default_value = "bankgen", value_parser = ["bankgen", "holdout"])]
+        generator: String,
     },
     /// `reconcile` end to end (parse, import, match, reports) on a generated delivery of
     /// statement files in three formats (MT940, camt.053, GBK bank export) with its books;
@@ -548,7 +552,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(EXIT_CLEAN)
         }
-        Command::BenchMatch { delivery: Some(kind), seed, accounts, days, per_day, dir, .. } => {
+        Command::BenchMatch { delivery: Some(kind), seed, accounts, days, per_day, dir, generator, .. } => {
             use crate::bankgen::{Config as GenConfig, Delivery};
             let kind = match kind.as_str() {
                 "mt940" => Delivery::Mt940,
@@ -559,7 +563,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let cfg = GenConfig { seed, kind, accounts, days, per_day, ..GenConfig::default() };
             let tmp = tempfile::tempdir()?;
             let dir = dir.unwrap_or_else(|| tmp.path().to_path_buf());
-            let (score, report) = job::bench::delivery(&cfg, &dir).await?;
+            let (score, report) = job::bench::delivery(&cfg, generator == "holdout", &dir).await?;
             print!("{report}");
             let failures = score.goal_failures();
             for f in &failures {

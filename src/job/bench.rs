@@ -42,10 +42,36 @@ fn trim_heap() {
 /// (`bankgen`, written from the banks' published guides, not from this matcher) in
 /// `dir`, through the whole one-shot `reconcile` (parse, ledger, matching, reports), scored
 /// against its truth: precision, recall per class, every planted discrepancy type.
-pub async fn delivery(cfg: &crate::bankgen::Config, dir: &Path) -> anyhow::Result<(crate::bankgen::Score, String)> {
+pub async fn delivery(
+    cfg: &crate::bankgen::Config,
+    holdout: bool,
+    dir: &Path,
+) -> anyhow::Result<(crate::bankgen::Score, String)> {
     use std::fmt::Write;
     let t = Instant::now();
-    let sum = crate::bankgen::write(dir, cfg).context("writing the delivery")?;
+    let (files, entries, records, groups, opens, accounts) = if holdout {
+        // The third generator (src/holdout), written by another hand again, in its own
+        // dialects; scored the same way.
+        use crate::holdout::{self, Kind};
+        let kind = match cfg.kind {
+            crate::bankgen::Delivery::Mt940 => Kind::Mt940,
+            crate::bankgen::Delivery::Camt053 => Kind::Camt053,
+            crate::bankgen::Delivery::Gbk => Kind::Cn,
+            crate::bankgen::Delivery::Mixed => Kind::Mixed,
+        };
+        let c = holdout::Config {
+            seed: cfg.seed,
+            accounts: cfg.accounts,
+            days: cfg.days as usize,
+            per_day: cfg.per_day,
+            kind,
+        };
+        let s = holdout::write(dir, &c).context("writing the delivery")?;
+        (s.files, s.entries, s.vouchers, s.groups, s.opens, s.dialects.len())
+    } else {
+        let s = crate::bankgen::write(dir, cfg).context("writing the delivery")?;
+        (s.files, s.entries, s.records, s.groups, s.open_items, s.accounts.len())
+    };
     let written = t.elapsed();
     let opts = super::reconcile::Options {
         statements: vec![dir.join("statements")],
@@ -61,15 +87,16 @@ pub async fn delivery(cfg: &crate::bankgen::Config, dir: &Path) -> anyhow::Resul
     let mut r = String::new();
     let _ = writeln!(
         r,
-        "{:?} delivery, seed {}: {} accounts, {} files, {} entries, {} vouchers, {} true groups, {} planted open items (written in {:.2} s; reconcile {:.2} s)",
+        "{} {:?} delivery, seed {}: {} accounts, {} files, {} entries, {} vouchers, {} true groups, {} planted open items (written in {:.2} s; reconcile {:.2} s)",
+        if holdout { "holdout" } else { "bankgen" },
         cfg.kind,
         cfg.seed,
-        sum.accounts.len(),
-        sum.files,
-        sum.entries,
-        sum.records,
-        sum.groups,
-        sum.open_items,
+        accounts,
+        files,
+        entries,
+        records,
+        groups,
+        opens,
         written.as_secs_f64(),
         reconciled.as_secs_f64()
     );

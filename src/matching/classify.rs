@@ -6,7 +6,8 @@
 //!    (with the voucher it names, if any);
 //! 3. `duplicate_entry` — the entry repeats an entry already matched (same date, amount,
 //!    counterparty and text, or the same bank reference, or it names the voucher a matched
-//!    entry of the same amount paid);
+//!    entry of the same amount paid, or the same amount, counterparty and text a business
+//!    day before or after);
 //! 4. `missing_in_books` — any other open entry;
 //! 5. records: `missing_in_bank` when a batch debit paid the other items of its batch
 //!    (rule `batch`, naming the debit); else `in_transit` while the bank's window has not
@@ -121,6 +122,38 @@ pub(crate) fn rest(pool: &mut Pool, refs: &Index, params: &Params, out: &mut Com
             (it.efen(pe as usize) == it.efen(ei)).then_some(pe)
         })
     };
+    // The same posting again a business day later (or earlier), under another reference:
+    // same amount, counterparty and text as a matched entry.
+    type Again<'a> = (rust_decimal::Decimal, Option<&'a str>, Option<&'a str>, &'a str);
+    let again_key = |i: usize| -> Again {
+        let m = it.e(i);
+        (m.amount().normalize(), m.cp(), m.cp_name(), m.narrative())
+    };
+    let mut want_again: FxMap<Again, Vec<usize>> = FxMap::default();
+    for i in 0..ne {
+        if pool.entry_open[i] && super::plain(it.e_kind[i]) && !it.e(i).narrative().is_empty() {
+            want_again.entry(again_key(i)).or_default().push(i);
+        }
+    }
+    let mut again: FxMap<usize, usize> = FxMap::default();
+    if !want_again.is_empty() {
+        let amounts: std::collections::HashSet<Option<i64>, super::FxBuild> =
+            want_again.values().flatten().map(|&i| pool.efen(i)).collect();
+        for m in 0..ne {
+            if pool.entry_open[m] || !amounts.contains(&pool.efen(m)) {
+                continue;
+            }
+            let Some(opens) = want_again.get(&again_key(m)) else { continue };
+            let md = it.e_date[m];
+            for &o in opens {
+                let od = it.e_date[o];
+                let near = crate::calendar::add_business_days(md.min(od), 1) >= md.max(od);
+                if near && od != md {
+                    again.entry(o).or_insert(m);
+                }
+            }
+        }
+    }
     for ei in 0..ne {
         if !pool.entry_open[ei] {
             continue;
@@ -142,7 +175,8 @@ pub(crate) fn rest(pool: &mut Pool, refs: &Index, params: &Params, out: &mut Com
                 };
                 let dup = by_ref
                     .or_else(|| want_content.get(&content(ei)).copied().filter(|&m| m != NO))
-                    .or_else(|| dup_of_voucher(it, ei).map(|m| m as usize));
+                    .or_else(|| dup_of_voucher(it, ei).map(|m| m as usize))
+                    .or_else(|| again.get(&ei).copied());
                 match dup {
                     Some(mi) => (Kind::DuplicateEntry, mi as u32),
                     None => (Kind::MissingInBooks, NONE),

@@ -57,6 +57,8 @@ pub(crate) const ACD_MASKED: u8 = 1;
 pub(crate) const ACD_TEXT: u8 = 2;
 /// `return`: a token of the payment record's purpose found in the credit.
 pub(crate) const RETURN_PURPOSE: u8 = 6;
+/// `return`: the original posting's bank reference in the credit's text (aux: that entry).
+pub(crate) const RETURN_BANK_REF: u8 = 7;
 pub(crate) const SPLIT_BY_CP: u8 = 1;
 pub(crate) const TOLERANCE_BY_VOUCHER: u8 = 1;
 pub(crate) const RETURN_E2E_VOUCHER: u8 = 0;
@@ -373,6 +375,9 @@ impl Compact {
             RETURN_BATCH_ONE => format!("batch {} in its text, the one item of that amount", batch()),
             RETURN_BATCH_SET => format!("batch {} in its text, the one set of items adding up to it", batch()),
             RETURN_PURPOSE => format!("reference {} of the payment's purpose in its text", self.note_str(c.aux)),
+            RETURN_BANK_REF => {
+                format!("the bank reference of the original posting {} in its text", items.e(c.aux as usize).key())
+            }
             _ => "same counterparty and amount, the only such payment before it".to_string(),
         }
     }

@@ -668,14 +668,22 @@ pub(crate) fn cp_hash(raw: &str) -> u64 {
 fn mask_hashes(items: &Items) -> (Vec<u64>, Vec<u64>) {
     let (ne, nr) = (items.entries(), items.records());
     let masked = |c: Option<&str>| c.is_some_and(|c| party::masked(c).is_some());
-    if !(0..ne).any(|i| masked(items.e(i).cp())) && !(0..nr).any(|i| masked(items.r(i).cp())) {
+    // A mask in a text (`ACCOUNT 6214****9784`) counts too.
+    let in_text = |i: usize| {
+        let e = items.e(i);
+        e.cp().is_none()
+            && (e.narrative().contains(['*', '＊']) || e.cp_name().is_some_and(|n| n.contains(['*', '＊'])))
+    };
+    if !(0..ne).any(|i| masked(items.e(i).cp()) || in_text(i)) && !(0..nr).any(|i| masked(items.r(i).cp())) {
         return (vec![0; ne], vec![0; nr]);
     }
-    let key = |c: Option<&str>| match c.and_then(party::mask_key) {
-        Some((h, t)) => (u64::from(h) << 32 | u64::from(t)).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
-        None => 0,
-    };
+    let key = |c: Option<&str>| c.and_then(party::mask_key).map_or(0, mask_hash);
     ((0..ne).map(|i| key(items.e(i).cp())).collect(), (0..nr).map(|i| key(items.r(i).cp())).collect())
+}
+
+/// The hash of a masked-card key (first and last four digits), never 0.
+pub(crate) fn mask_hash((h, t): (u32, u32)) -> u64 {
+    (u64::from(h) << 32 | u64::from(t)).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1
 }
 
 /// Equal counterparty accounts after normalisation (the hash said so; this makes sure).
@@ -809,51 +817,65 @@ impl<K: std::hash::Hash + Eq> Latest<K> {
 /// Flat candidate lists and, per key, the (start, end) of its list.
 type Groups<K> = (Vec<u32>, FxMap<K, (u32, u32)>);
 
-/// Open entries with a counterparty, grouped by (counterparty hash, sign), in date order.
-/// For an open record with a counterparty and an amount in fen: that amount, and the open
-/// entries of its counterparty and direction (from [`open_by_counterparty`]) booked from
-/// its date to the end of its window, in date order. Shared by `split` and
-/// `amount_tolerance`, which differ only in what they do with the candidates.
-fn window_entries<'a>(
-    pool: &'a Pool,
-    flat: &'a [u32],
+/// Open entries by (counterparty key, sign), in date order: the key of the account (field,
+/// or written in the text) and of every name the entry gives ([`nearest::entry_names`]).
+/// For an open record: its amount in fen, and the open entries under its account's or its
+/// name's key, of its direction, inside its window (both ways), in entry order. Shared by
+/// `split` and `amount_tolerance`, which differ only in what they do with the candidates.
+fn window_entries(
+    pool: &Pool,
+    flat: &[u32],
     groups: &FxMap<(u64, bool), (u32, u32)>,
     ri: usize,
-    window: u32,
-) -> Option<(i64, impl Iterator<Item = usize> + 'a)> {
-    if !pool.record_open[ri] || pool.rcp[ri] == 0 {
+    win: &mut nearest::Windows,
+) -> Option<(i64, Vec<usize>)> {
+    if !pool.record_open[ri] {
         return None;
     }
     let r = pool.r(ri);
     let target = pool.rfen(ri)?;
-    let &(s, e) = groups.get(&(pool.rcp[ri], r.neg()))?;
-    let (s, e) = (s as usize, e as usize);
+    let keys = [(pool.rcp[ri] != 0).then_some(pool.rcp[ri]), r.cp_name().map(name_key)];
     let dates = &pool.it.e_date;
-    let last = crate::calendar::add_business_days(r.date(), window);
-    let from = s + flat[s..e].partition_point(|&j| dates[j as usize] < r.date());
-    let open = flat[from..e]
-        .iter()
-        .map(|&j| j as usize)
-        .take_while(move |&j| dates[j] <= last)
-        .filter(move |&j| pool.entry_open[j]);
-    Some((target, open))
+    let (lo, hi) = win.of(r.date());
+    let mut out: Vec<usize> = Vec::new();
+    for k in keys.into_iter().flatten() {
+        let Some(&(s, e)) = groups.get(&(k, r.neg())) else { continue };
+        let list = &flat[s as usize..e as usize];
+        let from = list.partition_point(|&j| dates[j as usize] < lo);
+        let to = list.partition_point(|&j| dates[j as usize] <= hi);
+        out.extend(list[from..to.max(from)].iter().map(|&j| j as usize).filter(|&j| pool.entry_open[j]));
+    }
+    if out.is_empty() {
+        return None;
+    }
+    out.sort_unstable();
+    out.dedup();
+    Some((target, out))
+}
+
+/// The key of a name in [`open_by_counterparty`]'s groups (never an account's hash).
+fn name_key(n: &str) -> u64 {
+    (hash_str(&party::name_form(n)) ^ 0x6e61_6d65_6e61_6d65) | 1
 }
 
 fn open_by_counterparty(pool: &Pool) -> Groups<(u64, bool)> {
     let mut keyed: Vec<((u64, bool), u32)> = Vec::new();
     for i in 0..pool.ne() {
-        if !pool.entry_open[i] || !plain(pool.it.e_kind[i]) || pool.efen(i).is_none() {
+        if !pool.entry_open[i] || !nearest::payable(pool.it.e_kind[i]) || pool.efen(i).is_none() {
             continue;
         }
         let neg = pool.e(i).neg();
+        let mut keys: Vec<u64> = Vec::new();
         if pool.ecp[i] != 0 {
-            keyed.push(((pool.ecp[i], neg), i as u32));
+            keys.push(pool.ecp[i]);
         } else {
             // Accounts written only in the text (free-text statements).
-            for a in nearest::text_accounts(pool, i) {
-                keyed.push(((cp_hash(a), neg), i as u32));
-            }
+            keys.extend(nearest::text_accounts(pool, i).into_iter().map(cp_hash));
         }
+        keys.extend(nearest::entry_names(pool, i).into_iter().map(name_key));
+        keys.sort_unstable();
+        keys.dedup();
+        keyed.extend(keys.into_iter().map(|k| ((k, neg), i as u32)));
     }
     group_by(keyed.into_iter())
 }
@@ -871,11 +893,13 @@ fn split_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u32, max_pa
     if groups.is_empty() {
         return;
     }
+    let mut win = nearest::Windows::new(window);
     for ri in 0..pool.nr() {
-        let Some((target, open)) = window_entries(pool, &flat, &groups, ri, window) else { continue };
+        let Some((target, open)) = window_entries(pool, &flat, &groups, ri, &mut win) else { continue };
         let cands: Vec<usize> = open
+            .into_iter()
             .filter(|&j| pool.efen(j).is_some_and(|f| f.unsigned_abs() < target.unsigned_abs()))
-            .filter(|&j| nearest::account_fits(pool, j, ri))
+            .filter(|&j| nearest::same_party(pool, j, ri))
             .take(max_parts + 1)
             .collect();
         if cands.len() < 2 || cands.len() > max_parts {
@@ -898,13 +922,15 @@ fn split_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u32, max_pa
 /// earliest entry.
 fn tolerance_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u32, tol: i64) {
     let (flat, groups) = open_by_counterparty(pool);
+    let mut win = nearest::Windows::new(window);
     for ri in 0..pool.nr() {
-        let Some((target, open)) = window_entries(pool, &flat, &groups, ri, window) else { continue };
+        let Some((target, open)) = window_entries(pool, &flat, &groups, ri, &mut win) else { continue };
         let best = open
+            .into_iter()
             .filter_map(|j| pool.efen(j).map(|f| ((f - target).abs(), j)))
             .filter(|&(d, _)| d <= tol)
             .take(64)
-            .filter(|&(_, j)| nearest::account_fits(pool, j, ri))
+            .filter(|&(_, j)| nearest::same_party(pool, j, ri))
             .min();
         if let Some((_, j)) = best {
             tolerance_match(pool, out, j, ri, 0);

@@ -51,6 +51,13 @@ pub(crate) fn dist(a: NaiveDate, b: NaiveDate) -> u32 {
     (a - b).num_days().unsigned_abs().min(u64::from(u32::MAX)) as u32
 }
 
+/// Kinds a counterparty rule may pair: transfers and batches, and fees — a text that
+/// names a fee (报销社保卡工本费: a card fee refunded to a person) may still be a payment to
+/// a counterparty the books hold, and the counterparty's evidence decides.
+pub(crate) fn payable(k: EntryKind) -> bool {
+    plain(k) || k == EntryKind::Fee
+}
+
 /// Entries and records that are interchangeable in a tie: nothing tells them apart.
 pub(crate) fn same_entry(pool: &Pool, a: u32, b: u32) -> bool {
     let (x, y) = (pool.e(a as usize), pool.e(b as usize));
@@ -197,7 +204,7 @@ pub(crate) fn amount_counterparty_date(pool: &mut Pool, out: &mut Compact, refs:
         let p: &Pool = pool;
         grouped(
             (0..p.ne())
-                .filter(|&i| p.entry_open[i] && p.ecp[i] != 0 && plain(p.it.e_kind[i]))
+                .filter(|&i| p.entry_open[i] && p.ecp[i] != 0 && payable(p.it.e_kind[i]))
                 .filter_map(|i| p.efen(i).map(|f| (key2(f, p.ecp[i]), i as u32))),
             (0..p.nr())
                 .filter(|&i| p.record_open[i] && p.rcp[i] != 0)
@@ -207,18 +214,13 @@ pub(crate) fn amount_counterparty_date(pool: &mut Pool, out: &mut Compact, refs:
     pair_groups(pool, out, refs, win, &g, Rule::AmountCounterpartyDate, 0, |p, ei, ri| {
         p.ecp[ei] == p.rcp[ri] && same_cp(p.e(ei).cp(), p.r(ri).cp())
     });
-    // Masked accounts: keyed on the first and last four digits, checked digit by digit.
+    // Masked accounts: keyed on the first and last four digits, checked digit by digit
+    // (the keys are all 0 where no account is masked: no group then).
     let g = {
         let p: &Pool = pool;
-        let masked_e = |i: usize| p.e(i).cp().is_some_and(|c| party::masked(c).is_some());
-        let masked_r = |i: usize| p.r(i).cp().is_some_and(|c| party::masked(c).is_some());
-        if !(0..p.ne()).any(|i| p.entry_open[i] && masked_e(i)) && !(0..p.nr()).any(|i| p.record_open[i] && masked_r(i))
-        {
-            return;
-        }
         grouped(
             (0..p.ne())
-                .filter(|&i| p.entry_open[i] && p.emask[i] != 0 && plain(p.it.e_kind[i]))
+                .filter(|&i| p.entry_open[i] && p.emask[i] != 0 && payable(p.it.e_kind[i]))
                 .filter_map(|i| p.efen(i).map(|f| (key2(f, p.emask[i]), i as u32))),
             (0..p.nr())
                 .filter(|&i| p.record_open[i] && p.rmask[i] != 0)
@@ -240,12 +242,15 @@ pub(crate) fn amount_counterparty_date(pool: &mut Pool, out: &mut Compact, refs:
         let p: &Pool = pool;
         let mut es: Vec<(u64, u32)> = Vec::new();
         for i in 0..p.ne() {
-            if !p.entry_open[i] || !plain(p.it.e_kind[i]) {
+            if !p.entry_open[i] || !payable(p.it.e_kind[i]) {
                 continue;
             }
             let Some(f) = p.efen(i) else { continue };
             for a in text_accounts(p, i) {
                 es.push((key2(f, super::cp_hash(a)), i as u32));
+                if let Some(m) = party::mask_key(a).filter(|_| party::masked(a).is_some()) {
+                    es.push((key2(f, super::mask_hash(m)), i as u32));
+                }
             }
         }
         if es.is_empty() {
@@ -255,7 +260,14 @@ pub(crate) fn amount_counterparty_date(pool: &mut Pool, out: &mut Compact, refs:
             es.into_iter(),
             (0..p.nr())
                 .filter(|&i| p.record_open[i] && p.rcp[i] != 0)
-                .filter_map(|i| p.rfen(i).map(|f| (key2(f, p.rcp[i]), i as u32))),
+                .flat_map(|i| {
+                    let f = p.rfen(i);
+                    [
+                        f.map(|f| (key2(f, p.rcp[i]), i as u32)),
+                        f.filter(|_| p.rmask[i] != 0).map(|f| (key2(f, p.rmask[i]), i as u32)),
+                    ]
+                })
+                .flatten(),
         )
     };
     pair_groups(pool, out, refs, win, &g, Rule::AmountCounterpartyDate, compact::ACD_TEXT, account_fits);
@@ -266,8 +278,10 @@ pub(crate) fn amount_counterparty_date(pool: &mut Pool, out: &mut Compact, refs:
 pub(crate) fn entry_names<'a>(pool: &Pool<'a>, ei: usize) -> Vec<&'a str> {
     let e = pool.e(ei);
     match e.cp_name() {
-        Some(n) => vec![n],
-        None => party::names_in_text(e.narrative()).collect(),
+        // A name field that holds an account number (some exports put either in one
+        // 对手信息 column) is no name: see `text_accounts`.
+        Some(n) if !n.bytes().all(|b| b.is_ascii_digit() || b == b' ' || b == b'-') => vec![n],
+        _ => party::names_in_text(e.narrative()).collect(),
     }
 }
 
@@ -283,7 +297,11 @@ pub(crate) fn text_accounts<'a>(pool: &Pool<'a>, ei: usize) -> Vec<&'a str> {
     if e.cp().is_some() {
         return Vec::new();
     }
-    party::accounts_in_text(e.narrative()).filter(|a| super::cp_hash(a) != pool.own_cp).collect()
+    // The name field too: some exports put an account or a name in one 对手信息 column.
+    party::accounts_in_text(e.narrative())
+        .chain(e.cp_name().into_iter().flat_map(party::accounts_in_text))
+        .filter(|a| super::cp_hash(a) != pool.own_cp)
+        .collect()
 }
 
 /// The record's counterparty account is the entry's: the account field equal after
@@ -295,7 +313,9 @@ pub(crate) fn account_fits(pool: &Pool, ei: usize, ri: usize) -> bool {
         Some(ec) => pool.ecp[ei] == pool.rcp[ri] && same_cp(Some(ec), Some(rc)),
         None => {
             let h = super::cp_hash(rc);
-            text_accounts(pool, ei).into_iter().any(|a| super::cp_hash(a) == h && same_cp(Some(a), Some(rc)))
+            text_accounts(pool, ei)
+                .into_iter()
+                .any(|a| (super::cp_hash(a) == h && same_cp(Some(a), Some(rc))) || party::mask_compatible(a, rc))
         }
     }
 }
@@ -334,7 +354,7 @@ pub(crate) fn amount_name_date(pool: &mut Pool, out: &mut Compact, refs: &Index,
         let p: &Pool = pool;
         grouped(
             (0..p.ne())
-                .filter(|&i| p.entry_open[i] && plain(p.it.e_kind[i]) && !entry_names(p, i).is_empty())
+                .filter(|&i| p.entry_open[i] && payable(p.it.e_kind[i]) && !entry_names(p, i).is_empty())
                 .filter_map(|i| p.efen(i).map(|f| (key2(f, 0), i as u32))),
             (0..p.nr())
                 .filter(|&i| p.record_open[i] && p.r(i).cp_name().is_some())

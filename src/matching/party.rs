@@ -227,17 +227,49 @@ pub fn names_in_text(text: &str) -> impl Iterator<Item = &str> {
     // Split at everything but non-ASCII letters (Chinese characters) and mask stars.
     let name_char = |c: char| (c.is_alphanumeric() && !c.is_ascii()) || matches!(c, '*' | '＊');
     text.split(move |c: char| !name_char(c))
-        .filter(|w| w.chars().filter(|c| !c.is_ascii()).count() >= 2)
+        .map(|w| {
+            // `收款人刘勇`, `户名:…`: a label glued to the name is dropped.
+            LABELS.iter().find_map(|l| w.strip_prefix(l)).filter(|rest| !rest.is_empty()).unwrap_or(w)
+        })
+        .filter(|w| {
+            // Two Chinese characters, or a masked name (`吴**`, `陈*`).
+            let cjk = w.chars().filter(|c| !c.is_ascii() && !matches!(c, '＊')).count();
+            cjk >= 2 || (cjk >= 1 && w.chars().count() >= 2 && w.contains(['*', '＊']))
+        })
         .take(MAX_TEXT_NAMES)
 }
+
+/// Labels banks write before a name in free text, longest first.
+const LABELS: [&str; 14] = [
+    "对方户名",
+    "对方名称",
+    "收款单位",
+    "付款单位",
+    "收款人",
+    "付款人",
+    "受益人",
+    "汇款人",
+    "收款方",
+    "付款方",
+    "户名",
+    "对方",
+    "名称",
+    "单位",
+];
 
 /// Names taken from one text at most.
 pub const MAX_TEXT_NAMES: usize = 16;
 
-/// Account numbers a free text names (`… 北海市人民医院 4500021929459158640`): runs of 10 to
-/// 34 digits, at most [`MAX_TEXT_NAMES`].
+/// Account numbers a free text names (`… 北海市人民医院 4500021929459158640`, `ACCOUNT
+/// 6214****9784`): runs of 10 to 34 digits, or a masked card number (digits, mask
+/// characters, digits), at most [`MAX_TEXT_NAMES`].
 pub fn accounts_in_text(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !c.is_ascii_digit()).filter(|w| (10..=34).contains(&w.len())).take(MAX_TEXT_NAMES)
+    text.split(|c: char| !(c.is_ascii_digit() || matches!(c, '*' | '＊')))
+        .filter(|w| {
+            let digits = w.bytes().filter(u8::is_ascii_digit).count();
+            if w.contains(['*', '＊']) { masked(w).is_some() } else { (10..=34).contains(&digits) }
+        })
+        .take(MAX_TEXT_NAMES)
 }
 
 #[cfg(test)]
@@ -305,7 +337,14 @@ mod tests {
             ["丧葬补助金", "宋霞杰", "对方户名", "北海市人民医院", "账号"]
         );
         assert_eq!(accounts_in_text(t).collect::<Vec<_>>(), ["4500021929459158640"]);
-        assert!(names_in_text("李*").next().is_none(), "one Chinese character is no name");
-        assert_eq!(names_in_text("退回 朱磊艳 收款人已身故").collect::<Vec<_>>(), ["退回", "朱磊艳", "收款人已身故"]);
+        assert!(names_in_text("李").next().is_none(), "one Chinese character is no name");
+        assert_eq!(names_in_text("BENEFICIARY 吴** ACCOUNT 6214****9784").collect::<Vec<_>>(), ["吴**"]);
+        assert_eq!(accounts_in_text("BENEFICIARY 吴** ACCOUNT 6214****9784").collect::<Vec<_>>(), ["6214****9784"]);
+        assert!(accounts_in_text("12**34 2024*5").next().is_none(), "too little shown to be a card");
+        assert_eq!(names_in_text("退回 朱磊艳 收款人已身故").collect::<Vec<_>>(), ["退回", "朱磊艳", "已身故"]);
+        assert_eq!(
+            names_in_text("退汇 收款人刘勇 原因:账户已冻结").collect::<Vec<_>>(),
+            ["退汇", "刘勇", "原因", "账户已冻结"]
+        );
     }
 }

@@ -74,6 +74,8 @@ pub(crate) fn link(refs: &Index, pool: &mut Pool, out: &mut Compact) {
             }
         }
     }
+    // Candidate → the earlier postings whose bank reference its texts name.
+    let by_bank_ref = named_bank_refs(pool, &cands);
     for ei in cands {
         let e = pool.e(ei);
         let target = -pool.efen(ei).unwrap_or(0);
@@ -100,13 +102,18 @@ pub(crate) fn link(refs: &Index, pool: &mut Pool, out: &mut Compact) {
                     if mi == NONE {
                         continue;
                     }
-                    let hit = out.records_of(mi as usize).iter().map(|&ri| ri as usize).find(|&ri| free(pool, ri));
+                    let hit = one_of(pool, ei, out.records_of(mi as usize), |ri| free(pool, ri));
                     if let Some(ri) = hit {
                         found = Some((vec![ri], c::RETURN_E2E_DEBIT, di as u32));
                         break;
                     }
                 }
             }
+        }
+        // 1b. The original posting's bank reference in the text (`退汇 原交易BK25032400136`):
+        // the record that posting was matched to, of the returned amount.
+        if found.is_none() {
+            found = by_original_ref(pool, out, &by_bank_ref, ei);
         }
         // 2. Voucher in the text.
         if found.is_none()
@@ -140,13 +147,13 @@ pub(crate) fn link(refs: &Index, pool: &mut Pool, out: &mut Compact) {
                     continue;
                 }
                 let exact: Vec<usize> = members.iter().copied().filter(|&ri| free(pool, ri)).collect();
-                match exact.len() {
-                    1 => {
-                        found = Some((exact, c::RETURN_BATCH_ONE, NONE));
-                        break;
+                if !exact.is_empty() {
+                    // Two persons of that amount: the one the return names, else none.
+                    let ids: Vec<u32> = exact.iter().map(|&ri| ri as u32).collect();
+                    if let Some(ri) = one_of(pool, ei, &ids, |_| true) {
+                        found = Some((vec![ri], c::RETURN_BATCH_ONE, NONE));
                     }
-                    0 => {}
-                    _ => break, // two persons of that amount: cannot say which
+                    break;
                 }
                 let amounts: Vec<i64> = members.iter().map(|&ri| pool.rfen(ri).unwrap_or(0)).collect();
                 let pick = if members.len() <= subset::EXACT_MAX {
@@ -171,6 +178,81 @@ pub(crate) fn link(refs: &Index, pool: &mut Pool, out: &mut Compact) {
         let Some((recs, how, aux)) = found else { continue };
         close(pool, out, ei, &recs, how, aux);
     }
+}
+
+/// The one record of `records` (an original posting's match: a 代发 debit's payees) that
+/// `free` allows; where several do (payees of the same amount), the one of them whose
+/// counterparty is the return's; else none — never the first of several.
+fn one_of(pool: &Pool, ei: usize, records: &[u32], free: impl Fn(usize) -> bool) -> Option<usize> {
+    let fits: Vec<usize> = records.iter().map(|&ri| ri as usize).filter(|&ri| free(ri)).collect();
+    match fits.as_slice() {
+        [one] => Some(*one),
+        [] => None,
+        many => {
+            let same: Vec<usize> =
+                many.iter().copied().filter(|&ri| super::nearest::same_party(pool, ei, ri)).collect();
+            (same.len() == 1).then(|| same[0])
+        }
+    }
+}
+
+/// For each candidate, the other entries whose bank reference stands as a token in its
+/// narrative or references (a bank quoting the original posting: `原交易BK25032400136`).
+/// Only references at least 6 characters long count.
+fn named_bank_refs(pool: &Pool, cands: &[usize]) -> FxMap<usize, Vec<usize>> {
+    let (mut scratch, mut hay, mut spans) = (String::new(), String::new(), Vec::new());
+    let mut want: FxMap<u64, Vec<usize>> = FxMap::default();
+    for &ei in cands {
+        let e = pool.e(ei);
+        super::reference::haystack_of([e.customer_ref(), e.e2e(), Some(e.narrative()), None], &mut scratch, &mut hay);
+        super::text::tokens(&hay, &mut spans);
+        for &(s, t) in &spans {
+            let tok = &hay[s as usize..t as usize];
+            if tok.len() >= 6 && tok.bytes().any(|b| b.is_ascii_digit()) {
+                want.entry(hash_str(tok)).or_default().push(ei);
+            }
+        }
+    }
+    let mut out: FxMap<usize, Vec<usize>> = FxMap::default();
+    if want.is_empty() {
+        return out;
+    }
+    for di in 0..pool.ne() {
+        let Some(r) = pool.e(di).bank_ref() else { continue };
+        let r = canonical_ref(r);
+        if let Some(eis) = want.get(&hash_str(&r)) {
+            for &ei in eis {
+                if ei != di {
+                    out.entry(ei).or_default().push(di);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A return naming its original posting's bank reference: the one record of the returned
+/// amount that posting was matched to (the one the return's counterparty fits, where a
+/// 代发 debit paid several of that amount). `(records, how, the original entry)`.
+fn by_original_ref(
+    pool: &Pool,
+    out: &Compact,
+    by_bank_ref: &FxMap<usize, Vec<usize>>,
+    ei: usize,
+) -> Option<(Vec<usize>, u8, u32)> {
+    let target = -pool.efen(ei)?;
+    let neg = pool.e(ei).neg();
+    for &di in by_bank_ref.get(&ei)? {
+        let mi = pool.entry_match[di];
+        if mi == NONE || pool.e(di).neg() == neg {
+            continue;
+        }
+        let free = |ri: usize| !pool.returned[ri] && pool.rfen(ri) == Some(target);
+        if let Some(ri) = one_of(pool, ei, out.records_of(mi as usize), free) {
+            return Some((vec![ri], c::RETURN_BANK_REF, di as u32));
+        }
+    }
+    None
 }
 
 /// A return candidate: the bank says so, or its text does. Usually a credit (our payment
@@ -214,21 +296,33 @@ fn key3(f: i64, tag: u64, h: u64) -> u64 {
 
 /// The counterparty heuristic (see the module text): runs after every matching rule.
 pub(crate) fn link_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u32) {
-    let cands: Vec<usize> = (0..pool.ne()).filter(|&ei| is_candidate(pool, ei)).collect();
+    let mut cands: Vec<usize> = (0..pool.ne()).filter(|&ei| is_candidate(pool, ei)).collect();
     if cands.is_empty() {
         return;
     }
+    // First the originals' bank references again: postings the later rules matched
+    // (a debit paired by counterparty, a batch by its sum) are known now.
+    let by_bank_ref = named_bank_refs(pool, &cands);
+    cands.retain(|&ei| match by_original_ref(pool, out, &by_bank_ref, ei) {
+        Some((recs, how, aux)) => {
+            close(pool, out, ei, &recs, how, aux);
+            false
+        }
+        None => true,
+    });
     let mut win = super::nearest::Windows::new(window);
     // Records by (amount, counterparty key): the account hash where the record has an
     // account, the masked-card key, and (no account) the amount alone for names; each
     // list in date order. Only the candidates' amounts are kept.
     let want: std::collections::HashSet<i64, super::FxBuild> =
         cands.iter().filter_map(|&ei| pool.efen(ei).map(i64::saturating_abs)).collect();
-    let keyed = |ri: usize, f: i64| -> [(u64, u32); 2] {
+    // Keys: 1 the account, 2 the masked-card key, 0 no account (found by name only), 3
+    // every record of the amount (for a credit that names no account: by name only).
+    let keyed = |ri: usize, f: i64| -> [(u64, u32); 3] {
         let k = |tag: u64, h: u64| key3(f, tag, h);
         let acct = if pool.rcp[ri] != 0 { k(1, pool.rcp[ri]) } else { k(0, 0) };
         let mask = if pool.rmask[ri] != 0 { k(2, pool.rmask[ri]) } else { 0 };
-        [(acct, ri as u32), (mask, ri as u32)]
+        [(acct, ri as u32), (mask, ri as u32), (k(3, 0), ri as u32)]
     };
     let (flat, by_key) = group_by(
         (0..pool.nr())
@@ -248,7 +342,7 @@ pub(crate) fn link_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u
     // The keys an entry's counterparty can be found under, for amount `f`.
     let keys_of = |ei: usize, f: i64| -> Vec<u64> {
         let k = |tag: u64, h: u64| key3(f, tag, h);
-        let mut v = vec![k(0, 0)];
+        let mut v = Vec::new();
         if pool.ecp[ei] != 0 {
             v.push(k(1, pool.ecp[ei]));
         }
@@ -256,6 +350,8 @@ pub(crate) fn link_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u
         if pool.emask[ei] != 0 {
             v.push(k(2, pool.emask[ei]));
         }
+        // With an account: records without one, by name; without: every record, by name.
+        v.push(if v.is_empty() { k(3, 0) } else { k(0, 0) });
         v
     };
     let mut edges = Vec::new();

@@ -55,7 +55,10 @@ pub(crate) fn report(pool: &mut Pool, out: &mut Compact, window: u32) {
     // (field or the words of the text).
     let keys_e = |p: &Pool, i: usize| -> Vec<(usize, u64)> {
         let mut k = vec![(0, p.ecp[i]), (1, p.emask[i])];
-        k.extend(super::nearest::text_accounts(p, i).into_iter().map(|a| (0, super::cp_hash(a))));
+        k.extend(super::nearest::text_accounts(p, i).into_iter().map(|a| match party::masked(a) {
+            Some(_) => (1, party::mask_key(a).map_or(0, super::mask_hash)),
+            None => (0, super::cp_hash(a)),
+        }));
         k.extend(super::nearest::entry_names(p, i).into_iter().map(|n| (2, super::hash_str(&party::name_form(n)))));
         k
     };
