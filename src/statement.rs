@@ -283,6 +283,9 @@ pub struct Kinds {
     all: Lists,
     banks: Vec<Bank>,
     return_reasons: Vec<String>,
+    /// Every word and phrase word of every section, case-insensitive: a text that holds
+    /// none of them has no kind by its words, found in one pass (most texts).
+    any_word: Option<aho_corasick::AhoCorasick>,
 }
 
 static KINDS: std::sync::LazyLock<Kinds> = std::sync::LazyLock::new(|| {
@@ -332,7 +335,14 @@ impl Kinds {
             banks.push(Bank { name, bics, lists: Lists::new(b.text, b.mt940, b.camt, b.bai2, b.table) });
         }
         let return_reasons = raw.return_reasons.codes.iter().map(|c| c.trim().to_ascii_uppercase()).collect();
-        Ok(Kinds { all, banks, return_reasons })
+        let lists = std::iter::once(&all).chain(banks.iter().map(|b| &b.lists));
+        let words: Vec<String> = lists
+            .flat_map(|l| l.text.words.iter().flatten().chain(l.text.phrases.iter().flatten()))
+            .filter(|w| !w.is_empty())
+            .cloned()
+            .collect();
+        let any_word = aho_corasick::AhoCorasick::builder().ascii_case_insensitive(true).build(words).ok();
+        Ok(Kinds { all, banks, return_reasons, any_word })
     }
 
     fn bank(&self, name: Option<&str>) -> Option<&Bank> {
@@ -375,7 +385,7 @@ impl Kinds {
 
     /// What the text says: the first of reversal, fee, return, interest with a word in it.
     pub fn text_kind(&self, text: &str, bank: Option<&str>) -> Option<EntryKind> {
-        if text.is_empty() {
+        if text.is_empty() || self.any_word.as_ref().is_some_and(|ac| !ac.is_match(text)) {
             return None;
         }
         let lists = [Some(&self.all.text), self.bank(bank).map(|b| &b.lists.text)];

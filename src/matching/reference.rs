@@ -213,9 +213,29 @@ fn purpose_keys(pool: &Pool, rec_key: &[u32], keys: &mut Keys) -> Vec<(u32, u32)
     let mut pairs = Vec::new();
     let (mut scratch, mut buf, mut spans) = (String::new(), String::new(), Vec::new());
     let mut own = String::new();
+    let mut inside_own: Vec<(usize, usize)> = Vec::new();
+    // Purposes repeat (代发养老金 for a thousand payees): one that gave no key is skipped
+    // the next time (a small direct-mapped cache of texts without keys).
+    let mut keyless: Vec<u64> = vec![0; 1 << 12];
     for (ri, &vk) in rec_key.iter().enumerate() {
         let Some(p) = pool.r(ri).purpose() else { continue };
-        if !may_hold_token(p) {
+        // A reference token holds a digit: a purpose without one (ASCII or full-width) has none.
+        if !p.bytes().any(|b| b.is_ascii_digit()) && !p.contains(|c: char| ('０'..='９').contains(&c)) {
+            continue;
+        }
+        // The usual purpose names the record's own voucher and nothing else with a digit
+        // (`代发养老金 V000123-0456`): no key can come of it.
+        let v = pool.r(ri).voucher();
+        if !v.is_empty()
+            && let Some(at) = p.find(v)
+            && !p[..at].bytes().chain(p[at + v.len()..].bytes()).any(|b| b.is_ascii_digit())
+            && !p.contains(|c: char| ('０'..='９').contains(&c))
+        {
+            continue;
+        }
+        let h = hash_str(p);
+        let slot = (h as usize) & (keyless.len() - 1);
+        if keyless[slot] == h {
             continue;
         }
         buf.clear();
@@ -224,11 +244,11 @@ fn purpose_keys(pool: &Pool, rec_key: &[u32], keys: &mut Keys) -> Vec<(u32, u32)
         if vk != NONE {
             own.push_str(keys.str(vk));
         }
-        let inside_own: Vec<(usize, usize)> = if own.is_empty() {
-            Vec::new()
-        } else {
-            buf.match_indices(own.as_str()).map(|(at, m)| (at, at + m.len())).collect()
-        };
+        inside_own.clear();
+        if !own.is_empty() {
+            inside_own.extend(buf.match_indices(own.as_str()).map(|(at, m)| (at, at + m.len())));
+        }
+        let mut shaped = false;
         let amount = pool.rfen(ri).map(i64::unsigned_abs);
         tokens(&buf, &mut spans);
         let mut n = 0;
@@ -239,6 +259,12 @@ fn purpose_keys(pool: &Pool, rec_key: &[u32], keys: &mut Keys) -> Vec<(u32, u32)
                 if !sub.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
                     break;
                 }
+                if !is_reference_token(sub, None) {
+                    continue;
+                }
+                // A token in the shape of a reference: the text is not keyless, whatever
+                // this record's amount and voucher rule out.
+                shaped = true;
                 if inside_own.iter().any(|&(a, b)| a <= s && t <= b) || !is_reference_token(sub, amount) {
                     continue;
                 }
@@ -251,6 +277,11 @@ fn purpose_keys(pool: &Pool, rec_key: &[u32], keys: &mut Keys) -> Vec<(u32, u32)
                     break 'starts;
                 }
             }
+        }
+        // No token of a reference's shape in this text: the same text on another record
+        // gives no key either.
+        if !shaped {
+            keyless[slot] = h;
         }
     }
     pairs.sort_unstable();
