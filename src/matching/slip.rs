@@ -1,14 +1,16 @@
 //! Amount slips: a bank entry and a book record that are one payment, written with a
 //! slip in the amount (one digit wrong, two digits transposed, a digit missing or added,
 //! or a small difference such as a fee deducted on the way) and no reference both carry.
-//! When exactly one such pair is open on both sides (same counterparty by account or
-//! name, inside the window, same direction) it is reported as one `amount_mismatch`
+//! When each side of such a pair is the other's unique best candidate (same counterparty
+//! by account or name, inside the window, same direction; the smaller difference the
+//! better) it is reported as one `amount_mismatch`
 //! naming both amounts and both references, so a person fixes one booking instead of
-//! chasing two unrelated items. Never chosen among several: two candidates on either
-//! side and both stay as they were.
+//! chasing two unrelated items. Never chosen among equals: two candidates equally good
+//! on either side and both stay as they were.
 
 use super::compact::{Compact, DRule, SLIP_DIGIT, SLIP_LENGTH, SLIP_SMALL, SLIP_TRANSPOSED};
 use super::nearest::Windows;
+use super::pairing::{self, Edge};
 use super::{FxMap, Pool, party, plain};
 use crate::discrepancy::Kind;
 
@@ -78,9 +80,11 @@ pub(crate) fn report(pool: &mut Pool, out: &mut Compact, window: u32) {
     if by_key.is_empty() {
         return;
     }
-    // Record → its candidate entries; entry → its candidate records.
-    let mut r_cands: Vec<(u32, Vec<u32>)> = Vec::new();
-    let mut e_count: FxMap<u32, u32> = FxMap::default();
+    // Candidate pairs, weighed: a typing slip first, then a small difference by its size
+    // (0.01 explains better than 875.92). Each side must be the other's unique best
+    // ([`pairing::resolve`]); a tie stays apart (8,880.00 is one digit from 8,800.00 and
+    // from 8,080.00: neither).
+    let mut edges: Vec<Edge> = Vec::new();
     for ri in 0..pool.nr() {
         if !pool.record_open[ri] {
             continue;
@@ -89,7 +93,7 @@ pub(crate) fn report(pool: &mut Pool, out: &mut Compact, window: u32) {
         let r = pool.r(ri);
         let keys = [pool.rcp[ri], pool.rmask[ri], r.cp_name().map_or(0, |n| super::hash_str(&party::name_form(n)))];
         let (lo, hi) = win.of(r.date());
-        let mut cands: Vec<u32> = Vec::new();
+        let before = edges.len();
         for (n, k) in keys.into_iter().enumerate() {
             let Some(list) = (k != 0).then(|| by_key.get(&(k ^ ((n as u64) << 62)))).flatten() else { continue };
             // Lists are in entry order, which is date order: the window by binary search.
@@ -98,26 +102,41 @@ pub(crate) fn report(pool: &mut Pool, out: &mut Compact, window: u32) {
             let to = list.partition_point(|&e| dates[e as usize] <= hi);
             for &ei in &list[from..to.max(from)] {
                 let Some(f) = pool.efen(ei as usize) else { continue };
-                if slip(f, target).is_some() && super::nearest::same_party(pool, ei as usize, ri) {
-                    cands.push(ei);
+                let Some(kind) = slip(f, target) else { continue };
+                if super::nearest::same_party(pool, ei as usize, ri) {
+                    // A typing slip (a digit, a transposition, a digit missing) is the
+                    // best explanation, all of them alike; a small difference is weighed
+                    // by its size, after any typing slip.
+                    let dist = if kind == SLIP_SMALL {
+                        u32::try_from(f.abs_diff(target)).unwrap_or(u32::MAX - 1).saturating_add(1)
+                    } else {
+                        0
+                    };
+                    edges.push(Edge { ri: ri as u32, ei, dist, evidence: false });
                 }
             }
         }
-        cands.sort_unstable();
-        cands.dedup();
-        for &ei in &cands {
-            *e_count.entry(ei).or_default() += 1;
+        // One entry found under two keys (account and name) is one candidate.
+        edges[before..].sort_unstable_by_key(|e| e.ei);
+        let mut seen = before;
+        for i in before..edges.len() {
+            if i == before || edges[i].ei != edges[seen - 1].ei {
+                edges[seen] = edges[i];
+                seen += 1;
+            }
         }
-        if !cands.is_empty() {
-            r_cands.push((ri as u32, cands));
-        }
+        edges.truncate(seen);
     }
-    for (ri, cands) in r_cands {
-        let [ei] = cands.as_slice() else { continue };
-        if e_count.get(ei) != Some(&1) || !pool.entry_open[*ei as usize] {
+    if edges.is_empty() {
+        return;
+    }
+    // Nothing is interchangeable here: two entries of one slip are two candidates.
+    let res = pairing::resolve(edges, |_, _| false, |_, _| false);
+    for (ri, ei) in res.pairs {
+        let (ei, ri) = (ei as usize, ri as usize);
+        if !pool.entry_open[ei] || !pool.record_open[ri] {
             continue;
         }
-        let (ei, ri) = (*ei as usize, ri as usize);
         let Some(kind) = pool.efen(ei).zip(pool.rfen(ri)).and_then(|(a, b)| slip(a, b)) else { continue };
         pool.entry_open[ei] = false;
         pool.record_open[ri] = false;
