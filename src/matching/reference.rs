@@ -715,13 +715,13 @@ impl Index {
         }
     }
 
-    /// Rule `batch` (by sum, after every other rule): a debit that names no batch equals
-    /// the sum of the open vouchers of one batch of the books (or, when the debit's text
-    /// says it is a batch — 代发, 批量, `共N笔` — the one subset of them that adds up to it,
-    /// as when payees failed before the debit), inside the window of the batch's dates;
-    /// the only such batch for the debit and the only such debit for the batch, and no
-    /// single open record of the debit's amount near it that could explain it alone. Where
-    /// the debit's text counts its items (`共5笔`), the count must agree.
+    /// Rule `batch` (by sum, after every other rule): a debit that says it pays a batch
+    /// (代发, 批量, `共N笔`, `BULK`) and names no voucher equals the sum of the open vouchers
+    /// of one batch of the books (or the one subset of them that adds up to it, as when
+    /// payees failed before the debit), inside the window of the batch's dates; each the
+    /// other's unique best by date (two batches of one total equally near: neither), and
+    /// no single open record of the debit's amount near it that could explain it alone.
+    /// Where the debit's text counts its items (`共5笔`), the count must agree.
     pub fn match_batches_by_sum(&self, pool: &mut Pool, out: &mut Compact, win: &mut super::nearest::Windows) {
         struct B {
             key: u32,
@@ -751,6 +751,7 @@ impl Index {
             return;
         }
         batches.sort_by_key(|b| (b.first, b.key));
+        assert!(batches.len() < u32::MAX as usize, "batch positions are u32");
         let mut by_total: FxMap<i64, Vec<usize>> = FxMap::default();
         for (i, b) in batches.iter().enumerate() {
             by_total.entry(b.total).or_default().push(i);
@@ -764,9 +765,11 @@ impl Index {
                 singles.entry(f).or_default().push(ri);
             }
         }
-        // entry → (batch, kept members); batch → claiming entries.
-        let mut claims: Vec<(usize, usize, Vec<usize>)> = Vec::new();
-        let mut claimed: FxMap<usize, u32> = FxMap::default();
+        // Candidate (debit, batch) pairs with the members the debit would pay; each side
+        // must be the other's unique best: nearest date, then the whole batch before a
+        // part of it ([`super::pairing::resolve`], batches standing for records).
+        let mut edges: Vec<super::pairing::Edge> = Vec::new();
+        let mut keeps: FxMap<(u32, u32), Vec<usize>> = FxMap::default();
         for ei in 0..pool.ne() {
             if !pool.entry_open[ei] || !plain(pool.it.e_kind[ei]) {
                 continue;
@@ -830,17 +833,34 @@ impl Index {
                     }
                 }
             }
-            if let [(bi, keep)] = cands.as_slice() {
-                *claimed.entry(*bi).or_default() += 1;
-                claims.push((ei, *bi, keep.clone()));
-            } else {
-                for (bi, _) in &cands {
-                    *claimed.entry(*bi).or_default() += 2;
-                }
+            for (bi, keep) in cands {
+                let b = &batches[bi];
+                let days = if d < b.first {
+                    super::nearest::dist(d, b.first)
+                } else if d > b.last {
+                    super::nearest::dist(d, b.last)
+                } else {
+                    0
+                };
+                let partial = u32::from(keep.len() != b.members.len());
+                edges.push(super::pairing::Edge {
+                    ri: bi as u32,
+                    ei: ei as u32,
+                    dist: days.saturating_mul(2).saturating_add(partial),
+                    evidence: false,
+                });
+                keeps.insert((bi as u32, ei as u32), keep);
             }
         }
-        for (ei, bi, keep) in claims {
-            if claimed.get(&bi) != Some(&1) || !pool.entry_open[ei] || keep.iter().any(|&ri| !pool.record_open[ri]) {
+        if edges.is_empty() {
+            return;
+        }
+        // Two batches or two debits alike in every way are still two: never interchangeable.
+        let res = super::pairing::resolve(edges, |_, _| false, |_, _| false);
+        for (bi, ei) in res.pairs {
+            let Some(keep) = keeps.remove(&(bi, ei)) else { continue };
+            let (bi, ei) = (bi as usize, ei as usize);
+            if !pool.entry_open[ei] || keep.iter().any(|&ri| !pool.record_open[ri]) {
                 continue;
             }
             let b = &batches[bi];

@@ -350,8 +350,9 @@ pub(crate) fn link_by_counterparty(pool: &mut Pool, out: &mut Compact, window: u
         if pool.emask[ei] != 0 {
             v.push(k(2, pool.emask[ei]));
         }
-        // With an account: records without one, by name; without: every record, by name.
-        v.push(if v.is_empty() { k(3, 0) } else { k(0, 0) });
+        // With an account field: records without one, by name; without (none, or only
+        // numbers in the text, which a wrapped line may have cut): every record, by name.
+        v.push(if pool.ecp[ei] == 0 && pool.emask[ei] == 0 { k(3, 0) } else { k(0, 0) });
         v
     };
     let mut edges = Vec::new();
