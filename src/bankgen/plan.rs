@@ -582,12 +582,17 @@ impl Planner<'_> {
     /// 退回多付款: a round amount paid back, booked as an ordinary receipt (not a return).
     fn refund_receipt(&mut self, d: usize) -> usize {
         let p = self.org();
-        let amt = loop {
+        // 299 round amounts per account: a long delivery can use them all; then no more
+        // refunds (bounded: the planner must never spin).
+        let mut amt = None;
+        for _ in 0..64 {
             let x = self.rng.range(1, 300) * 1_000_00;
             if self.claim(x) {
-                break x;
+                amt = Some(x);
+                break;
             }
-        };
+        }
+        let Some(amt) = amt else { return 0 };
         let text = self.rng.pick(&["退回多付款", "退回多付医保结算款", "退回多拨款项"]).to_string();
         let t = self.tx(d, amt, TxKind::Transfer, Some(p.clone()), None, text.clone());
         let late = self.rng.chance(50);
@@ -907,20 +912,18 @@ impl Planner<'_> {
     /// counterparty appears nowhere else on the account (a person, or an organisation's
     /// branch of its own), so that nothing but the slip can explain the pair.
     fn amount_mismatch(&mut self, d: usize) -> usize {
-        let p = if self.rng.chance(40) {
-            self.person()
-        } else {
-            let mut p = self.org();
-            let branch = loop {
-                let b = format!("{}第{}分部", p.name, self.rng.range(2, 99));
-                if self.names.insert(b.clone()) {
-                    break b;
-                }
-            };
-            p.short = format!("{}分部", p.short);
-            p.name = branch;
-            p.acct = self.account_no();
-            p
+        let mut p = self.org();
+        // A branch name not used before (97 per body: bounded tries, else a person).
+        let branch = (0..64).map(|_| format!("{}第{}分部", p.name, self.rng.range(2, 99))).find(|b| !self.names.contains(b));
+        let p = match branch {
+            Some(b) if !self.rng.chance(40) => {
+                self.names.insert(b.clone());
+                p.short = format!("{}分部", p.short);
+                p.name = b;
+                p.acct = self.account_no();
+                p
+            }
+            _ => self.person(),
         };
         let receipt = self.rng.chance(30);
         let book = self.fresh(10_000_00, 2_000_000_00);
