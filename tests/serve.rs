@@ -225,6 +225,15 @@ async fn filters_actions_and_limits() {
     let p = c.get("/?min_age=abc").await;
     assert!(p.body.contains("not a whole number"), "bad filters are named");
 
+    // An amount_mismatch (the demo's 3,000,000.00 paid against 3,300,000.00 booked) offers
+    // its other half first among the candidates, as matching's suggested pair.
+    let p = c.get("/item?account=450012345678901234&entry=BK24032200102%231").await;
+    assert_eq!(p.status, 200);
+    let table = &p.body[p.body.find("id=\"candidates\"").expect("candidates")..];
+    let first_row = &table[table.find("<tr><td>").expect("a candidate")..];
+    let first_row = &first_row[..first_row.find("</tr>").unwrap()];
+    assert!(first_row.contains("disbursement:20240322-0011") && first_row.contains("建议配对"), "{first_row}");
+
     // Reject the automatic match of voucher R20240321-01, then match it by hand from the
     // candidates: the audit rows show on the item page, on /decisions, and match the CLI's.
     let page = c.get(ITEM).await;
