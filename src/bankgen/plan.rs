@@ -914,7 +914,8 @@ impl Planner<'_> {
     fn amount_mismatch(&mut self, d: usize) -> usize {
         let mut p = self.org();
         // A branch name not used before (97 per body: bounded tries, else a person).
-        let branch = (0..64).map(|_| format!("{}第{}分部", p.name, self.rng.range(2, 99))).find(|b| !self.names.contains(b));
+        let branch =
+            (0..64).map(|_| format!("{}第{}分部", p.name, self.rng.range(2, 99))).find(|b| !self.names.contains(b));
         let p = match branch {
             Some(b) if !self.rng.chance(40) => {
                 self.names.insert(b.clone());

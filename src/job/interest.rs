@@ -65,6 +65,27 @@ pub fn balances(
     Ok(daily.accrual.iter().enumerate().map(|(i, b)| (from + Days::new(i as u64), *b)).collect())
 }
 
+/// The row of the interest section for credit `e`, before its check.
+fn unchecked_row(e: &StoredEntry) -> InterestRow {
+    InterestRow {
+        credit_date: e.item.booking_date,
+        bank_ref: e.item.bank_ref.clone(),
+        credited: e.item.amount,
+        window: None,
+        expected: None,
+        gain: None,
+        balance_days: None,
+        status: "not_checked",
+        detail: String::new(),
+    }
+}
+
+/// What a check found, into the row (its status and words are the caller's).
+fn checked(row: &mut InterestRow, c: &Checked) {
+    (row.window, row.expected, row.gain) = (Some((c.from, c.to)), Some(c.expected), Some(c.gain));
+    row.balance_days = Some(c.balance_days);
+}
+
 /// Checks every open `interest_credit` of one account; moves the confirmed ones to
 /// matches and annotates the others. Returns what it found, for the reports.
 pub fn check_credits(
@@ -87,21 +108,10 @@ pub fn check_credits(
             keep.push(d);
             continue;
         };
-        let mut row = InterestRow {
-            credit_date: e.item.booking_date,
-            bank_ref: e.item.bank_ref.clone(),
-            credited: e.item.amount,
-            window: None,
-            expected: None,
-            gain: None,
-            balance_days: None,
-            status: "not_checked",
-            detail: String::new(),
-        };
+        let mut row = unchecked_row(e);
         match check_one(agreements, account_no, facts, entries, e) {
             Ok(c) => {
-                (row.window, row.expected, row.gain) = (Some((c.from, c.to)), Some(c.expected), Some(c.gain));
-                row.balance_days = Some(c.balance_days);
+                checked(&mut row, &c);
                 if c.equal {
                     row.status = "equal";
                     row.detail = format!(
@@ -160,21 +170,10 @@ pub fn check_credits(
         .collect();
     for (mi, id) in booked {
         let Some(e) = by_id.get(&id) else { continue };
-        let mut row = InterestRow {
-            credit_date: e.item.booking_date,
-            bank_ref: e.item.bank_ref.clone(),
-            credited: e.item.amount,
-            window: None,
-            expected: None,
-            gain: None,
-            balance_days: None,
-            status: "not_checked",
-            detail: String::new(),
-        };
+        let mut row = unchecked_row(e);
         match check_one(agreements, account_no, facts, entries, e) {
             Ok(c) => {
-                (row.window, row.expected, row.gain) = (Some((c.from, c.to)), Some(c.expected), Some(c.gain));
-                row.balance_days = Some(c.balance_days);
+                checked(&mut row, &c);
                 if c.equal {
                     row.status = "equal";
                     row.detail = format!(
