@@ -19,7 +19,23 @@ use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 
 const AMOUNTS: [i64; 9] = [-10_000, -5_000, -3_000, -2_000, 2_000, 5_000, 10_000, -15_000, -5_001];
-const TEXTS: [&str; 7] = ["", "V-0001", "pay NO.V-0002", "代发 DF-01", "退汇 V-0001", "V-0003 V-0004", "退款 DF-01"];
+const TEXTS: [&str; 11] = [
+    "",
+    "V-0001",
+    "pay NO.V-0002",
+    "代发 DF-01",
+    "退汇 V-0001",
+    "V-0003 V-0004",
+    "退款 DF-01",
+    "缴费 SW2024-0301-004",
+    "合同号 HT2024-001 张三",
+    "代发 共2笔",
+    "退回 张三 户名不符 6222****0001",
+];
+/// Names the bank and the books give (full, short, masked, a person).
+const NAMES: [Option<&str>; 5] = [None, Some("张三"), Some("张*"), Some("市第一人民医院"), Some("市一院")];
+const PURPOSES: [Option<&str>; 4] =
+    [None, Some("养老保险费 SW2024-0301-004"), Some("合同号 HT2024-001"), Some("利息收入")];
 const KINDS: [EntryKind; 6] = [
     EntryKind::Transfer,
     EntryKind::Transfer,
@@ -34,51 +50,58 @@ fn base() -> NaiveDate {
 }
 
 fn cp(i: usize) -> Option<String> {
-    [None, Some("6222 0001".to_string()), Some("62220002".to_string())][i].clone()
+    [None, Some("6222 0001".to_string()), Some("62220002".to_string()), Some("6222****0001".to_string())][i].clone()
 }
 
 fn entries() -> impl Strategy<Value = Vec<BankItem>> {
-    prop::collection::vec((0..KINDS.len(), 0..AMOUNTS.len(), 0u64..8, 0..3usize, 0..TEXTS.len(), 0..3usize), 0..10)
-        .prop_map(|v| {
-            v.into_iter()
-                .enumerate()
-                .map(|(i, (k, a, day, c, t, refn))| {
-                    let kind = KINDS[k];
-                    let mut amount = Decimal::new(AMOUNTS[a], 2);
-                    if kind == EntryKind::Return {
-                        amount = amount.abs();
-                    }
-                    BankItem {
-                        id: 1 + i as i64,
-                        // Some entries share a bank reference (a duplicate posting).
-                        entry_key: format!("B{refn}#{i}"),
-                        booking_date: base().checked_add_days(Days::new(day)).unwrap(),
-                        amount,
-                        bank_ref: Some(format!("B{refn}")),
-                        customer_ref: None,
-                        end_to_end_id: if t == 1 { Some("V-0001".into()) } else { None },
-                        counterparty_account: cp(c),
-                        counterparty_name: None,
-                        narrative: TEXTS[t].into(),
-                        kind,
-                    }
-                })
-                .collect()
-        })
+    prop::collection::vec(
+        (0..KINDS.len(), 0..AMOUNTS.len(), 0u64..8, 0..4usize, 0..TEXTS.len(), 0..3usize, 0..NAMES.len()),
+        0..10,
+    )
+    .prop_map(|v| {
+        v.into_iter()
+            .enumerate()
+            .map(|(i, (k, a, day, c, t, refn, n))| {
+                let kind = KINDS[k];
+                let mut amount = Decimal::new(AMOUNTS[a], 2);
+                if kind == EntryKind::Return {
+                    amount = amount.abs();
+                }
+                BankItem {
+                    id: 1 + i as i64,
+                    // Some entries share a bank reference (a duplicate posting).
+                    entry_key: format!("B{refn}#{i}"),
+                    booking_date: base().checked_add_days(Days::new(day)).unwrap(),
+                    amount,
+                    bank_ref: Some(format!("B{refn}")),
+                    customer_ref: None,
+                    end_to_end_id: if t == 1 { Some("V-0001".into()) } else { None },
+                    counterparty_account: cp(c),
+                    counterparty_name: NAMES[n].map(str::to_string),
+                    narrative: TEXTS[t].into(),
+                    kind,
+                }
+            })
+            .collect()
+    })
 }
 
 fn records() -> impl Strategy<Value = Vec<BookItem>> {
-    prop::collection::vec((0..AMOUNTS.len(), 0u64..6, 0..3usize, any::<bool>()), 0..8).prop_map(|v| {
+    prop::collection::vec(
+        (0..AMOUNTS.len(), 0u64..6, 0..4usize, any::<bool>(), 0..NAMES.len(), 0..PURPOSES.len()),
+        0..8,
+    )
+    .prop_map(|v| {
         v.into_iter()
             .enumerate()
-            .map(|(i, (a, day, c, batch))| BookItem {
+            .map(|(i, (a, day, c, batch, n, p))| BookItem {
                 id: 100 + i as i64,
                 voucher_no: format!("V-{:04}", i + 1),
                 date: base().checked_add_days(Days::new(day)).unwrap(),
                 amount: Decimal::new(AMOUNTS[a], 2),
                 counterparty_account: cp(c),
-                counterparty_name: None,
-                purpose: None,
+                counterparty_name: NAMES[n].map(str::to_string),
+                purpose: PURPOSES[p].map(str::to_string),
                 batch_ref: batch.then(|| "DF-01".to_string()),
             })
             .collect()
