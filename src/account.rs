@@ -75,6 +75,11 @@ impl std::fmt::Display for MapError {
     }
 }
 
+/// Currency codes a bank may write after the account in `:25:` (ING): the currencies a
+/// special account or its partner banks' statements are kept in.
+const CURRENCY_SUFFIXES: [&str; 13] =
+    ["CNY", "EUR", "USD", "HKD", "GBP", "JPY", "CHF", "SEK", "NOK", "DKK", "AUD", "CAD", "SGD"];
+
 impl AccountMap {
     /// `accounts`: (account number, aliases).
     pub fn new<'a>(accounts: impl IntoIterator<Item = (&'a str, &'a [String])>) -> AccountMap {
@@ -91,7 +96,30 @@ impl AccountMap {
     /// The configured account number for a statement's account text.
     /// Exact key first; then, for an IBAN, the one account whose number ends its BBAN.
     pub fn resolve(&self, raw: &str) -> Result<String, MapError> {
-        let key = normalize(raw);
+        match self.resolve_key(raw, &normalize(raw)) {
+            // ING's structured MT940 writes `:25:` as the account followed by its currency
+            // (`NL62INGB0001212121EUR`, `450012345678901234CNY`): when nothing matches, the
+            // account without a trailing currency code is tried before giving up.
+            Err(MapError::Unknown(_)) => {
+                let key = normalize(raw);
+                let cut = key.len().saturating_sub(3);
+                match key.get(cut..).filter(|c| CURRENCY_SUFFIXES.contains(c)) {
+                    Some(_) if cut >= 6 && key.as_bytes()[cut - 1].is_ascii_digit() => {
+                        self.resolve_key(raw, &key[..cut]).map_err(|e| match e {
+                            MapError::Unknown(_) => MapError::Unknown(raw.to_string()),
+                            other => other,
+                        })
+                    }
+                    _ => Err(MapError::Unknown(raw.to_string())),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The account in `key` (normalised), exactly, or as the end of an IBAN's BBAN.
+    fn resolve_key(&self, raw: &str, key: &str) -> Result<String, MapError> {
+        let key = key.to_string();
         let mut exact: Vec<&String> = self.keys.iter().filter(|(k, _)| *k == key).map(|(_, n)| n).collect();
         exact.dedup();
         match exact.len() {
@@ -150,5 +178,17 @@ mod tests {
         // IBAN whose BBAN ends with a configured number.
         let map2 = AccountMap::new([("450012345678", none.as_slice())]);
         assert_eq!(map2.resolve("CN12 0000 4500 1234 5678").unwrap(), "450012345678");
+        // ING's :25: (the account followed by its currency), also after an IBAN.
+        assert_eq!(map.resolve("450012345678901234CNY").unwrap(), "450012345678901234");
+        assert_eq!(map.resolve("DE89370400440532013000EUR").unwrap(), "532013000");
+        assert_eq!(
+            map.resolve("999CNY").unwrap_err(),
+            MapError::Unknown("999CNY".into()),
+            "too short to be an account"
+        );
+        assert_eq!(
+            map.resolve("450012345678901234XYZ").unwrap_err(),
+            MapError::Unknown("450012345678901234XYZ".into())
+        );
     }
 }

@@ -59,9 +59,10 @@ fn header(s: &mut String, a: &Acct, d: NaiveDate, i: usize, gaps: bool) {
         // ING Structured MT940 V.4: SWIFT basic/application header, :25: account + currency.
         Dialect::Mt940Ing => {
             s.push_str("{1:F01INGBCNSHXXXX0000000000}\n{2:I940INGBCNSHXXXXN}\n{4:\n");
-            // The guide's account + currency only with the known parser gaps (KNOWN_PARSER_GAPS).
-            let ccy = if gaps { "CNY" } else { "" };
-            s.push_str(&format!(":20:P{ymd}{:09}\n:25:{}{ccy}\n:28C:{seq:05}\n", a.idx, a.no));
+            // The guide's account + currency (read since the account map tries the account
+            // without a trailing currency code).
+            let _ = gaps;
+            s.push_str(&format!(":20:P{ymd}{:09}\n:25:{}CNY\n:28C:{seq:05}\n", a.idx, a.no));
         }
         // zilverline/mt940 spec/fixtures/abn/*.txt: "ABNANL2A / 940 / ABNANL2A" lines, :28:.
         Dialect::Mt940Abn => {
