@@ -157,7 +157,7 @@ fn deliveries_are_deterministic_parse_and_balance() {
 /// `fundrecon reconcile --statements /tmp/d/statements --disbursements
 /// /tmp/d/books/disbursements.csv --receipts /tmp/d/books/receipts.csv --out /tmp/d/out`.
 #[test]
-#[ignore]
+#[ignore = "a tool, not a test: writes a delivery into BANKGEN_DIR for a look (fundrecon bench-match --delivery … --dir does the same)"]
 fn write_delivery() {
     let dir = std::env::var("BANKGEN_DIR").expect("BANKGEN_DIR");
     let kind = match std::env::var("BANKGEN_KIND").as_deref() {
