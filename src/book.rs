@@ -5,6 +5,12 @@
 //! `voucher_no,account_no,pay_date,amount,currency,counterparty_account,counterparty_name,purpose,batch_ref`.
 //! Amounts are positive; the direction comes from the source (a disbursements file holds
 //! money leaving the account, a receipts file money entering it).
+//!
+//! Voided vouchers (作废凭证): two optional columns withdraw a voucher from the books.
+//! `status` holding a void word ([`VOID_WORDS`], e.g. `作废`) marks the row's own voucher
+//! void; `voids` names the voucher a negating record (红字冲销) cancels, and the negating
+//! record leaves the books with it (its amount may be written negative). A withdrawn
+//! voucher is kept in the database, flagged with why, and no longer matched or counted.
 
 use crate::money::{Currency, Money, parse_plain};
 use chrono::NaiveDate;
@@ -51,8 +57,58 @@ pub struct BookRecord {
     pub counterparty_name: Option<String>,
     pub purpose: Option<String>,
     pub batch_ref: Option<String>,
+    /// The row withdraws a voucher (作废 or a negating record); `None` for a live voucher.
+    pub void: Option<Void>,
     /// `line N` in the source file.
     pub location: String,
+}
+
+/// How a book row withdraws a voucher from the books.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Void {
+    /// The row's own voucher is void (a 作废 status).
+    Voided,
+    /// A negating record (红字冲销) that cancels the named voucher of the same account.
+    Negates(String),
+}
+
+/// Status words that void a row's voucher (compared after trimming, ASCII case-insensitive).
+pub const VOID_WORDS: [&str; 10] =
+    ["作废", "已作废", "撤销", "已撤销", "作废凭证", "void", "voided", "cancelled", "canceled", "deleted"];
+/// Status words of a live voucher.
+pub const LIVE_WORDS: [&str; 9] = ["正常", "有效", "已审核", "已记账", "已过账", "normal", "valid", "posted", "active"];
+
+/// What a row's `status` and `voids` cells say; an unknown status is an error (a word
+/// this reader does not know must not decide whether money is in the books).
+/// Errors name the field (`status` or `voids`).
+pub fn void_of(
+    status: Option<&str>,
+    voids: Option<&str>,
+    voucher_no: &str,
+) -> Result<Option<Void>, (&'static str, String)> {
+    let voided = match status.map(str::trim).filter(|s| !s.is_empty()) {
+        None => false,
+        Some(s) if VOID_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s)) => true,
+        Some(s) if LIVE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s)) => false,
+        Some(s) => {
+            return Err((
+                "status",
+                format!(
+                    "status {s:?} is not known: {} withdraw the voucher, {} or empty keep it",
+                    VOID_WORDS.join("/"),
+                    LIVE_WORDS.join("/")
+                ),
+            ));
+        }
+    };
+    match voids.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(v) if v == voucher_no => {
+            Err(("voids", format!("voucher {v:?} cannot void itself; use the status column")))
+        }
+        Some(v) => Ok(Some(Void::Negates(v.to_string()))),
+        None if voided => Ok(Some(Void::Voided)),
+        None => Ok(None),
+    }
 }
 
 /// A book file could not be read: file, line, column and what is wrong.
@@ -76,7 +132,7 @@ impl fmt::Display for BookError {
 
 impl std::error::Error for BookError {}
 
-const COLUMNS: [&str; 9] = [
+const COLUMNS: [&str; 11] = [
     "voucher_no",
     "account_no",
     "pay_date",
@@ -86,6 +142,8 @@ const COLUMNS: [&str; 9] = [
     "counterparty_name",
     "purpose",
     "batch_ref",
+    "status",
+    "voids",
 ];
 /// Columns that must be present and non-empty on every row.
 const REQUIRED: [&str; 5] = ["voucher_no", "account_no", "pay_date", "amount", "currency"];
@@ -157,6 +215,9 @@ pub fn read_csv(file: &str, bytes: &[u8], direction: Direction) -> Result<Vec<Bo
         let amount = parse_plain(amount_s).ok_or_else(|| {
             err(line, Some("amount"), format!("{amount_s:?} is not an amount (plain decimal such as 1234.56)"))
         })?;
+        let void = void_of(get(9), get(10), &voucher_no).map_err(|(f, m)| err(line, Some(f), m))?;
+        // A negating record (红字) may carry its amount negative; it leaves the books anyway.
+        let amount = if matches!(void, Some(Void::Negates(_))) { amount.abs() } else { amount };
         if amount <= Decimal::ZERO {
             return Err(err(
                 line,
@@ -184,6 +245,7 @@ pub fn read_csv(file: &str, bytes: &[u8], direction: Direction) -> Result<Vec<Bo
             counterparty_name: get(6).map(str::to_string),
             purpose: get(7).map(str::to_string),
             batch_ref: get(8).map(str::to_string),
+            void,
             location: format!("line {line}"),
         });
     }

@@ -397,6 +397,21 @@ pub struct BookSource {
     #[serde(default)]
     pub layout: Option<String>,
     pub path: PathBuf,
+    /// What each delivery of this source holds: `incremental` (default: only what is new
+    /// or changed; vouchers leave the books only by a 作废 row or a negating record) or
+    /// `full` (the source's whole books each time: a voucher missing from the latest
+    /// delivery has left them too).
+    #[serde(default)]
+    pub delivery: BookDeliveryKind,
+}
+
+/// `books[].delivery`.
+#[derive(Debug, Deserialize, Clone, Copy, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BookDeliveryKind {
+    #[default]
+    Incremental,
+    Full,
 }
 
 /// `[worker]`: every key optional. See `ops/fundrecon-production.toml` for a commented one.

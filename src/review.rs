@@ -209,6 +209,17 @@ pub fn verify(rows: &[Decision]) -> Result<(), (i64, String)> {
     Ok(())
 }
 
+/// The rule whose records are links, not holdings: a 退汇 (`return`) names the voucher
+/// whose money came back, and that voucher's own debit is usually paired by another rule
+/// (its 代发 batch, its reference). Deciding on the return therefore decides on its
+/// entries only; the voucher stays where the other rule put it.
+pub const LINK_RULE: &str = "return";
+
+/// Whether a decision with `rule` holds its records (`false` for [`LINK_RULE`]).
+pub fn holds_records(rule: Option<&str>) -> bool {
+    rule != Some(LINK_RULE)
+}
+
 /// Items people put together: a match by hand, or a confirmed automatic match.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Group {
@@ -219,6 +230,22 @@ pub struct Group {
     pub records: Vec<String>,
     pub by: String,
     pub reason: String,
+}
+
+impl Group {
+    /// Whether the group holds its records (not a confirmed return, [`holds_records`]).
+    pub fn holds_records(&self) -> bool {
+        holds_records(self.confirmed_rule.as_deref())
+    }
+
+    /// Whether the group holds an item: every entry, and its records unless they are the
+    /// links of a confirmed return ([`holds_records`]).
+    pub fn holds(&self, item: &Item) -> bool {
+        match item {
+            Item::Entry(k) => self.entries.contains(k),
+            Item::Record(k) => holds_records(self.confirmed_rule.as_deref()) && self.records.contains(k),
+        }
+    }
 }
 
 /// What the trail says now, after every withdrawal.
@@ -246,11 +273,9 @@ impl State {
             .or_else(|| self.acknowledged.get(item).copied())
     }
 
+    /// The group that holds an item (a confirmed return's voucher is a link, not held).
     pub fn group_of(&self, item: &Item) -> Option<&Group> {
-        self.groups.iter().find(|g| match item {
-            Item::Entry(k) => g.entries.contains(k),
-            Item::Record(k) => g.records.contains(k),
-        })
+        self.groups.iter().find(|g| g.holds(item))
     }
 
     /// `张三 (#12, 2024-03-25): why` for a decision id.
@@ -296,7 +321,13 @@ pub fn replay(decisions: &[Decision]) -> State {
                     Action::Match => st.group_of(i).map(|g| g.decision),
                     _ => st.holder(i),
                 };
-                if let Some((i, h)) = items.iter().find_map(|i| holder(i).map(|h| (i, h))) {
+                // A return's voucher is a link: confirming or rejecting the return holds
+                // only its entries (see `LINK_RULE`).
+                let links =
+                    matches!(d.new.action, Action::Confirm | Action::Reject) && !holds_records(d.new.rule.as_deref());
+                let held_items: Vec<Item> =
+                    items.iter().filter(|i| !(links && matches!(i, Item::Record(_)))).cloned().collect();
+                if let Some((i, h)) = held_items.iter().find_map(|i| holder(i).map(|h| (i, h))) {
                     st.ignored.push((d.id, format!("{i} was already decided by #{h}")));
                     continue;
                 }
@@ -312,7 +343,7 @@ pub fn replay(decisions: &[Decision]) -> State {
                     });
                 } else {
                     let map = if d.new.action == Action::Reject { &mut st.held } else { &mut st.acknowledged };
-                    for i in items {
+                    for i in held_items {
                         map.insert(i, d.id);
                     }
                 }

@@ -322,3 +322,205 @@ async fn review_open_lists_ages_and_names_bad_filters() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--account \"999\" is not a configured account"));
 }
+
+/// Where every item of an account is, as stored: its match (rule and items) or the types
+/// of its open items.
+async fn live_places(store: &Store, account: &str) -> std::collections::BTreeMap<String, String> {
+    use fundrecon::review::{Item, record_key};
+    let data = store.account_data(account).await.unwrap();
+    let open = store.open_items(Some(account)).await.unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    let items = data
+        .entries
+        .iter()
+        .map(|e| Item::Entry(e.item.entry_key.clone()))
+        .chain(data.records.iter().map(|r| Item::Record(record_key(r.direction, &r.item.voucher_no))));
+    for item in items {
+        let key = match &item {
+            Item::Entry(k) | Item::Record(k) => k.clone(),
+        };
+        let mut kinds: Vec<&str> = open
+            .iter()
+            .filter(|o| o.entry_key.as_ref() == Some(&key) || o.record_key.as_ref() == Some(&key))
+            .map(|o| o.kind.as_str())
+            .collect();
+        kinds.sort();
+        let place = match store.match_of(account, &item).await.unwrap() {
+            Some(m) => format!("{} {}+{} {}", m.rule, m.entries.join("+"), m.records.join("+"), kinds.join(",")),
+            None => format!("open {}", kinds.join(",")),
+        };
+        out.insert(key, place);
+    }
+    out
+}
+
+/// Issue 15 point 1, on every backend: for random sequences of confirm / reject / match /
+/// unmatch / annotate on the demo, confirming what the matcher decided leaves every item
+/// where it was, and replaying the audit rows on a fresh database gives the live state.
+#[tokio::test]
+async fn confirm_moves_nothing_and_the_trail_replays_on_every_backend() {
+    let accounts = ["450012345678901234", "1202020209000012345"];
+    for seed in 1u64..=3 {
+        let tmp = tempfile::tempdir().unwrap();
+        let replay_tmp = tempfile::tempdir().unwrap();
+        let replays = backends(replay_tmp.path(), "review_replay").await;
+        for (b, rb) in backends(tmp.path(), "review_prop").await.into_iter().zip(replays) {
+            let cfg = Config::load(&demo_copy(&tmp.path().join(b.name), &b.url)).unwrap();
+            let store = Store::open(&cfg.database_url()).await.unwrap();
+            run(&cfg, &store).await;
+            let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let mut next = |n: usize| {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((rng >> 33) as usize) % n.max(1)
+            };
+            let mut accepted = 0;
+            for step in 0..14 {
+                let account = accounts[next(2)];
+                let before = live_places(&store, account).await;
+                let matched: Vec<(&String, &String)> =
+                    before.iter().filter(|(k, p)| !p.starts_with("open") && k.contains('#')).collect();
+                let open_e: Vec<&String> =
+                    before.iter().filter(|(k, p)| p.starts_with("open") && k.contains('#')).map(|x| x.0).collect();
+                let action = ["confirm", "confirm", "reject", "match", "unmatch", "annotate"][next(6)];
+                let (entries, vouchers): (Vec<String>, Vec<String>) = match action {
+                    "confirm" | "reject" if !matched.is_empty() => {
+                        (vec![matched[next(matched.len())].0.clone()], vec![])
+                    }
+                    "match" if !open_e.is_empty() => {
+                        // An open entry with an open record of the same amount, if any.
+                        let open = store.open_items(Some(account)).await.unwrap();
+                        let pair =
+                            open.iter().filter(|o| o.entry_key.is_some() && o.record_key.is_none()).find_map(|e| {
+                                open.iter()
+                                    .find(|r| r.entry_key.is_none() && r.record_key.is_some() && r.amount == e.amount)
+                                    .map(|r| (e.entry_key.clone().unwrap(), r.record_key.clone().unwrap()))
+                            });
+                        match pair {
+                            Some((e, r)) => (vec![e], vec![r]),
+                            None => continue,
+                        }
+                    }
+                    "unmatch" | "annotate" => (
+                        vec![
+                            before
+                                .keys()
+                                .filter(|k| k.contains('#'))
+                                .nth(next(before.len()))
+                                .cloned()
+                                .unwrap_or_default(),
+                        ],
+                        vec![],
+                    ),
+                    _ => continue,
+                };
+                let req = Request {
+                    account: account.into(),
+                    action: Action::parse(action).unwrap(),
+                    entries: entries.into_iter().filter(|e| !e.is_empty()).collect(),
+                    vouchers,
+                    reason: format!("seed {seed} step {step}"),
+                    by: "审核员".into(),
+                };
+                let Ok(d) = decide(&cfg, &store, &req).await else { continue };
+                accepted += 1;
+                let after = live_places(&store, account).await;
+                if action == "confirm" && d.new.rule.is_some() {
+                    // Only the confirmed match's own items may change, and only its words.
+                    assert_eq!(before, after, "{} seed {seed}: confirming {} moved items", b.name, d.summary());
+                }
+            }
+            assert!(accepted >= 4, "{} seed {seed}: only {accepted} decisions were taken", b.name);
+
+            // The audit rows, replayed on a fresh database with the same inputs.
+            let rcfg = Config::load(&demo_copy(&replay_tmp.path().join(b.name), &rb.url)).unwrap();
+            let rstore = Store::open(&rcfg.database_url()).await.unwrap();
+            run(&rcfg, &rstore).await;
+            for d in store.decisions(None).await.unwrap() {
+                rstore.append_decision(&d.new).await.unwrap();
+            }
+            run(&rcfg, &rstore).await;
+            for a in accounts {
+                assert_eq!(
+                    live_places(&store, a).await,
+                    live_places(&rstore, a).await,
+                    "{} seed {seed}: replay of {a}",
+                    b.name
+                );
+            }
+            store.close().await;
+            rstore.close().await;
+        }
+    }
+}
+
+fn fundrecon(args: &[&str]) -> std::process::Output {
+    fundrecon_bin(args)
+}
+
+/// Issue 15 point 1 through the binary, on the demo: confirming the automatic 退汇 match
+/// of `ICBC2403220001#1` (whose voucher DF202403-002 is also a payee of the 代发 batch),
+/// then the batch match, leaves the 支出户's open items as they were; each confirm is
+/// shown on its match.
+#[tokio::test]
+async fn confirming_a_return_and_its_batch_through_the_binary_moves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    for b in backends(tmp.path(), "review_confirm_return").await {
+        let cfg = demo_copy(&tmp.path().join(b.name), &b.url);
+        let cfg = cfg.to_str().unwrap();
+        let out = fundrecon(&["run", "--config", cfg, "--date", "2024-03-22"]);
+        assert!(out.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&out.stderr));
+        let open = |b: &str| {
+            let out = fundrecon(&[
+                "review",
+                "open",
+                "--config",
+                cfg,
+                "--account",
+                "1202020209000012345",
+                "--as-of",
+                "2024-03-22",
+            ]);
+            assert_eq!(out.status.code(), Some(0), "{b}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let before = open(b.name);
+        assert!(
+            before.contains("ICBC2403220001"),
+            "{}: the return is reported as 退汇 to call the payee: {before}",
+            b.name
+        );
+        for (entry, rule) in [("ICBC2403220001#1", "return"), ("ICBC2403210002#1", "batch")] {
+            let out = fundrecon(&[
+                "review",
+                "confirm",
+                "--config",
+                cfg,
+                "--account",
+                "1202020209000012345",
+                "--entry",
+                entry,
+                "--why",
+                "核对无误",
+                "--by",
+                "李会计",
+            ]);
+            let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{}: confirm {entry}: {said}", b.name);
+            assert_eq!(open(b.name), before, "{}: confirming the {rule} match moved other items", b.name);
+        }
+        let store = Store::open(&b.url).await.unwrap();
+        for (entry, rule) in [("ICBC2403220001#1", "return"), ("ICBC2403210002#1", "batch")] {
+            let item = fundrecon::review::Item::Entry(entry.into());
+            let m = store.match_of("1202020209000012345", &item).await.unwrap().expect("still matched");
+            assert_eq!(m.rule, rule, "{}", b.name);
+            assert!(m.detail.contains("confirmed by 李会计"), "{}: {}", b.name, m.detail);
+        }
+        let batch = store
+            .match_of("1202020209000012345", &fundrecon::review::Item::Entry("ICBC2403210002#1".into()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(batch.records.len(), 3, "{}: the batch keeps its three payees: {:?}", b.name, batch.records);
+        store.close().await;
+    }
+}

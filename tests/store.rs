@@ -170,6 +170,7 @@ fn book(
         counterparty_name: None,
         purpose: Some("拨付".into()),
         batch_ref: None,
+        void: None,
         location: format!("line {voucher}"),
     }
 }

@@ -68,12 +68,19 @@ pub fn accounts(cfg: &Config, agreements: &[crate::interest::Agreement]) -> Vec<
 /// Imports every book source; each file all-or-nothing. Returns the errors (file, line,
 /// field), which fail the run but not the matching of what is stored.
 pub async fn import_books(cfg: &Config, store: &Store, archive: &Archive) -> Vec<String> {
+    import_books_reporting(cfg, store, archive).await.0
+}
+
+/// [`import_books`] with the vouchers that left the books (作废, 红字冲销, or missing from
+/// a full export), one line each for the run's report.
+pub async fn import_books_reporting(cfg: &Config, store: &Store, archive: &Archive) -> (Vec<String>, Vec<String>) {
     let mut errors = Vec::new();
+    let mut withdrawn = Vec::new();
     for b in &cfg.books {
         let path = cfg.resolve(&b.path);
         let result: anyhow::Result<()> = async {
             let bytes = std::fs::read(&path).with_context(|| format!("book source {}: {}", b.name, path.display()))?;
-            archive_file(
+            let sha = archive_file(
                 store,
                 archive,
                 &path.file_name().unwrap_or_default().to_string_lossy(),
@@ -99,7 +106,16 @@ pub async fn import_books(cfg: &Config, store: &Store, archive: &Archive) -> Vec
                     );
                 }
             }
-            store.import_books(&b.name, &recs).await?;
+            let delivery = crate::store::BookDelivery {
+                sha256: &sha,
+                file: &file,
+                full: b.delivery == crate::config::BookDeliveryKind::Full,
+            };
+            let (_, _, gone) = store.import_book_delivery(&b.name, &recs, &delivery).await?;
+            for w in gone {
+                tracing::warn!(source = %b.name, voucher = %w.voucher_no, why = %w.why, "voucher left the books");
+                withdrawn.push(format!("{}: {w}", b.name));
+            }
             Ok(())
         }
         .await;
@@ -108,7 +124,7 @@ pub async fn import_books(cfg: &Config, store: &Store, archive: &Archive) -> Vec
             errors.push(format!("{e:#}"));
         }
     }
-    errors
+    (errors, withdrawn)
 }
 
 /// What a channel pull did (the fetching stage of a batch).
@@ -385,6 +401,11 @@ pub async fn report_date(
     }
     let warnings = interest_warnings(&agreements, &results, date);
     let missing = missing_statements(cfg, store, &[date]).await?;
+    // Vouchers that left the books: the 运行情况 sheet names each (bounded, like every table).
+    let mut withdrawn = Vec::new();
+    for a in &cfg.accounts {
+        withdrawn.extend(store.withdrawn_records(&a.number, 1_000).await?.iter().map(|w| w.to_string()));
+    }
     progress.stage("reports", "writing", &dir.display().to_string());
     // Every batch of the date, not just the ones this invocation ran: a rerun of one
     // batch must write the same report as the full run.
@@ -397,7 +418,7 @@ pub async fn report_date(
     report::write_with(
         dir,
         &results,
-        Some(json!({"business_date": date.to_string(), "batches": batches, "book_errors": book_errors, "interest_warnings": warnings,
+        Some(json!({"business_date": date.to_string(), "batches": batches, "book_errors": book_errors, "book_withdrawn": withdrawn, "interest_warnings": warnings,
             "missing_statements": missing.iter().map(|m| json!({"account_no": m.account_no, "bank": m.bank, "channel": m.channel, "date": m.date.to_string(), "deadline": m.deadline, "status": m.status})).collect::<Vec<_>>()})),
         &cfg.report.options(),
     )
@@ -409,6 +430,7 @@ pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<
     let progress = Progress::new(opts.progress);
     let archive = Archive::open(&cfg.data_dir().join("archive"))?;
     progress.stage("books", "importing", "");
+    // Vouchers that left the books are logged here and listed in the 运行情况 sheet.
     let book_errors = import_books(cfg, store, &archive).await;
 
     let (date, only_channel) = match opts.rerun {

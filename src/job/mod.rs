@@ -200,6 +200,115 @@ pub fn batch_details(entries: &[crate::store::StoredEntry]) -> Vec<matching::Bat
         .collect()
 }
 
+/// The cascade over what people left to it, with people's matches put back.
+///
+/// A confirmed automatic match only agrees with the machine, so confirming must move
+/// nothing else: the cascade first runs as if the confirmed matches were not decided, and
+/// each one it makes again, item for item, is only marked confirmed (its rule and who
+/// confirmed it). A confirmed match the cascade no longer makes (the books or statements
+/// changed since) is imposed: its items are taken out and the cascade runs again, at most
+/// twice more (the last time with every confirmed match imposed), so the work stays
+/// bounded at three passes. Matches by hand and rejections are always imposed.
+pub(crate) fn decided_outcome(
+    acct: &AccountInfo,
+    entries: &[crate::store::StoredEntry],
+    records: &[crate::store::StoredRecord],
+    details: &[matching::BatchDetail],
+    decided: &crate::review::State,
+    params: &Params,
+) -> matching::Outcome {
+    use std::collections::{BTreeSet, HashMap};
+    const ROUNDS: usize = 3;
+    let confirmed: Vec<&crate::review::Group> = decided.groups.iter().filter(|g| g.confirmed_rule.is_some()).collect();
+    let ekey: HashMap<i64, &str> = entries.iter().map(|e| (e.item.id, e.item.entry_key.as_str())).collect();
+    let rkey: HashMap<i64, String> =
+        records.iter().map(|r| (r.item.id, crate::review::record_key(r.direction, &r.item.voucher_no))).collect();
+    // The automatic match that holds exactly a group's items, if the cascade made it.
+    let made = |outcome: &matching::Outcome, g: &crate::review::Group| -> Option<usize> {
+        let want_e: BTreeSet<&str> = g.entries.iter().map(String::as_str).collect();
+        let want_r: BTreeSet<&str> = g.records.iter().map(String::as_str).collect();
+        outcome.matches.iter().position(|m| {
+            m.entries.len() == want_e.len()
+                && m.records.len() == want_r.len()
+                && m.entries.iter().all(|id| ekey.get(id).is_some_and(|k| want_e.contains(k)))
+                && m.records.iter().all(|id| rkey.get(id).is_some_and(|k| want_r.contains(k.as_str())))
+        })
+    };
+    let mut imposed: BTreeSet<i64> = BTreeSet::new();
+    for round in 1..=ROUNDS {
+        if round == ROUNDS {
+            imposed.extend(confirmed.iter().map(|g| g.decision));
+        }
+        let groups: Vec<&crate::review::Group> =
+            decided.groups.iter().filter(|g| g.confirmed_rule.is_none() || imposed.contains(&g.decision)).collect();
+        let mut outcome = cascade(acct, entries, records, details, decided, &groups, params);
+        let missed: Vec<i64> = confirmed
+            .iter()
+            .filter(|g| !imposed.contains(&g.decision) && made(&outcome.0, g).is_none())
+            .map(|g| g.decision)
+            .collect();
+        if !missed.is_empty() && round < ROUNDS {
+            imposed.extend(missed);
+            continue;
+        }
+        let (mut out, people) = (outcome.0, std::mem::take(&mut outcome.1));
+        for g in confirmed.iter().filter(|g| !imposed.contains(&g.decision)) {
+            let i = made(&out, g).expect("checked above: the cascade made every confirmed match not imposed");
+            let rule = g.confirmed_rule.as_deref().unwrap_or_default();
+            out.matches[i].rule = matching::Rule::parse(rule).unwrap_or(out.matches[i].rule);
+            out.matches[i].detail = format!("{rule} match confirmed by {}", decided.words(g.decision));
+        }
+        // An imposed return's voucher is a link: where nothing else claimed it, the
+        // return is its place, not an open item.
+        let linked: BTreeSet<i64> = people
+            .matches
+            .iter()
+            .filter(|m| m.rule == matching::Rule::Return)
+            .flat_map(|m| m.records.iter().copied())
+            .collect();
+        if !linked.is_empty() {
+            out.discrepancies.retain(|d| d.entry.is_some() || d.record.is_none_or(|r| !linked.contains(&r)));
+        }
+        out.matches.extend(people.matches);
+        out.discrepancies.extend(people.discrepancies);
+        return out;
+    }
+    unreachable!("the last round imposes every confirmed match and returns")
+}
+
+/// One pass: people's `groups` and rejections taken out, the cascade over the rest, held
+/// items only classified. Returns the automatic outcome and people's matches (with their
+/// discrepancies) apart.
+fn cascade(
+    acct: &AccountInfo,
+    entries: &[crate::store::StoredEntry],
+    records: &[crate::store::StoredRecord],
+    details: &[matching::BatchDetail],
+    decided: &crate::review::State,
+    groups: &[&crate::review::Group],
+    params: &Params,
+) -> (matching::Outcome, matching::Outcome) {
+    let mut part = review::partition(&acct.number, decided, groups, entries, records);
+    // Nobody decided anything (the usual case): the cascade reads the rows in place.
+    let mut outcome = match (part.auto_entries.take(), part.auto_records.take()) {
+        (None, None) => matching::match_rows(&acct.number, entries, records, details, &acct.rules, params),
+        (auto_entries, auto_records) => {
+            let bank_items = auto_entries.unwrap_or_else(|| entries.iter().map(|e| e.item.clone()).collect());
+            let book_items = auto_records.unwrap_or_else(|| records.iter().map(|r| r.item.clone()).collect());
+            let input = matching::Input { entries: &bank_items, records: &book_items, batch_details: details };
+            matching::match_with(&acct.number, &input, &acct.rules, params)
+        }
+    };
+    if !part.held_entries.is_empty() || !part.held_records.is_empty() {
+        // Held items are only classified: an empty cascade, then `classify`.
+        let held = matching::Input { entries: &part.held_entries, records: &part.held_records, batch_details: &[] };
+        let classify_only = matching::RuleSet { steps: Vec::new(), ..matching::RuleSet::default() };
+        outcome.discrepancies.extend(matching::match_with(&acct.number, &held, &classify_only, params).discrepancies);
+    }
+    let people = matching::Outcome { matches: part.matches, discrepancies: part.discrepancies };
+    (outcome, people)
+}
+
 /// The matching, validation, interest check and 调节表 of one account over what was
 /// imported (`data`) and what people decided (`decided`): pure, so the database path
 /// ([`match_account`]) and the in-memory one (`reconcile`) compute the same thing.
@@ -215,26 +324,8 @@ pub fn account_result(
     for (id, why) in &decided.ignored {
         tracing::warn!(account = %acct.number, decision = id, "decision not in effect: {why}");
     }
-    let mut part = review::partition(&acct.number, decided, &entries, &records);
     let details = batch_details(&entries);
-    // Nobody decided anything (the usual case): the cascade reads the rows in place.
-    let mut outcome = match (part.auto_entries.take(), part.auto_records.take()) {
-        (None, None) => matching::match_rows(&acct.number, &entries, &records, &details, &acct.rules, &params),
-        (auto_entries, auto_records) => {
-            let bank_items = auto_entries.unwrap_or_else(|| entries.iter().map(|e| e.item.clone()).collect());
-            let book_items = auto_records.unwrap_or_else(|| records.iter().map(|r| r.item.clone()).collect());
-            let input = matching::Input { entries: &bank_items, records: &book_items, batch_details: &details };
-            matching::match_with(&acct.number, &input, &acct.rules, &params)
-        }
-    };
-    if !part.held_entries.is_empty() || !part.held_records.is_empty() {
-        // Held items are only classified: an empty cascade, then `classify`.
-        let held = matching::Input { entries: &part.held_entries, records: &part.held_records, batch_details: &[] };
-        let classify_only = matching::RuleSet { steps: Vec::new(), ..matching::RuleSet::default() };
-        outcome.discrepancies.extend(matching::match_with(&acct.number, &held, &classify_only, &params).discrepancies);
-    }
-    outcome.matches.extend(part.matches);
-    outcome.discrepancies.extend(part.discrepancies);
+    let mut outcome = decided_outcome(acct, &entries, &records, &details, decided, &params);
     outcome.discrepancies.extend(crate::validate::statements(&facts));
     let interest = interest::check_credits(
         &acct.agreements,

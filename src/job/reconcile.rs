@@ -158,7 +158,7 @@ fn run_blocking(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
                             accounts.insert(a.to_string(), currency.to_string());
                         }
                     }
-                    ledger.books(recs)?;
+                    ledger.books(recs).map_err(|e| anyhow::anyhow!("{}: {e}", jobs[i].path().display()))?;
                 }
                 (Parsed::Statements(files), Job::Statements(_)) => {
                     if i == books {

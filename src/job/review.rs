@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::discrepancy::{Discrepancy, Kind};
 use crate::matching::{BankItem, BookItem, Match, Rule};
 use crate::money::canonical;
-use crate::review::{Action, Decision, Item, NewDecision, State, record_key};
+use crate::review::{Action, Decision, Group, Item, NewDecision, State, record_key};
 use crate::store::{Store, StoredEntry, StoredRecord};
 use anyhow::{Context, bail};
 use rust_decimal::Decimal;
@@ -29,21 +29,29 @@ pub struct Partition {
     pub discrepancies: Vec<Discrepancy>,
 }
 
-/// Splits an account's items by what the decisions say.
-pub fn partition(account_no: &str, st: &State, entries: &[StoredEntry], records: &[StoredRecord]) -> Partition {
+/// Splits an account's items by what the decisions say: the groups in `groups` (a subset
+/// of `st.groups`, see `job::decided_outcome`) and every rejection.
+pub fn partition(
+    account_no: &str,
+    st: &State,
+    groups: &[&Group],
+    entries: &[StoredEntry],
+    records: &[StoredRecord],
+) -> Partition {
     let mut out = Partition::default();
-    if st.groups.is_empty() && st.held.is_empty() {
+    if groups.is_empty() && st.held.is_empty() {
         return out;
     }
     let ekey: HashMap<&str, &StoredEntry> = entries.iter().map(|e| (e.item.entry_key.as_str(), e)).collect();
     let rkey: HashMap<String, &StoredRecord> =
         records.iter().map(|r| (record_key(r.direction, &r.item.voucher_no), r)).collect();
     let mut taken: std::collections::HashSet<Item> = std::collections::HashSet::new();
-    for g in &st.groups {
+    for g in groups {
         let es: Vec<&StoredEntry> = g.entries.iter().filter_map(|k| ekey.get(k.as_str()).copied()).collect();
         let rs: Vec<&StoredRecord> = g.records.iter().filter_map(|k| rkey.get(k).copied()).collect();
         taken.extend(g.entries.iter().map(|k| Item::Entry(k.clone())));
-        taken.extend(g.records.iter().map(|k| Item::Record(k.clone())));
+        // A confirmed return's voucher is a link: it stays in the pool for its own debit.
+        taken.extend(g.records.iter().map(|k| Item::Record(k.clone())).filter(|i| g.holds(i)));
         let (rule, how) = match &g.confirmed_rule {
             Some(r) => (Rule::parse(r).unwrap_or(Rule::Manual), format!("{r} match confirmed by")),
             None => (Rule::Manual, "matched by hand by".to_string()),
@@ -56,6 +64,8 @@ pub fn partition(account_no: &str, st: &State, entries: &[StoredEntry], records:
         });
         let bank: Decimal = es.iter().map(|e| e.item.amount).sum();
         let book: Decimal = rs.iter().map(|r| r.item.amount).sum();
+        // A return brings back what its voucher paid: the two cancel out.
+        let book = if g.holds_records() { book } else { -book };
         let missing = g.entries.len() + g.records.len() - es.len() - rs.len();
         // A match by hand of entries that cancel out (a reversal) has no record.
         if (bank != book && !rs.is_empty()) || missing > 0 {
@@ -77,7 +87,11 @@ pub fn partition(account_no: &str, st: &State, entries: &[StoredEntry], records:
                     g.decision,
                     canonical(bank),
                     canonical(book),
-                    if missing > 0 { format!(", {missing} item(s) no longer stored") } else { String::new() }
+                    if missing > 0 {
+                        format!(", {missing} item(s) no longer in the books or statements (a voucher withdrawn: 作废, 红字冲销, or missing from a full export)")
+                    } else {
+                        String::new()
+                    }
                 ),
             });
         }
@@ -241,9 +255,6 @@ pub async fn decide(cfg: &Config, store: &Store, req: &Request) -> anyhow::Resul
             }
         }
         Action::Confirm | Action::Reject => {
-            if let Some((i, h)) = items.iter().find_map(|i| st.holder(i).map(|h| (i, h))) {
-                bail!("{i} is already decided by {}; unmatch it first", st.words(h));
-            }
             match store.match_of(&account, &first).await? {
                 Some(m) => {
                     // The whole automatic match is judged, whichever of its items was named.
@@ -255,6 +266,19 @@ pub async fn decide(cfg: &Config, store: &Store, req: &Request) -> anyhow::Resul
                     bail!("{first} is not in an automatic match; there is nothing to reject")
                 }
                 None => {} // confirming an open item: accepted as explained
+            }
+            // What the decision will hold: a return's voucher is a link, not held (its own
+            // debit stays in its batch), so a return and its batch can both be confirmed.
+            let holds = crate::review::holds_records(new.rule.as_deref());
+            let held = new
+                .entries
+                .iter()
+                .map(|k| Item::Entry(k.clone()))
+                .chain(new.records.iter().filter(|_| holds).map(|k| Item::Record(k.clone())));
+            for i in held {
+                if let Some(h) = st.holder(&i) {
+                    bail!("{i} is already decided by {}; unmatch it first", st.words(h));
+                }
             }
         }
         Action::Unmatch => {
@@ -409,7 +433,8 @@ mod tests {
                 ds.push(decision(n as i64 + 1, action, ek, rk));
             }
             let st = replay(&ds);
-            let part = partition("A", &st, &entries, &records);
+            let groups: Vec<&Group> = st.groups.iter().collect();
+            let part = partition("A", &st, &groups, &entries, &records);
             let all_e: Vec<BankItem> = entries.iter().map(|e| e.item.clone()).collect();
             let all_r: Vec<BookItem> = records.iter().map(|r| r.item.clone()).collect();
             let auto_e = part.auto_entries.clone().unwrap_or(all_e);
@@ -456,5 +481,166 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Where every item is: the rule and items of its match, or the type of its open item.
+    fn places(
+        out: &crate::matching::Outcome,
+        entries: &[StoredEntry],
+        records: &[StoredRecord],
+    ) -> BTreeMap<String, Vec<String>> {
+        let ek: HashMap<i64, String> = entries.iter().map(|e| (e.item.id, e.item.entry_key.clone())).collect();
+        let rk: HashMap<i64, String> = records.iter().map(|r| (r.item.id, r.item.voucher_no.clone())).collect();
+        let mut p: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for m in &out.matches {
+            let mut keys: Vec<&str> =
+                m.entries.iter().map(|i| ek[i].as_str()).chain(m.records.iter().map(|i| rk[i].as_str())).collect();
+            keys.sort();
+            let place = format!("{} {}", m.rule.as_str(), keys.join("+"));
+            for k in keys {
+                p.entry(k.to_string()).or_default().push(place.clone());
+            }
+        }
+        for d in &out.discrepancies {
+            for k in d.entry.map(|i| ek[&i].clone()).into_iter().chain(d.record.map(|i| rk[&i].clone())) {
+                p.entry(k).or_default().push(format!("open {}", d.kind.as_str()));
+            }
+        }
+        for v in p.values_mut() {
+            v.sort();
+        }
+        p
+    }
+
+    fn account() -> AccountInfo {
+        AccountInfo {
+            number: "A".into(),
+            name: "A".into(),
+            currency: "CNY".into(),
+            bank: "b".into(),
+            book_opening: None,
+            agreements: Vec::new(),
+            rules: RuleSet::default(),
+        }
+    }
+
+    /// A 代发 batch of three payees (one entry, three vouchers named by the batch
+    /// reference) and the return of its second payment, named by voucher: the demo's
+    /// ICBC case, where a return and a batch share a voucher.
+    fn batch_and_return(entries: &mut Vec<StoredEntry>, records: &mut Vec<StoredRecord>) {
+        let amounts = [-123_400, -234_560, -345_600];
+        for (i, a) in amounts.iter().enumerate() {
+            let mut r = record(50 + i, *a, 0, false);
+            r.item.voucher_no = format!("DF-{}", i + 1);
+            r.item.batch_ref = Some("DF-BATCH-7".into());
+            records.push(r);
+        }
+        let mut b = entry(50, amounts.iter().sum(), 1, false);
+        b.item.customer_ref = Some("DF-BATCH-7".into());
+        b.item.narrative = "代发 DF-BATCH-7".into();
+        entries.push(b);
+        let mut r = entry(51, 234_560, 3, false);
+        r.item.kind = EntryKind::Return;
+        r.item.narrative = "退汇 原凭证 DF-2 账户不存在".into();
+        entries.push(r);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+        /// Issue 15 point 1: for any state and any sequence of confirm / reject / match /
+        /// unmatch / annotate, confirming a match the cascade made leaves every item where
+        /// it was, and people's decisions never put an item in two places (a return's
+        /// voucher, a link, is the one item that may sit in its batch and its return).
+        #[test]
+        fn confirming_what_the_machine_decided_moves_nothing_else(
+            es in prop::collection::vec((0..AMOUNTS.len(), 0u64..5, any::<bool>()), 0..6),
+            rs in prop::collection::vec((0..AMOUNTS.len(), 0u64..5, any::<bool>()), 0..6),
+            with_batch in any::<bool>(),
+            steps in prop::collection::vec((0..5u8, 0usize..16), 1..10),
+        ) {
+            let mut entries: Vec<StoredEntry> = es.iter().enumerate().map(|(i, (a, d, c))| entry(i, AMOUNTS[*a], *d, *c)).collect();
+            let mut records: Vec<StoredRecord> = rs.iter().enumerate().map(|(i, (a, d, c))| record(i, AMOUNTS[*a], *d, *c)).collect();
+            if with_batch {
+                batch_and_return(&mut entries, &mut records);
+            }
+            let acct = account();
+            let params = Params { window_days: 3, statements_end: Some(day(6)) };
+            let details = crate::job::batch_details(&entries);
+            let rkey = |id: i64| records.iter().find(|r| r.item.id == id).map(|r| record_key(r.direction, &r.item.voucher_no)).unwrap();
+            let ekey = |id: i64| entries.iter().find(|e| e.item.id == id).map(|e| e.item.entry_key.clone()).unwrap();
+            let mut ds: Vec<Decision> = Vec::new();
+            for (n, (kind, pick)) in steps.iter().enumerate() {
+                let st = replay(&ds);
+                let before = crate::job::decided_outcome(&acct, &entries, &records, &details, &st, &params);
+                let auto: Vec<&crate::matching::Match> = before.matches.iter().filter(|m| !m.detail.contains(" by t (#")).collect();
+                let id = n as i64 + 1;
+                let mut d = decision(id, Action::Annotate, Vec::new(), Vec::new());
+                match kind {
+                    0 | 1 => {
+                        // Confirm or reject an automatic match (as `decide` does: the whole match).
+                        let Some(m) = auto.get(pick % auto.len().max(1)) else { continue };
+                        d.new.action = if *kind == 0 { Action::Confirm } else { Action::Reject };
+                        d.new.entries = m.entries.iter().map(|i| ekey(*i)).collect();
+                        d.new.records = m.records.iter().map(|i| rkey(*i)).collect();
+                        d.new.rule = Some(m.rule.as_str().to_string());
+                        let holds = crate::review::holds_records(d.new.rule.as_deref());
+                        let taken = d.new.entries.iter().map(|k| Item::Entry(k.clone()))
+                            .chain(d.new.records.iter().filter(|_| holds).map(|k| Item::Record(k.clone())))
+                            .any(|i| st.holder(&i).is_some());
+                        if taken { continue; }
+                    }
+                    2 => {
+                        // Match by hand an open entry and an open record of equal amount.
+                        let open_e: Vec<i64> = before.discrepancies.iter().filter_map(|x| x.entry.filter(|_| x.record.is_none())).collect();
+                        let open_r: Vec<i64> = before.discrepancies.iter().filter_map(|x| x.record.filter(|_| x.entry.is_none())).collect();
+                        let amount = |id: i64| entries.iter().find(|e| e.item.id == id).unwrap().item.amount;
+                        let ramount = |id: i64| records.iter().find(|r| r.item.id == id).unwrap().item.amount;
+                        let Some((e, r)) = open_e.iter().cycle().skip(*pick).take(open_e.len())
+                            .find_map(|e| open_r.iter().find(|r| ramount(**r) == amount(*e)).map(|r| (*e, *r))) else { continue };
+                        if st.holder(&Item::Entry(ekey(e))).is_some() { continue; }
+                        d.new.action = Action::Match;
+                        d.new.entries = vec![ekey(e)];
+                        d.new.records = vec![rkey(r)];
+                    }
+                    3 => {
+                        // Withdraw a decision in effect.
+                        let live: Vec<i64> = st.groups.iter().map(|g| g.decision).chain(st.held.values().copied()).collect();
+                        let Some(t) = live.get(pick % live.len().max(1)) else { continue };
+                        d.new.action = Action::Unmatch;
+                        d.new.undoes = Some(*t);
+                    }
+                    _ => {
+                        let Some(e) = entries.get(pick % entries.len().max(1)) else { continue };
+                        d.new.entries = vec![e.item.entry_key.clone()];
+                    }
+                }
+                let confirm = d.new.action == Action::Confirm;
+                ds.push(d);
+                let st = replay(&ds);
+                prop_assert!(st.ignored.is_empty(), "a decision did not take effect: {:?}", st.ignored);
+                let after = crate::job::decided_outcome(&acct, &entries, &records, &details, &st, &params);
+                if confirm {
+                    prop_assert_eq!(places(&before, &entries, &records), places(&after, &entries, &records),
+                        "confirming {:?} moved other items", ds.last().map(|d| (&d.new.entries, &d.new.records, &d.new.rule)));
+                }
+                for (k, p) in places(&after, &entries, &records) {
+                    let links = p.iter().filter(|x| x.starts_with("return ")).count();
+                    prop_assert!(p.len() == 1 || (p.len() == 2 && links == 1), "{} is in {:?}", k, p);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_batch_and_return_case_is_what_the_property_needs() {
+        // The property above only means something if the cascade makes the batch and the
+        // return it decides on.
+        let (mut entries, mut records) = (Vec::new(), Vec::new());
+        batch_and_return(&mut entries, &mut records);
+        let params = Params { window_days: 3, statements_end: Some(day(6)) };
+        let details = crate::job::batch_details(&entries);
+        let out = crate::job::decided_outcome(&account(), &entries, &records, &details, &State::default(), &params);
+        let rules: Vec<&str> = out.matches.iter().map(|m| m.rule.as_str()).collect();
+        assert_eq!(rules, ["batch", "return"], "{:?}", out);
     }
 }

@@ -134,6 +134,14 @@ pub fn run_sheet(extra: &serde_json::Value, lang: Lang) -> Option<Sheet<'static>
             Cell::text(e.as_str().unwrap_or("").to_owned()),
         ]);
     }
+    for w in list("book_withdrawn") {
+        rows.push(vec![
+            Cell::Label(l.run_book_withdrawn.into()),
+            Cell::Empty,
+            Cell::Empty,
+            Cell::text(w.as_str().unwrap_or("").to_owned()),
+        ]);
+    }
     for w in list("interest_warnings") {
         rows.push(vec![
             Cell::Label(l.run_warning.into()),

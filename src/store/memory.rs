@@ -81,6 +81,8 @@ pub struct PreparedStatement {
 /// Book records made ready to store, with their identity hashes.
 pub struct PreparedBooks {
     rows: Vec<(u64, String, StoredRecord)>,
+    /// What each row withdraws (作废 / 红字冲销), by row position.
+    voids: Vec<Option<crate::book::Void>>,
 }
 
 impl PreparedBooks {
@@ -112,6 +114,8 @@ struct Rows {
     records: Vec<StoredRecord>,
     /// Positions in `records`, by (direction, voucher).
     vouchers: HashTable<u32>,
+    /// Positions in `records` that left the books (the database's `withdrawn`).
+    withdrawn: std::collections::HashSet<u32>,
 }
 
 /// Rows an account holds before room for the rest of the delivery is reserved: small
@@ -169,6 +173,9 @@ fn sort_rows<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
 pub enum LedgerError {
     #[error("{0}: more than {MAX_ROWS} rows for one account")]
     TooManyRows(String),
+    /// The store's refusal of a negating record (see `StoreError::Refused`).
+    #[error("{0}")]
+    Refused(String),
 }
 
 fn record_identity(h: &DefaultHashBuilder, r: &StoredRecord) -> u64 {
@@ -233,6 +240,7 @@ impl Preparer {
 
     /// Book records read from `source`, as the database would store them.
     pub fn books(&self, source: &str, records: Vec<BookRecord>) -> PreparedBooks {
+        let voids = records.iter().map(|r| r.void.clone()).collect();
         let rows = records
             .into_iter()
             .map(|r| {
@@ -255,7 +263,7 @@ impl Preparer {
                 (record_identity(&self.hasher, &row), r.account_no, row)
             })
             .collect();
-        PreparedBooks { rows }
+        PreparedBooks { rows, voids }
     }
 }
 
@@ -332,7 +340,12 @@ impl Ledger {
     /// id). Returns (new, known) counts.
     pub fn books(&mut self, books: PreparedBooks) -> Result<(u64, u64), LedgerError> {
         let (mut new, mut known) = (0u64, 0u64);
-        for (h, account_no, mut row) in books.rows {
+        // Negating records act once every row is stored, as in the database.
+        let mut negations: Vec<(String, StoredRecord, String)> = Vec::new();
+        for ((h, account_no, mut row), void) in books.rows.into_iter().zip(books.voids) {
+            if let Some(crate::book::Void::Negates(target)) = &void {
+                negations.push((account_no.clone(), row.clone(), target.clone()));
+            }
             // Numbered even when the voucher is known (the upsert takes an id either way).
             self.next_record_id += 1;
             if !self.accounts.contains_key(&account_no) {
@@ -353,6 +366,11 @@ impl Ledger {
                     row.item.id = stored.item.id;
                     *stored = row;
                     known += 1;
+                    if void.is_some() {
+                        acct.withdrawn.insert(i);
+                    } else {
+                        acct.withdrawn.remove(&i);
+                    }
                 }
                 None => {
                     if acct.records.len() >= MAX_ROWS {
@@ -365,8 +383,40 @@ impl Ledger {
                     let (rows, hasher) = (&acct.records, &self.hasher);
                     acct.vouchers.insert_unique(h, pos, |&i| record_identity(hasher, &rows[i as usize]));
                     new += 1;
+                    if void.is_some() {
+                        acct.withdrawn.insert(pos);
+                    }
                 }
             }
+        }
+        for (account_no, row, target) in negations {
+            let acct = self.accounts.get_mut(&account_no).expect("stored above");
+            let h = self.hasher.hash_one((row.direction.as_str(), target.as_str()));
+            let rows = &acct.records;
+            let found = acct
+                .vouchers
+                .find(h, |&i| {
+                    let x = &rows[i as usize];
+                    x.direction == row.direction && x.item.voucher_no == target
+                })
+                .copied();
+            let Some(i) = found else {
+                return Err(LedgerError::Refused(format!(
+                    "{}: field voids: voucher {target:?} is not in the books of account {account_no} ({}), so {} cannot cancel it",
+                    row.location,
+                    row.direction.as_str(),
+                    row.item.voucher_no
+                )));
+            };
+            if acct.records[i as usize].item.amount != row.item.amount {
+                return Err(LedgerError::Refused(format!(
+                    "{}: field amount: {} cancels voucher {target} of {}: a negating record cancels the whole voucher; a partial correction is a voucher of its own",
+                    row.location,
+                    money::canonical(row.item.amount.abs()),
+                    money::canonical(acct.records[i as usize].item.amount.abs())
+                )));
+            }
+            acct.withdrawn.insert(i);
         }
         Ok((new, known))
     }
@@ -382,7 +432,15 @@ impl Ledger {
     /// [`Ledger::take_account`] with the rows in storing order: [`in_read_order`] sorts
     /// them (`reconcile` does it on each account's own thread).
     pub fn take_account_unsorted(&mut self, account_no: &str) -> AccountData {
-        let Rows { entries, records, .. } = self.accounts.remove(account_no).unwrap_or_default();
+        let Rows { entries, mut records, withdrawn, .. } = self.accounts.remove(account_no).unwrap_or_default();
+        if !withdrawn.is_empty() {
+            // Vouchers that left the books are not read (`Store::records`: withdrawn IS NULL).
+            let mut pos = 0u32;
+            records.retain(|_| {
+                pos += 1;
+                !withdrawn.contains(&(pos - 1))
+            });
+        }
         let mut facts = Vec::new();
         let mut bank_closing: Option<(NaiveDate, i64, Decimal)> = None;
         let mut end: Option<NaiveDate> = None;

@@ -37,6 +37,46 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database holds bad data: {0}")]
     Data(String),
+    /// Input the store's rules refuse (a negating book record whose voucher is not in the
+    /// books); the message names the file and line.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// A book file as delivered: its hash, its name for messages, and whether it holds the
+/// source's full books (every voucher not in it leaves the books) or only what is new.
+#[derive(Clone, Debug)]
+pub struct BookDelivery<'a> {
+    pub sha256: &'a str,
+    pub file: &'a str,
+    pub full: bool,
+}
+
+/// A voucher that left the books with a delivery: which, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Withdrawal {
+    pub account_no: String,
+    pub direction: Direction,
+    pub voucher_no: String,
+    pub why: String,
+}
+
+impl std::fmt::Display for Withdrawal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dir = match self.direction {
+            Direction::Disbursement => "拨付",
+            Direction::Receipt => "收款",
+        };
+        write!(f, "{} {dir} {}: {}", self.account_no, self.voucher_no, self.why)
+    }
+}
+
+/// Why a row of `file` withdraws a voucher (stored in `book_records.withdrawn`).
+pub fn void_reason(r: &BookRecord, file: &str) -> Option<String> {
+    match r.void.as_ref()? {
+        crate::book::Void::Voided => Some(format!("作废 (voided by {file} {})", r.location)),
+        crate::book::Void::Negates(v) => Some(format!("红字冲销 of voucher {v} ({file} {})", r.location)),
+    }
 }
 
 enum Pool {
@@ -71,6 +111,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "queue", include_str!("../../migrations/sqlite/0004_queue.sql")),
     (5, "entry_sum", include_str!("../../migrations/sqlite/0005_entry_sum.sql")),
     (6, "entry_items", include_str!("../../migrations/sqlite/0006_entry_items.sql")),
+    (9, "book_withdrawn", include_str!("../../migrations/sqlite/0009_book_withdrawn.sql")),
 ];
 const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
@@ -79,6 +120,7 @@ const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "queue", include_str!("../../migrations/postgres/0004_queue.sql")),
     (5, "entry_sum", include_str!("../../migrations/postgres/0005_entry_sum.sql")),
     (6, "entry_items", include_str!("../../migrations/postgres/0006_entry_items.sql")),
+    (9, "book_withdrawn", include_str!("../../migrations/postgres/0009_book_withdrawn.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
@@ -464,8 +506,24 @@ impl Store {
 
     /// Imports book records of one source in one transaction. A voucher seen before is
     /// updated to what the books say now (the book export is the current truth).
-    /// Returns (new, updated-or-unchanged).
+    /// Returns (new, updated-or-unchanged). An incremental delivery with no hash: see
+    /// [`Store::import_book_delivery`].
     pub async fn import_books(&self, source: &str, records: &[BookRecord]) -> Result<(u64, u64)> {
+        let d = BookDelivery { sha256: "", file: source, full: false };
+        let (new, known, _) = self.import_book_delivery(source, records, &d).await?;
+        Ok((new, known))
+    }
+
+    /// [`Store::import_books`] with what leaves the books, in the same transaction: rows
+    /// that void their voucher (作废), negating records and the vouchers they cancel, and,
+    /// for a full delivery, every live voucher of the source that the delivery does not
+    /// hold. Returns (new, known, the vouchers that were in the books and left them now).
+    pub async fn import_book_delivery(
+        &self,
+        source: &str,
+        records: &[BookRecord],
+        delivery: &BookDelivery<'_>,
+    ) -> Result<(u64, u64, Vec<Withdrawal>)> {
         // Many rows per statement (one round trip per chunk, not two per record). A chunk
         // holds one account and direction and no voucher twice (a multi-row upsert may
         // not touch a row twice), so "new" is the chunk less the vouchers already stored,
@@ -491,8 +549,37 @@ impl Store {
             chunks.push(&records[start..]);
         }
         let sqlite = self.backend() == "sqlite";
+        // The vouchers negating records cancel, which may belong to another source.
+        let targets: Vec<(&str, &str, &str)> = records
+            .iter()
+            .filter_map(|r| match &r.void {
+                Some(crate::book::Void::Negates(v)) => Some((r.account_no.as_str(), r.direction.as_str(), v.as_str())),
+                _ => None,
+            })
+            .collect();
+        let source_sql = "SELECT account_no, direction, voucher_no, withdrawn FROM book_records WHERE source = $1";
+        let target_sql = "SELECT account_no, direction, voucher_no, withdrawn FROM book_records WHERE account_no = $1 AND direction = $2 AND voucher_no = $3";
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
+            // What was in the books before: a withdrawal is reported once, when a voucher
+            // that was live leaves (a repeated delivery withdraws nothing new).
+            let mut live_before: HashSet<(String, String, String)> = HashSet::new();
+            let mut rows = sqlx::query(source_sql).bind(source).fetch_all(&mut *tx).await?;
+            for t in &targets {
+                rows.extend(sqlx::query(target_sql).bind(t.0).bind(t.1).bind(t.2).fetch_all(&mut *tx).await?);
+            }
+            for r in &rows {
+                if r.try_get::<Option<String>, _>("withdrawn")?.is_none() {
+                    live_before.insert((r.try_get("account_no")?, r.try_get("direction")?, r.try_get("voucher_no")?));
+                }
+            }
+            if delivery.full && records.is_empty() && !live_before.is_empty() {
+                return Err(StoreError::Refused(format!(
+                    "{}: a full export with no records would withdraw every voucher of book source {source} ({} in the books); refused (an empty or cut export?)",
+                    delivery.file,
+                    live_before.len()
+                )));
+            }
             let (mut new, mut known) = (0u64, 0u64);
             for chunk in &chunks {
                 // Built from counts only, never from data: every value is bound.
@@ -522,14 +609,62 @@ impl Store {
                         .bind(&r.purpose)
                         .bind(&r.batch_ref)
                         .bind(source)
-                        .bind(&r.location);
+                        .bind(&r.location)
+                        .bind(void_reason(r, delivery.file))
+                        .bind(delivery.sha256);
                 }
                 q.execute(&mut *tx).await?;
                 known += existing;
                 new += chunk.len() as u64 - existing;
             }
+            // Negating records cancel the voucher they name (same account and direction),
+            // which must be in the books with the same amount.
+            for r in records {
+                let Some(crate::book::Void::Negates(target)) = &r.void else { continue };
+                let row = sqlx::query("SELECT amount FROM book_records WHERE account_no = $1 AND direction = $2 AND voucher_no = $3")
+                    .bind(&r.account_no).bind(r.direction.as_str()).bind(target)
+                    .fetch_optional(&mut *tx).await?;
+                let Some(row) = row else {
+                    return Err(StoreError::Refused(format!(
+                        "{}: {}: field voids: voucher {target:?} is not in the books of account {} ({}), so {} cannot cancel it",
+                        delivery.file, r.location, r.account_no, r.direction.as_str(), r.voucher_no
+                    )));
+                };
+                let amount = row.try_get::<DbMoney, _>("amount")?.0;
+                if amount != r.amount.amount {
+                    return Err(StoreError::Refused(format!(
+                        "{}: {}: field amount: {} cancels voucher {target} of {}: a negating record cancels the whole voucher; a partial correction is a voucher of its own",
+                        delivery.file, r.location, crate::money::canonical(r.amount.amount.abs()), crate::money::canonical(amount.abs())
+                    )));
+                }
+                sqlx::query("UPDATE book_records SET withdrawn = $1 WHERE account_no = $2 AND direction = $3 AND voucher_no = $4")
+                    .bind(format!("红字冲销 by voucher {} ({} {})", r.voucher_no, delivery.file, r.location))
+                    .bind(&r.account_no).bind(r.direction.as_str()).bind(target)
+                    .execute(&mut *tx).await?;
+            }
+            if delivery.full {
+                // A full export is the source's books: a live voucher it does not hold left them.
+                sqlx::query("UPDATE book_records SET withdrawn = $1 WHERE source = $2 AND withdrawn IS NULL AND (delivery IS NULL OR delivery <> $3)")
+                    .bind(format!("not in the full export {} (sha256 {})", delivery.file, &delivery.sha256[..delivery.sha256.len().min(12)]))
+                    .bind(source).bind(delivery.sha256)
+                    .execute(&mut *tx).await?;
+            }
+            let mut withdrawn = Vec::new();
+            let mut rows = sqlx::query(source_sql).bind(source).fetch_all(&mut *tx).await?;
+            for t in &targets {
+                rows.extend(sqlx::query(target_sql).bind(t.0).bind(t.1).bind(t.2).fetch_all(&mut *tx).await?);
+            }
+            for r in &rows {
+                let Some(why) = r.try_get::<Option<String>, _>("withdrawn")? else { continue };
+                let key: (String, String, String) = (r.try_get("account_no")?, r.try_get("direction")?, r.try_get("voucher_no")?);
+                if live_before.remove(&key) {
+                    let direction = Direction::parse(&key.1).ok_or_else(|| StoreError::Data(format!("direction {:?}", key.1)))?;
+                    withdrawn.push(Withdrawal { account_no: key.0, direction, voucher_no: key.2, why });
+                }
+            }
+            withdrawn.sort_by(|a, b| (&a.account_no, a.direction, &a.voucher_no).cmp(&(&b.account_no, b.direction, &b.voucher_no)));
             tx.commit().await?;
-            Ok((new, known))
+            Ok((new, known, withdrawn))
         })
     }
 
@@ -562,7 +697,7 @@ impl Store {
     pub async fn records(&self, account_no: &str) -> Result<Vec<StoredRecord>> {
         let rows = on_pool!(self, p => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {RECORD_COLUMNS} FROM book_records WHERE account_no = $1 ORDER BY book_date, voucher_no, direction"
+                "SELECT {RECORD_COLUMNS} FROM book_records WHERE account_no = $1 AND withdrawn IS NULL ORDER BY book_date, voucher_no, direction"
             )))
             .bind(account_no)
             .fetch_all(p)
@@ -570,6 +705,32 @@ impl Store {
             rows.iter().map(record_from_row).collect::<Result<Vec<_>>>()?
         });
         Ok(rows)
+    }
+
+    /// The vouchers of an account that left the books (作废, 红字冲销, missing from a full
+    /// export), with why, by book date and voucher; at most `limit`.
+    pub async fn withdrawn_records(&self, account_no: &str, limit: usize) -> Result<Vec<Withdrawal>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT direction, voucher_no, withdrawn FROM book_records WHERE account_no = $1 AND withdrawn IS NOT NULL \
+                 ORDER BY book_date, voucher_no, direction LIMIT $2",
+            )
+            .bind(account_no)
+            .bind(limit as i64)
+            .fetch_all(p)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    let d: String = r.try_get("direction")?;
+                    Ok(Withdrawal {
+                        account_no: account_no.to_string(),
+                        direction: Direction::parse(&d).ok_or_else(|| StoreError::Data(format!("direction {d:?}")))?,
+                        voucher_no: r.try_get("voucher_no")?,
+                        why: r.try_get("withdrawn")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })
     }
 
     /// The entries of an account with these entry keys (any order; unknown keys are
@@ -1105,9 +1266,9 @@ const BOOK_ROWS_PER_INSERT: usize = 64;
 
 /// The multi-row upsert of book records: a voucher seen before takes what the books say now.
 fn books_upsert_sql(sqlite: bool, rows: usize) -> String {
-    const COLS: usize = 12;
+    const COLS: usize = 14;
     let mut sql = String::from(
-        "INSERT INTO book_records (voucher_no, account_no, direction, book_date, amount, currency, counterparty_account, counterparty_name, purpose, batch_ref, source, location) VALUES ",
+        "INSERT INTO book_records (voucher_no, account_no, direction, book_date, amount, currency, counterparty_account, counterparty_name, purpose, batch_ref, source, location, withdrawn, delivery) VALUES ",
     );
     for r in 0..rows {
         sql.push_str(if r == 0 { "(" } else { ", (" });
@@ -1117,7 +1278,8 @@ fn books_upsert_sql(sqlite: bool, rows: usize) -> String {
     sql.push_str(
         " ON CONFLICT (account_no, direction, voucher_no) DO UPDATE SET book_date = excluded.book_date, amount = excluded.amount, currency = excluded.currency, \
          counterparty_account = excluded.counterparty_account, counterparty_name = excluded.counterparty_name, purpose = excluded.purpose, \
-         batch_ref = excluded.batch_ref, source = excluded.source, location = excluded.location",
+         batch_ref = excluded.batch_ref, source = excluded.source, location = excluded.location, \
+         withdrawn = excluded.withdrawn, delivery = excluded.delivery",
     );
     sql
 }

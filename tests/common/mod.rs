@@ -112,3 +112,15 @@ pub fn write_zip(path: &Path, members: &[(&str, &[u8])]) {
     }
     w.finish().unwrap();
 }
+
+/// The binary with `args`, with none of the environment that would point it elsewhere
+/// (config, database URL, user).
+pub fn fundrecon_bin(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_fundrecon"))
+        .args(args)
+        .env_remove("FUNDRECON_CONFIG")
+        .env_remove("FUNDRECON_DATABASE_URL")
+        .env_remove("FUNDRECON_USER")
+        .output()
+        .expect("binary runs")
+}

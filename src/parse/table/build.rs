@@ -258,17 +258,25 @@ pub(crate) fn books(origin: &Origin<'_>, recs: Vec<Rec>) -> Result<Vec<BookRecor
             if r.amount.normalize().scale() > 2 {
                 return Err(origin.err(r.line, Some("amount"), format!("{} has fractions of a fen", r.amount)));
             }
-            let direction = if r.amount.is_sign_negative() { Direction::Disbursement } else { Direction::Receipt };
+            let void = crate::book::void_of(r.status.as_deref(), r.voids.as_deref(), &voucher_no)
+                .map_err(|(f, m)| origin.err(r.line, Some(f), m))?;
+            // A negating record (红字) is written with the opposite sign of the voucher it
+            // cancels: its direction is the cancelled voucher's.
+            let negating = matches!(void, Some(crate::book::Void::Negates(_)));
+            let direction =
+                if r.amount.is_sign_negative() != negating { Direction::Disbursement } else { Direction::Receipt };
+            let amount = if negating { -r.amount } else { r.amount };
             Ok(BookRecord {
                 voucher_no,
                 account_no,
                 date: r.date,
-                amount: Money::new(r.amount, r.currency),
+                amount: Money::new(amount, r.currency),
                 direction,
                 counterparty_account: r.counterparty_account,
                 counterparty_name: r.counterparty_name,
                 purpose: if r.text.is_empty() { None } else { Some(r.text) },
                 batch_ref: r.batch_ref,
+                void,
                 location: r.location,
             })
         })

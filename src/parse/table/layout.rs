@@ -100,7 +100,7 @@ pub const STATEMENT_FIELDS: [&str; 19] = [
 ];
 
 /// Fields a book layout may map. `purpose` joins every listed column that exists.
-pub const BOOK_FIELDS: [&str; 12] = [
+pub const BOOK_FIELDS: [&str; 14] = [
     "voucher_no",
     "date",
     "amount",
@@ -113,6 +113,8 @@ pub const BOOK_FIELDS: [&str; 12] = [
     "counterparty_name",
     "purpose",
     "batch_ref",
+    "status",
+    "voids",
 ];
 
 /// Fields whose every listed column is used (joined with a space), not just the first found.

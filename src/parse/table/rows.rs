@@ -117,6 +117,9 @@ pub(crate) struct Rec {
     pub type_code: Option<String>,
     pub voucher_no: Option<String>,
     pub batch_ref: Option<String>,
+    /// Book layouts: the voucher's status (作废 …) and the voucher a negating row cancels.
+    pub status: Option<String>,
+    pub voids: Option<String>,
 }
 
 impl Table<'_> {
@@ -461,6 +464,8 @@ impl Table<'_> {
             type_code: text("type_code")?,
             voucher_no: if book { ident("voucher_no")? } else { None },
             batch_ref: if book { ident("batch_ref")? } else { None },
+            status: if book { text("status")? } else { None },
+            voids: if book { ident("voids")? } else { None },
         })
     }
 
