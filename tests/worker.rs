@@ -783,8 +783,17 @@ async fn runs_queue_refuses_a_weekend_and_times_and_summaries_read_well() {
     let (code, out, err) = fr(&cfg_path, &["runs", "queue", "--date", "2024-05-11", "--channel", "boc-drop"], &[]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("boc-drop 2024-05-11 queued") && !out.contains("--force"), "{out}");
+    // Without $FUNDRECON_USER, $USER or $LOGNAME: the OS user of the process (passwd).
+    let out = Command::new(BIN)
+        .args(["runs", "queue", "--date", "2024-03-23", "--channel", "boc-drop", "--force"])
+        .args(["--config", cfg_path.to_str().unwrap()])
+        .env_remove("FUNDRECON_USER")
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .output()
+        .unwrap();
     let (code, out, err) =
-        fr(&cfg_path, &["runs", "queue", "--date", "2024-03-23", "--channel", "boc-drop", "--force"], &[]);
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("2024-03-23 is a Saturday and no 调休 make-up working day: queued anyway (--force)"), "{out}");
     let mut w = worker(&cfg_path, "t1", true, &[]);
@@ -812,4 +821,21 @@ async fn runs_queue_refuses_a_weekend_and_times_and_summaries_read_well() {
     );
     assert!(!show.lines().any(|l| l.starts_with("summary: {")), "{show}");
     assert!(!show.contains("\"worker\""), "{show}");
+    let user = std::fs::read_to_string("/etc/passwd")
+        .unwrap()
+        .lines()
+        .find(|l| {
+            l.split(':').nth(2)
+                == Some(
+                    &std::fs::metadata("/proc/self")
+                        .map(|m| {
+                            use std::os::unix::fs::MetadataExt;
+                            m.uid().to_string()
+                        })
+                        .unwrap(),
+                )
+        })
+        .map(|l| l.split(':').next().unwrap().to_string())
+        .unwrap();
+    assert!(show.contains(&format!("queued by: runs queue by {user}\n")), "{show}");
 }
