@@ -242,12 +242,16 @@ pub enum RunsCmd {
     /// One batch with its files, error and summary.
     Show { id: i64 },
     /// Queue the batches of a business date for the workers (every channel, or one);
-    /// a batch that exists already is left as it is.
+    /// a batch that exists already is left as it is. A date that is no business day
+    /// (weekend without 调休 make-up working day, public holiday) is refused without --force.
     Queue {
         #[arg(long)]
         date: NaiveDate,
         #[arg(long)]
         channel: Option<String>,
+        /// Queue it even though the date is no business day.
+        #[arg(long)]
+        force: bool,
     },
     /// Queue a finished (failed or done) batch again for the workers.
     Rerun {
@@ -747,16 +751,17 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let cfg = load(&cli.config)?;
             let store = open_store(&cfg).await?;
             let runs = store.runs(false).await?;
-            println!("last batch per channel:");
+            let retries = store.retry_counts().await?;
+            println!("last batch per channel (times in {}):", cfg.general.timezone);
             for ch in &cfg.channels {
                 match runs.iter().rev().find(|r| r.channel == ch.name) {
                     Some(r) => println!(
-                        "  {:<16} {} {:<7} attempts {} finished {}",
+                        "  {:<16} {} {:<7} {} finished {}",
                         ch.name,
                         r.business_date,
                         r.state,
-                        r.attempts,
-                        opt_t(r.finished_at)
+                        runs_and_retries(r.attempts, retries.get(&r.id).copied().unwrap_or(0)),
+                        local_t(&cfg, r.finished_at)
                     ),
                     None => println!("  {:<16} never run", ch.name),
                 }
@@ -775,16 +780,24 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     r.error.as_deref().and_then(|e| e.lines().next()).unwrap_or("")
                 );
             }
-            let mut dates = Vec::new();
-            let mut d = yesterday(&cfg);
-            while dates.len() < days as usize {
-                if crate::calendar::is_business_day(d) {
-                    dates.push(d);
-                }
-                d = d.pred_opt().unwrap_or(d);
-            }
-            dates.reverse();
+            let dates = job::deliveries::recent_business_days(&cfg, chrono::Utc::now(), days as usize);
             let missing = job::daily::missing_statements(&cfg, &store, &dates).await?;
+            // Batches that ended `done` although their channel's statement is not here.
+            let without: Vec<String> = runs
+                .iter()
+                .filter(|r| r.state == "done")
+                .filter_map(|r| {
+                    job::deliveries::batch_warning(&missing, r.id, &r.channel, r.business_date)
+                        .map(|w| format!("  #{} {} {}: {w}", r.id, r.channel, r.business_date))
+                })
+                .collect();
+            println!(
+                "batches done without their statement: {}",
+                if without.is_empty() { "none".to_string() } else { without.len().to_string() }
+            );
+            for w in &without {
+                println!("{w}");
+            }
             println!(
                 "statements missing over the last {days} business days: {}",
                 if missing.is_empty() { "none".to_string() } else { missing.len().to_string() }
@@ -801,28 +814,47 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let store = open_store(&cfg).await?;
             match cmd {
                 RunsCmd::List { failed } => {
+                    // `runs`: executions of the whole batch (the first run and each rerun);
+                    // `retries`: stages tried again after a transient failure.
                     println!(
-                        "{:>5}  {:<10}  {:<16}  {:<8}  {:>8}  {:<20}  error",
-                        "id", "date", "channel", "state", "attempts", "finished"
+                        "{:>5}  {:<10}  {:<16}  {:<8}  {:>4}  {:>7}  {:<19}  error",
+                        "id",
+                        "date",
+                        "channel",
+                        "state",
+                        "runs",
+                        "retries",
+                        format!("finished ({})", cfg.general.timezone)
                     );
+                    let retries = store.retry_counts().await?;
                     for r in store.runs(failed).await? {
                         let err = r.error.as_deref().and_then(|e| e.lines().next()).unwrap_or("");
-                        let fin = r.finished_at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default();
+                        let fin = r.finished_at.map(|t| local_time(&cfg, t)).unwrap_or_default();
                         println!(
-                            "{:>5}  {:<10}  {:<16}  {:<8}  {:>8}  {:<20}  {}",
-                            r.id, r.business_date, r.channel, r.state, r.attempts, fin, err
+                            "{:>5}  {:<10}  {:<16}  {:<8}  {:>4}  {:>7}  {:<19}  {}",
+                            r.id,
+                            r.business_date,
+                            r.channel,
+                            r.state,
+                            r.attempts,
+                            retries.get(&r.id).copied().unwrap_or(0),
+                            fin,
+                            err
                         );
                     }
                 }
                 RunsCmd::Show { id } => {
                     let r = store.run(id).await?.with_context(|| format!("no batch with id {id}"))?;
+                    let retries = store.retry_counts().await?.get(&id).copied().unwrap_or(0);
                     println!("batch {}: {} ({}) for {}", r.id, r.channel, r.bank, r.business_date);
-                    println!("state {}, attempts {}", r.state, r.attempts);
+                    println!("state: {}", r.state);
+                    println!("{}", runs_and_retries(r.attempts, retries));
                     println!(
-                        "created {}, started {}, finished {}",
-                        r.created_at,
-                        opt_t(r.started_at),
-                        opt_t(r.finished_at)
+                        "created {}, started {}, finished {} ({})",
+                        local_time(&cfg, r.created_at),
+                        local_t(&cfg, r.started_at),
+                        local_t(&cfg, r.finished_at),
+                        cfg.general.timezone
                     );
                     if let (Some(s), Some(f)) = (r.started_at, r.finished_at) {
                         println!("took {} ms", (f - s).num_milliseconds());
@@ -841,18 +873,34 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     if let Some(e) = &r.error {
                         println!("error:\n  {}", e.replace('\n', "\n  "));
                     }
-                    if let Some(s) = &r.summary {
-                        println!("summary: {s}");
+                    if r.state == "done" {
+                        let missing = job::daily::missing_statements(&cfg, &store, &[r.business_date]).await?;
+                        if let Some(w) = job::deliveries::batch_warning(&missing, r.id, &r.channel, r.business_date) {
+                            println!("warning: {w}");
+                        }
                     }
-                    print_batch_queue(&store, id).await?;
+                    if let Some(s) = &r.summary {
+                        println!("summary:");
+                        print_summary(s);
+                    }
+                    print_batch_queue(&cfg, &store, id).await?;
                 }
-                RunsCmd::Queue { date, channel } => {
+                RunsCmd::Queue { date, channel, force } => {
                     if let Some(c) = &channel
                         && !cfg.channels.iter().any(|x| x.name == *c)
                     {
                         anyhow::bail!("no channel {c:?} in the config");
                     }
-                    let by = format!("runs queue by {}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+                    if !crate::calendar::is_business_day(date) {
+                        let what = no_business_day(date);
+                        if !force {
+                            anyhow::bail!(
+                                "{date} is {what}: no bank statement is owed for it; nothing queued (queue it anyway with --force)"
+                            );
+                        }
+                        println!("{date} is {what}: queued anyway (--force)");
+                    }
+                    let by = format!("runs queue by {}", operator());
                     for ch in cfg.channels.iter().filter(|x| channel.as_deref().is_none_or(|c| c == x.name)) {
                         match store.enqueue(&ch.name, &ch.bank, date, &by).await? {
                             Some(id) => println!("batch {id} {} {date} queued", ch.name),
@@ -878,10 +926,10 @@ async fn requeue(store: &Store, id: i64, stage: &str) -> anyhow::Result<i32> {
         "parse" => Some("parsing"),
         _ => None,
     };
-    let by = format!("rerun by {}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    let by = operator();
     let row = store.requeue(id, start, &by, chrono::Utc::now().timestamp_millis()).await?;
     println!(
-        "batch {} {} {} queued from {} ({by}); a running `fundrecon worker` takes it",
+        "batch {} {} {} queued from {} (rerun by {by}); a running `fundrecon worker` takes it",
         row.id,
         row.channel,
         row.business_date,
@@ -919,71 +967,105 @@ async fn print_queue(cfg: &Config, store: &Store) -> anyhow::Result<()> {
     if queued.len() > 20 {
         println!("  … and {} more", queued.len() - 20);
     }
-    let stale = now_ms - 3 * 1000 * cfg.worker.lease_secs as i64;
-    let workers = store.live_workers(stale).await?;
-    println!("workers: {}", if workers.is_empty() { "none running".to_string() } else { workers.len().to_string() });
-    for w in &workers {
+    // A worker renews its heartbeat at least every third of its lease; one whose heartbeat
+    // is older than the lease has stopped (killed, frozen, machine lost) without saying so.
+    // Those gone within the last day are listed apart.
+    let lease_ms = 1000 * cfg.worker.lease_secs as i64;
+    let (live, gone): (Vec<_>, Vec<_>) =
+        store.live_workers(now_ms - 86_400_000).await?.into_iter().partition(|w| now_ms - w.heartbeat_ms <= lease_ms);
+    println!("workers: {}", if live.is_empty() { "none running".to_string() } else { live.len().to_string() });
+    for w in &live {
         println!(
             "  {} (pid {} on {}, {}) started {}, heartbeat {} s ago",
             w.id,
             w.pid,
             w.host,
             w.version,
-            w.started_at.format("%Y-%m-%d %H:%M:%S"),
+            local_time(cfg, w.started_at),
             (now_ms - w.heartbeat_ms) / 1000
         );
+    }
+    if !gone.is_empty() {
+        println!("workers gone (no heartbeat within the lease of {} s): {}", cfg.worker.lease_secs, gone.len());
+        for w in &gone {
+            println!(
+                "  {} (pid {} on {}): stale, last heartbeat {} s ago; its batches are taken over once their lease ends",
+                w.id,
+                w.pid,
+                w.host,
+                (now_ms - w.heartbeat_ms) / 1000
+            );
+        }
     }
     println!("last success per bank:");
     let last = store.last_success_per_bank().await?;
     for b in &cfg.banks {
         match last.iter().find(|(bank, _)| *bank == b.id) {
-            Some((_, t)) => println!("  {:<16} {}", b.id, t.format("%Y-%m-%d %H:%M:%S UTC")),
+            Some((_, t)) => println!("  {:<16} {}", b.id, local_time(cfg, *t)),
             None => println!("  {:<16} never", b.id),
         }
     }
     Ok(())
 }
 
-/// The queue part of `runs show`: lease, retries and every stage execution.
-async fn print_batch_queue(store: &Store, id: i64) -> anyhow::Result<()> {
-    if let Some(q) = store.queue_row(id).await? {
-        if let Some(by) = &q.queued_by {
-            println!("queued: {by}");
+/// The queue part of `runs show`: who queued and reran it, lease, retries and every
+/// stage execution.
+async fn print_batch_queue(cfg: &Config, store: &Store, id: i64) -> anyhow::Result<()> {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let ms_t = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).map(|t| local_time(cfg, t)).unwrap_or_default();
+    let q = store.queue_row(id).await?;
+    if let Some(q) = &q {
+        println!("queued by: {}", q.queued_by.as_deref().unwrap_or("not recorded (`fundrecon run`)"));
+        if let Some(h) = &q.rerun_by {
+            println!("reruns:");
+            for l in h.lines() {
+                println!("  {l}");
+            }
         }
-        if let Some(w) = &q.lease_owner {
-            println!(
-                "held by worker {w} (lease until {})",
-                q.lease_until_ms
-                    .and_then(chrono::DateTime::from_timestamp_millis)
-                    .map(|t| t.to_string())
-                    .unwrap_or_default()
-            );
+        if let (Some(w), Some(until)) = (&q.lease_owner, q.lease_until_ms) {
+            let how = if until >= now_ms { "held by" } else { "lease expired: any worker takes it over; was held by" };
+            println!("{how} worker {w} (lease until {})", ms_t(until));
         }
         if q.stage_tries > 0 {
             println!(
-                "stage {} tried {} time(s); next try not before {}",
+                "stage {} retried {} time(s) after a transient failure; next try not before {}",
                 q.state,
                 q.stage_tries,
-                chrono::DateTime::from_timestamp_millis(q.next_at_ms).map(|t| t.to_string()).unwrap_or_default()
+                ms_t(q.next_at_ms)
             );
         }
     }
     let stages = store.stages(Some(id)).await?;
     if !stages.is_empty() {
-        println!("stages:");
-        for s in stages {
+        println!("stages (times in {}):", cfg.general.timezone);
+        let last = stages.len() - 1;
+        for (i, s) in stages.into_iter().enumerate() {
             let took = s
                 .finished_at
                 .map(|f| format!("{} ms", (f - s.started_at).num_milliseconds()))
                 .unwrap_or_else(|| "-".into());
+            // An execution without an outcome is running when it is the batch's latest,
+            // in the batch's stage, and its worker still holds a live lease.
+            let outcome = match (&s.outcome, &q) {
+                (Some(o), _) => o.clone(),
+                (None, Some(q))
+                    if i == last
+                        && q.state == s.stage
+                        && q.lease_owner.as_deref() == Some(s.worker_id.as_str())
+                        && q.lease_until_ms.is_some_and(|t| t >= now_ms) =>
+                {
+                    format!("running (worker {}, lease until {})", s.worker_id, ms_t(q.lease_until_ms.unwrap_or(0)))
+                }
+                (None, _) => "unfinished (worker stopped or died)".to_string(),
+            };
             println!(
                 "  {:<9} try {} by {:<24} {} {:>9}  {}{}",
                 s.stage,
                 s.try_no,
                 s.worker_id,
-                s.started_at.format("%Y-%m-%d %H:%M:%S"),
+                local_time(cfg, s.started_at),
                 took,
-                s.outcome.as_deref().unwrap_or("unfinished (worker stopped or died)"),
+                outcome,
                 s.error.map(|e| format!(": {e}")).unwrap_or_default()
             );
         }
@@ -991,8 +1073,107 @@ async fn print_batch_queue(store: &Store, id: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn opt_t(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    t.map(|t| t.to_string()).unwrap_or_else(|| "-".into())
+/// A time for people: to the second, in `general.timezone` (named in the headings).
+fn local_time(cfg: &Config, t: chrono::DateTime<chrono::Utc>) -> String {
+    let tz: chrono_tz::Tz = cfg.general.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn local_t(cfg: &Config, t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| local_time(cfg, t)).unwrap_or_else(|| "-".into())
+}
+
+/// `runs N (M reruns)` and the retries of failed stages, apart: a rerun is someone's
+/// decision, a retry the worker's answer to a transient failure.
+fn runs_and_retries(runs: i64, retries: i64) -> String {
+    let reruns = (runs - 1).max(0);
+    format!("runs {runs} ({reruns} rerun{}), retries of failed stages {retries}", if reruns == 1 { "" } else { "s" })
+}
+
+/// Who runs this command, for the records: `$FUNDRECON_USER`, else the OS user (`$USER`,
+/// `$LOGNAME`, the passwd entry of this process's uid), else `uid N`.
+fn operator() -> String {
+    let env = |k: &str| std::env::var(k).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    if let Some(u) = env("FUNDRECON_USER").or_else(|| env("USER")).or_else(|| env("LOGNAME")) {
+        return u;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return "unknown".into();
+    };
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|p| {
+            p.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2] == uid.to_string() && !f[0].is_empty()).then(|| f[0].to_string())
+            })
+        })
+        .unwrap_or_else(|| format!("uid {uid}"))
+}
+
+/// Why a date is no business day, in words.
+fn no_business_day(date: NaiveDate) -> String {
+    use chrono::Datelike;
+    match date.weekday() {
+        chrono::Weekday::Sat => "a Saturday and no 调休 make-up working day".into(),
+        chrono::Weekday::Sun => "a Sunday and no 调休 make-up working day".into(),
+        _ => "a public holiday in the holiday calendar".into(),
+    }
+}
+
+/// A batch summary (JSON) as readable lines: `key: value`, nested values indented, lists
+/// one item a line; the worker's internal hand-over (`worker`) is left out.
+fn print_summary(text: &str) {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(m)) => {
+            for (k, v) in m.iter().filter(|(k, _)| k.as_str() != "worker") {
+                print_value(k, v, 1);
+            }
+        }
+        _ => println!("  {text}"),
+    }
+}
+
+fn print_value(key: &str, v: &serde_json::Value, depth: usize) {
+    use serde_json::Value;
+    let pad = "  ".repeat(depth);
+    let scalar = |v: &Value| match v {
+        Value::Null => "-".to_string(),
+        Value::String(s) => s.replace('\n', "; "),
+        other => other.to_string(),
+    };
+    match v {
+        Value::Object(m) if m.is_empty() => println!("{pad}{key}: none"),
+        // Account → [matches, open discrepancies] after matching.
+        Value::Object(m) if key == "matched" => {
+            println!("{pad}{key}:");
+            for (a, x) in m {
+                let n = |i: usize| x.get(i).map(scalar).unwrap_or_default();
+                println!("{pad}  {a}: {} matches, {} open", n(0), n(1));
+            }
+        }
+        Value::Object(m) => {
+            println!("{pad}{key}:");
+            for (k, x) in m {
+                print_value(k, x, depth + 1);
+            }
+        }
+        Value::Array(a) if a.is_empty() => println!("{pad}{key}: none"),
+        Value::Array(a) if a.iter().all(|x| x.is_number()) => {
+            println!("{pad}{key}: {}", a.iter().map(scalar).collect::<Vec<_>>().join(", "))
+        }
+        Value::Array(a) => {
+            println!("{pad}{key}:");
+            for (i, x) in a.iter().enumerate() {
+                match x {
+                    Value::Object(_) | Value::Array(_) => print_value(&format!("{}", i + 1), x, depth + 1),
+                    other => println!("{pad}  - {}", scalar(other)),
+                }
+            }
+        }
+        other => println!("{pad}{key}: {}", scalar(other)),
+    }
 }
 
 fn print_daily(out: &job::daily::Outcome) {

@@ -275,7 +275,12 @@ fn daily_run_on_the_demo_config() {
     assert_eq!(text(&out.stdout).lines().count(), 1, "header only");
     let out = fundrecon(&["runs", "show", "2", "--config", cfg.to_str().unwrap()]);
     let show = text(&out.stdout);
-    assert!(show.starts_with("batch 2: icbc-drop (icbc) for 2024-03-22\nstate done, attempts 1\n"), "{show}");
+    assert!(
+        show.starts_with(
+            "batch 2: icbc-drop (icbc) for 2024-03-22\nstate: done\nruns 1 (0 reruns), retries of failed stages 0\n"
+        ),
+        "{show}"
+    );
     assert!(show.contains("imported      ICBC_camt053_20240321.xml"), "{show}");
     let out = fundrecon(&["rerun", "2", "--config", cfg.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
@@ -313,7 +318,10 @@ fn daily_run_on_the_demo_config() {
     assert_eq!(out.status.code(), Some(2));
     let out = fundrecon(&["status", "--config", cfg.to_str().unwrap()]);
     let status = text(&out.stdout);
-    assert!(status.starts_with("last batch per channel:\n  boc-drop         2024-03-25 done"), "{status}");
+    assert!(
+        status.starts_with("last batch per channel (times in Asia/Shanghai):\n  boc-drop         2024-03-25 done"),
+        "{status}"
+    );
     assert!(status.contains("failed batches: none\n"), "{status}");
     assert!(status.contains("statements missing over the last 5 business days: 10\n"), "{status}");
 }

@@ -509,3 +509,76 @@ async fn throughput() {
     assert_eq!(sink.kept.last().unwrap().1, sha);
     println!("one 200 MiB file: {s:.2} s, {:.1} MiB/s (connect, download, hash, fsync, archive)", 200.0 / s);
 }
+
+/// Issue 15, point 5, through the binary: a worker's batch whose server offers another
+/// host key than the pinned one fails at its fetch, with the refusal named as permanent
+/// (not "connection refused", which reads as transient); no later stage runs or shows done,
+/// and a rerun from `parse` is refused for the plain rerun.
+#[tokio::test]
+async fn a_refused_host_key_fails_the_worker_batch_at_its_fetch() {
+    if !available("a_refused_host_key_fails_the_worker_batch_at_its_fetch") {
+        return;
+    }
+    const BIN: &str = env!("CARGO_BIN_EXE_fundrecon");
+    let srv = Sshd::start();
+    let tmp = tempfile::tempdir().unwrap();
+    for b in backends(tmp.path(), "hostkey").await {
+        let dir = tmp.path().join(b.name);
+        let cfg_path = demo_copy(&dir, &b.url);
+        let text = read(&cfg_path);
+        let (head, rest) = text.split_once("\n[[channels]]\n").unwrap();
+        let books = &rest[rest.find("[[books]]").unwrap()..];
+        let remote = srv.folder(&format!("{}-hostkey", b.name));
+        copy_dir(&dir.join("demo/boc"), &remote);
+        let channels = format!(
+            "[[channels]]\nname = \"boc-sftp\"\ntype = \"sftp\"\nbank = \"boc\"\nhost = \"127.0.0.1\"\nport = {}\n\
+             user = \"{}\"\nkey_file = \"{}\"\nhost_key = \"{}\"\nremote_dir = \"{}\"\npattern = \"*.sta\"\n\
+             retry_delay_ms = 10\n\n[[channels]]\nname = \"icbc-drop\"\ntype = \"dir\"\nbank = \"icbc\"\npath = \"{}\"\npattern = \"*.xml\"\n\n",
+            srv.port,
+            srv.user,
+            srv.client_key.display(),
+            srv.other_host_key,
+            remote.display(),
+            dir.join("demo/icbc").display()
+        );
+        let worker = "\n[worker]\nlease_secs = 3\npoll_secs = 1\nbackoff_secs = 0\nmax_attempts = 3\n";
+        std::fs::write(&cfg_path, format!("{head}\n{channels}{books}{worker}")).unwrap();
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new(BIN)
+                .args(args)
+                .args(["--config", cfg_path.to_str().unwrap()])
+                .env("FUNDRECON_LOG", "warn")
+                .output()
+                .unwrap();
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+        };
+        let (code, out, err) = run(&["runs", "queue", "--date", "2024-03-22", "--channel", "boc-sftp"]);
+        assert_eq!(code, 0, "{out}{err}");
+        let id = out.split_whitespace().nth(1).unwrap().to_string();
+        let (code, out, err) = run(&["worker", "--drain", "--id", "hk"]);
+        assert_eq!(code, 0, "{out}{err}");
+
+        let (_, show, _) = run(&["runs", "show", &id]);
+        assert!(show.contains("state: failed\n"), "{}: {show}", b.name);
+        assert!(
+            show.contains("host key mismatch: the server offered SHA256:")
+                && show.contains("refused by the pinned host key (permanent, not retried)"),
+            "{}: {show}",
+            b.name
+        );
+        assert!(!show.to_lowercase().contains("connection refused"), "{}: {show}", b.name);
+        let stages: Vec<&str> = show.lines().filter(|l| l.starts_with("  ") && l.contains(" try ")).collect();
+        assert_eq!(stages.len(), 1, "{}: only the fetch ran: {show}", b.name);
+        assert!(
+            stages[0].trim_start().starts_with("fetching  try 1 by hk")
+                && stages[0].contains("failed: fetching: channel boc-sftp: ")
+                && stages[0].contains("host key mismatch"),
+            "{}: {show}",
+            b.name
+        );
+        let (code, _, err) = run(&["runs", "rerun", &id, "--from-stage", "parse"]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(&format!("`fundrecon runs rerun {id}`")) && err.contains("host key mismatch"), "{err}");
+    }
+}

@@ -189,8 +189,8 @@ impl SftpChannel {
                     return Err(self.err(
                         format!(
                             "{}: host key mismatch: the server offered {got}, the config pins {}; \
-                             connection refused (if the bank changed its key, confirm the new fingerprint with them \
-                             out of band and update host_key)",
+                             refused by the pinned host key (permanent, not retried): if the bank changed its key, \
+                             confirm the new fingerprint with them out of band, update host_key and rerun the batch",
                             self.at(),
                             pin.fingerprint()
                         ),

@@ -413,7 +413,14 @@ pub async fn report_date(
         .runs_on(date)
         .await?
         .iter()
-        .map(|r| json!({"id": r.id, "channel": r.channel, "bank": r.bank, "state": r.state, "error": r.error}))
+        .map(|r| {
+            let mut b = json!({"id": r.id, "channel": r.channel, "bank": r.bank, "state": r.state, "error": r.error});
+            // A batch without the statement its channel owes says so (no key when nothing is owed).
+            if let Some(w) = super::deliveries::batch_warning(&missing, r.id, &r.channel, r.business_date) {
+                b["warning"] = json!(w);
+            }
+            b
+        })
         .collect();
     report::write_with(
         dir,
@@ -490,11 +497,7 @@ pub async fn missing_statements(
     store: &Store,
     dates: &[NaiveDate],
 ) -> anyhow::Result<Vec<super::deliveries::Missing>> {
-    let mut facts = std::collections::BTreeMap::new();
-    for a in &cfg.accounts {
-        facts.insert(a.number.clone(), store.statement_facts(&a.number).await?);
-    }
-    Ok(super::deliveries::check(cfg, &facts, dates, chrono::Utc::now()))
+    super::deliveries::missing_as_of(cfg, store, dates, chrono::Utc::now()).await
 }
 
 /// Agreement warnings as of the business date: expiring within 30 days, accounts with

@@ -76,6 +76,64 @@ pub fn check(
     out
 }
 
+/// The last `days` business days before `now`'s local date (`general.timezone`), oldest
+/// first: the window `status` and the worker's `fundrecon_statements_*` gauges look at.
+pub fn recent_business_days(cfg: &Config, now: DateTime<Utc>, days: usize) -> Vec<NaiveDate> {
+    let tz: chrono_tz::Tz = cfg.general.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let today = now.with_timezone(&tz).date_naive();
+    let mut d = today.pred_opt().unwrap_or(today);
+    let mut dates = Vec::new();
+    // Bounded: a year of days without a business day ends the look.
+    for _ in 0..(days + 366) {
+        if dates.len() >= days {
+            break;
+        }
+        if crate::calendar::is_business_day(d) {
+            dates.push(d);
+        }
+        d = d.pred_opt().unwrap_or(d);
+    }
+    dates.reverse();
+    dates
+}
+
+/// Missing statements of `dates` as of `now`, from the statements stored.
+pub async fn missing_as_of(
+    cfg: &Config,
+    store: &crate::store::Store,
+    dates: &[NaiveDate],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Missing>> {
+    let mut facts = BTreeMap::new();
+    for a in &cfg.accounts {
+        facts.insert(a.number.clone(), store.statement_facts(&a.number).await?);
+    }
+    Ok(check(cfg, &facts, dates, now))
+}
+
+/// The warning of a batch (channel × date) whose statement is not here: one line naming
+/// each account, the deadline and what to do, or `None` when nothing is owed. A batch that
+/// ends `done` without the statement its channel owes says so with this in `status`,
+/// `runs show`, the 运行情况 sheet (and the gauges `fundrecon_statements_missing`).
+pub fn batch_warning(missing: &[Missing], run_id: i64, channel: &str, date: NaiveDate) -> Option<String> {
+    let owed: Vec<String> = missing
+        .iter()
+        .filter(|m| m.channel == channel && m.date == date)
+        .map(|m| {
+            let when = if m.status == "late" { "late" } else { "not yet due" };
+            format!("account {} ({when}, deadline {})", m.account_no, m.deadline)
+        })
+        .collect();
+    if owed.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "no statement fetched for {}: {}; once the bank has delivered it: `fundrecon runs rerun {run_id}`",
+        date,
+        owed.join(", ")
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -123,7 +123,8 @@ pub fn run_sheet(extra: &serde_json::Value, lang: Lang) -> Option<Sheet<'static>
             Cell::Label(l.run_batch.into()),
             Cell::text(format!("{} ({})", str_of(b, "channel"), str_of(b, "bank"))),
             Cell::Label(lang.state(&str_of(b, "state"))),
-            Cell::text(str_of(b, "error")),
+            // A batch done without its statement shows why here (`warning`).
+            Cell::text(Some(str_of(b, "error")).filter(|e| !e.is_empty()).unwrap_or_else(|| str_of(b, "warning"))),
         ]);
     }
     for e in list("book_errors") {

@@ -304,7 +304,7 @@ pub async fn runs(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
         ("渠道", "Channel"),
         ("银行", "Bank"),
         ("状态", "State"),
-        ("尝试次数", "Attempts"),
+        ("运行次数", "Runs"),
         ("完成时间", "Finished (UTC)"),
         ("错误", "Error"),
     ] {

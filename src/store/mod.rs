@@ -111,6 +111,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "queue", include_str!("../../migrations/sqlite/0004_queue.sql")),
     (5, "entry_sum", include_str!("../../migrations/sqlite/0005_entry_sum.sql")),
     (6, "entry_items", include_str!("../../migrations/sqlite/0006_entry_items.sql")),
+    (7, "rerun_by", include_str!("../../migrations/sqlite/0007_rerun_by.sql")),
     (9, "book_withdrawn", include_str!("../../migrations/sqlite/0009_book_withdrawn.sql")),
 ];
 const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -120,6 +121,7 @@ const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "queue", include_str!("../../migrations/postgres/0004_queue.sql")),
     (5, "entry_sum", include_str!("../../migrations/postgres/0005_entry_sum.sql")),
     (6, "entry_items", include_str!("../../migrations/postgres/0006_entry_items.sql")),
+    (7, "rerun_by", include_str!("../../migrations/postgres/0007_rerun_by.sql")),
     (9, "book_withdrawn", include_str!("../../migrations/postgres/0009_book_withdrawn.sql")),
 ];
 

@@ -32,7 +32,10 @@ pub struct QueueRow {
     pub lease_until_ms: Option<i64>,
     pub next_at_ms: i64,
     pub start_stage: Option<String>,
+    /// Who queued the batch first (a rerun does not change it).
     pub queued_by: Option<String>,
+    /// Every rerun asked for, oldest first, one line each (`<who> at <time> from <stage>`).
+    pub rerun_by: Option<String>,
     pub error: Option<String>,
     pub summary: Option<String>,
 }
@@ -79,6 +82,8 @@ pub enum RequeueError {
     InProgress { id: i64, owner: String, state: String },
     #[error("batch {id} is already queued")]
     AlreadyQueued { id: i64 },
+    #[error("batch {id}: nothing to parse again ({why}); pull the statement again with `fundrecon runs rerun {id}`")]
+    NothingToParse { id: i64, why: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -91,7 +96,7 @@ pub struct Exclusive {
 }
 
 const QUEUE_COLUMNS: &str = "id, channel, bank, business_date, state, attempts, stage_tries, lease_owner, lease_until_ms, \
-                             next_at_ms, start_stage, queued_by, error, summary";
+                             next_at_ms, start_stage, queued_by, rerun_by, error, summary";
 
 /// Reads a [`QueueRow`] from a row of either backend (a macro: the body is typed once
 /// per backend inside `on_pool!`).
@@ -112,6 +117,7 @@ macro_rules! queue_row {
                 next_at_ms: r.try_get("next_at_ms")?,
                 start_stage: r.try_get("start_stage")?,
                 queued_by: r.try_get("queued_by")?,
+                rerun_by: r.try_get("rerun_by")?,
                 error: r.try_get("error")?,
                 summary: r.try_get("summary")?,
             })
@@ -234,7 +240,10 @@ impl Store {
     }
 
     /// Queues a finished batch again (`rerun`): from its first stage, or from `parsing`
-    /// to reuse the files already archived for it. A batch in progress is refused.
+    /// to reuse the files already archived for it. A batch in progress is refused, and so
+    /// is a rerun from `parsing` of a batch whose last fetch failed or that holds no file
+    /// (it would end without the statement that waits at the bank). `queued_by` keeps who
+    /// queued the batch first; each rerun adds a line to `rerun_by`.
     pub async fn requeue(
         &self,
         id: i64,
@@ -254,11 +263,23 @@ impl Store {
                 state: row.state.clone(),
             });
         }
+        if start_stage == Some("parsing")
+            && let Some(why) = self.nothing_to_parse(&row).await?
+        {
+            return Err(RequeueError::NothingToParse { id, why });
+        }
+        let line = format!(
+            "{by} at {} from {}",
+            chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default().format("%Y-%m-%d %H:%M:%S UTC"),
+            start_stage.unwrap_or("fetching")
+        );
+        let history = rerun_history(row.rerun_by.as_deref(), &line);
         let n = on_pool!(self, p => sqlx::query(
-            "UPDATE runs SET state = 'queued', start_stage = $1, queued_by = $2, error = NULL, finished_at = NULL, lease_owner = NULL, \
-             lease_until_ms = NULL, next_at_ms = 0, stage_tries = 0 WHERE id = $3 AND state = $4 AND (lease_owner IS NULL OR lease_until_ms < $5)",
+            "UPDATE runs SET state = 'queued', start_stage = $1, rerun_by = $2, error = NULL, \
+             finished_at = NULL, lease_owner = NULL, lease_until_ms = NULL, next_at_ms = 0, stage_tries = 0 \
+             WHERE id = $3 AND state = $4 AND (lease_owner IS NULL OR lease_until_ms < $5)",
         )
-        .bind(start_stage).bind(by).bind(id).bind(&row.state).bind(now_ms).execute(p).await.map_err(StoreError::from)?.rows_affected());
+        .bind(start_stage).bind(&history).bind(id).bind(&row.state).bind(now_ms).execute(p).await.map_err(StoreError::from)?.rows_affected());
         if n != 1 {
             // A worker took it between the read and the write.
             let now_row = self.queue_row(id).await?.ok_or(RequeueError::NotFound(id))?;
@@ -269,6 +290,36 @@ impl Store {
             });
         }
         self.queue_row(id).await?.ok_or(RequeueError::NotFound(id))
+    }
+
+    /// Why a rerun from `parsing` would find nothing the bank owes: the batch's last fetch
+    /// failed (its error, or the worker's fetch record, says so), or it holds no file.
+    async fn nothing_to_parse(&self, row: &QueueRow) -> Result<Option<String>> {
+        let fetch_error = row
+            .summary
+            .as_deref()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+            .and_then(|v| v.pointer("/worker/fetched/error").and_then(|e| e.as_str()).map(str::to_string));
+        if let Some(e) = row.error.as_deref().filter(|e| e.starts_with("fetching:")).map(str::to_string).or(fetch_error)
+        {
+            let first = e.lines().next().unwrap_or_default().to_string();
+            return Ok(Some(format!("its last fetch failed: {first}")));
+        }
+        if self.run_files(row.id).await?.is_empty() {
+            return Ok(Some("it holds no fetched file".into()));
+        }
+        Ok(None)
+    }
+
+    /// Executions of a failed stage that were tried again, per batch (`run_stages` rows
+    /// with outcome `retry`).
+    pub async fn retry_counts(&self) -> Result<std::collections::BTreeMap<i64, i64>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query("SELECT run_id, COUNT(*) AS n FROM run_stages WHERE outcome = 'retry' GROUP BY run_id")
+                .fetch_all(p)
+                .await?;
+            rows.iter().map(|r| Ok((r.try_get("run_id")?, r.try_get("n")?))).collect()
+        })
     }
 
     pub async fn queue_row(&self, id: i64) -> Result<Option<QueueRow>> {
@@ -398,7 +449,8 @@ impl Store {
         Ok(())
     }
 
-    /// Workers that have not stopped and whose heartbeat is newer than `since_ms`.
+    /// Workers that have not stopped and whose heartbeat is newer than `since_ms` (the
+    /// caller tells live ones from those whose heartbeat is older than their lease).
     pub async fn live_workers(&self, since_ms: i64) -> Result<Vec<WorkerRow>> {
         on_pool!(self, p => {
             let rows = sqlx::query(
@@ -495,8 +547,29 @@ impl Store {
     }
 }
 
+/// At most this many rerun lines are kept per batch (the oldest are dropped).
+const MAX_RERUN_LINES: usize = 50;
+
+/// `history` with `line` appended, the oldest lines dropped past [`MAX_RERUN_LINES`].
+fn rerun_history(history: Option<&str>, line: &str) -> String {
+    let mut lines: Vec<&str> = history.unwrap_or_default().lines().filter(|l| !l.is_empty()).collect();
+    lines.push(line);
+    let skip = lines.len().saturating_sub(MAX_RERUN_LINES);
+    lines[skip..].join("\n")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rerun_history_keeps_the_latest_lines() {
+        assert_eq!(super::rerun_history(None, "a"), "a");
+        assert_eq!(super::rerun_history(Some("a"), "b"), "a\nb");
+        let long = (0..60).map(|i| i.to_string()).collect::<Vec<_>>().join("\n");
+        let h = super::rerun_history(Some(&long), "x");
+        assert_eq!(h.lines().count(), super::MAX_RERUN_LINES);
+        assert!(h.ends_with("\nx") && h.starts_with("11\n"));
+    }
+
     #[test]
     fn lock_keys_are_stable_and_distinct() {
         assert_eq!(super::lock_key("account:1"), super::lock_key("account:1"));

@@ -13,6 +13,9 @@ use std::sync::{Arc, Mutex};
 /// Upper bounds (seconds) of the stage-duration histogram buckets.
 const BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0];
 
+/// How many business days back the statement gauges look (as `status` does by default).
+pub const STATEMENT_DAYS: usize = 5;
+
 #[derive(Default, Debug)]
 struct Histogram {
     counts: [u64; BUCKETS.len()],
@@ -32,6 +35,10 @@ struct Inner {
     open_discrepancies: BTreeMap<(String, String), i64>,
     fetch_errors: BTreeMap<String, u64>,
     last_success: BTreeMap<String, i64>,
+    /// Statements past their deadline per channel, over [`STATEMENT_DAYS`].
+    statements_late: BTreeMap<String, i64>,
+    /// Statements not here (late or not yet due) per (bank, account).
+    statements_missing: BTreeMap<(String, String), i64>,
     batches_finished: BTreeMap<String, u64>,
     /// Epoch ms of the last successful heartbeat (database reachable).
     heartbeat_ms: i64,
@@ -104,6 +111,24 @@ impl Metrics {
             i.batches_by_state = states.into_iter().collect();
             i.open_discrepancies = open.into_iter().map(|(a, k, n)| ((a, k), n)).collect();
             i.last_success = last_success.into_iter().map(|(b, t)| (b, t.timestamp())).collect();
+        })
+    }
+
+    /// The statement gauges, from the deliveries check (every configured channel and
+    /// account listed, at 0 when nothing is missing).
+    pub fn statements(&self, cfg: &crate::config::Config, missing: &[crate::job::deliveries::Missing]) {
+        let mut late: BTreeMap<String, i64> = cfg.channels.iter().map(|c| (c.name.clone(), 0)).collect();
+        let mut owed: BTreeMap<(String, String), i64> =
+            cfg.accounts.iter().map(|a| ((a.bank.clone(), a.number.clone()), 0)).collect();
+        for m in missing {
+            if m.status == "late" {
+                *late.entry(m.channel.clone()).or_default() += 1;
+            }
+            *owed.entry((m.bank.clone(), m.account_no.clone())).or_default() += 1;
+        }
+        self.with(|i| {
+            i.statements_late = late;
+            i.statements_missing = owed;
         })
     }
 
@@ -186,6 +211,24 @@ impl Metrics {
             );
             for (b, t) in &i.last_success {
                 let _ = writeln!(o, "fundrecon_last_success_timestamp_seconds{{bank=\"{b}\"}} {t}");
+            }
+            head(
+                &mut o,
+                "fundrecon_statements_late",
+                "gauge",
+                "Statements past their delivery deadline per channel, over the last business days.",
+            );
+            for (c, n) in &i.statements_late {
+                let _ = writeln!(o, "fundrecon_statements_late{{channel=\"{c}\"}} {n}");
+            }
+            head(
+                &mut o,
+                "fundrecon_statements_missing",
+                "gauge",
+                "Statements not here (late or not yet due) per bank and account, over the last business days.",
+            );
+            for ((b, a), n) in &i.statements_missing {
+                let _ = writeln!(o, "fundrecon_statements_missing{{bank=\"{b}\",account=\"{a}\"}} {n}");
             }
             head(
                 &mut o,

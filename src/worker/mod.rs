@@ -235,8 +235,10 @@ impl<'a> Worker<'a> {
                     Err(e) => tracing::warn!(error = %e, "cannot read the queue"),
                 }
             }
-            // Idle: wait for the next poll, a due schedule, or the stop signal.
-            let wait = self.next_wake(poll);
+            // Idle: wait for the next poll, a due schedule, or the stop signal; at most a
+            // third of the lease, so the heartbeat stays fresh (`status` lists a worker whose
+            // heartbeat is older than its lease as gone).
+            let wait = self.next_wake(poll.min((self.lease / 3).max(Duration::from_secs(1))));
             tokio::select! {
                 _ = self.clock.sleep(wait) => {}
                 r = stop.changed() => if r.is_err() { break },
@@ -316,6 +318,14 @@ impl<'a> Worker<'a> {
             Ok((s, o, l)) => self.metrics.refresh(s, o, l),
             Err(e) => tracing::warn!(error = %e, "cannot refresh metrics"),
         }
+        // Late and missing statements over the business days `status` looks at, as of the
+        // worker's clock.
+        let now = self.clock.now();
+        let dates = crate::job::deliveries::recent_business_days(self.cfg, now, metrics::STATEMENT_DAYS);
+        match crate::job::deliveries::missing_as_of(self.cfg, self.store, &dates, now).await {
+            Ok(m) => self.metrics.statements(self.cfg, &m),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot refresh the statement gauges"),
+        }
     }
 
     /// Runs a claimed batch from its current stage to its end, or until the lease is
@@ -352,6 +362,15 @@ impl<'a> Worker<'a> {
                 match driven {
                     Driven::Finished(Ok(next_carry)) => {
                         carry = next_carry;
+                        if let Some(e) = carry.fetched.as_ref().and_then(|f| f.error.clone()).filter(|_| stage == "fetching") {
+                            // A permanent fetch failure (a refused host key, login, folder):
+                            // nothing was pulled, so the batch fails here, at its fetch; the
+                            // later stages do not run and never show as done.
+                            tracing::error!(error = %e, "fetch failed permanently; the batch fails");
+                            let cause = format!("fetching: {e}");
+                            self.fail_batch(&row, &stage, log_id, &cause, &cause, &carry, secs).await;
+                            return After::Continue;
+                        }
                         let next = STAGES.iter().position(|s| *s == stage).and_then(|i| STAGES.get(i + 1)).copied();
                         let moved = match next {
                             Some(next) => {
@@ -407,13 +426,8 @@ impl<'a> Worker<'a> {
                         let cause = format!("{stage}: {e:#}");
                         if try_no >= i64::from(self.cfg.worker.max_attempts) {
                             tracing::error!(error = %cause, tries = try_no, "stage failed for the last time; the batch fails");
-                            let (s, _) = carry.summary(None);
                             let msg = format!("{cause} (after {try_no} tries)");
-                            if matches!(self.store.finish(row.id, &self.id, &stage, "failed", Some(&msg), &s.to_string()).await, Ok(true)) {
-                                self.metrics.batch_finished("failed");
-                            }
-                            self.metrics.stage_done(&stage, "failed", secs);
-                            let _ = self.store.stage_ended(log_id, "failed", Some(&cause)).await;
+                            self.fail_batch(&row, &stage, log_id, &msg, &cause, &carry, secs).await;
                         } else {
                             let wait = backoff(&self.cfg.worker, try_no);
                             let at = self.clock.now_ms() + wait.as_millis() as i64;
@@ -442,6 +456,27 @@ impl<'a> Worker<'a> {
         }
         .instrument(span)
         .await
+    }
+
+    /// Ends a batch `failed` in `stage` with `error`, and that stage's log row `failed`
+    /// with `cause`.
+    #[allow(clippy::too_many_arguments)]
+    async fn fail_batch(
+        &self,
+        row: &QueueRow,
+        stage: &str,
+        log_id: i64,
+        error: &str,
+        cause: &str,
+        carry: &Carry,
+        secs: f64,
+    ) {
+        let (s, _) = carry.summary(None);
+        if matches!(self.store.finish(row.id, &self.id, stage, "failed", Some(error), &s.to_string()).await, Ok(true)) {
+            self.metrics.batch_finished("failed");
+        }
+        self.metrics.stage_done(stage, "failed", secs);
+        let _ = self.store.stage_ended(log_id, "failed", Some(cause)).await;
     }
 
     /// Drives a stage while renewing the lease; on shutdown gives it `shutdown_secs`.
