@@ -247,8 +247,7 @@ async fn zipped_delivery_is_archived_and_imported_member_by_member() {
         // The batches list the statements of the date by file: here the zip's member.
         let sv: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(
-            sv["batches"][1]["statements"][0]["file"],
-            "ICBC_20240322.zip!2024-03/ICBC_camt053_20240322.xml",
+            sv["batches"][1]["statements"][0]["file"], "ICBC_20240322.zip!2024-03/ICBC_camt053_20240322.xml",
             "{}",
             b.name
         );

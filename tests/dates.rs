@@ -182,7 +182,11 @@ async fn report_folders_are_replaced_whole_or_not_at_all() {
         assert_eq!(out.status.code(), Some(0), "{}: {}", b.name, text(&out.stderr));
         let month = reports.join("2024-03");
         let good = snapshot(&month);
-        let out = fundrecon(&cfg, &["report", "--month", "2024-03"], &[("FUNDRECON_TEST_REPORT_FAIL", "report-2024-03.xlsx")]);
+        let out = fundrecon(
+            &cfg,
+            &["report", "--month", "2024-03"],
+            &[("FUNDRECON_TEST_REPORT_FAIL", "report-2024-03.xlsx")],
+        );
         assert_eq!(out.status.code(), Some(2), "{}", b.name);
         assert!(text(&out.stderr).contains("no space left on device"), "{}: {}", b.name, text(&out.stderr));
         assert_eq!(snapshot(&month), good, "{}: the month's file is whole", b.name);
@@ -227,7 +231,12 @@ async fn a_statement_sent_again_in_other_bytes_counts_once() {
                 .expect("runs show prints the summary"),
         )
         .unwrap();
-        assert_eq!((&summary["entries_new"], &summary["entries_already_known"], &summary["statements"]), (&serde_json::json!(6), &serde_json::json!(0), &serde_json::json!(2)), "{}: {summary}", b.name);
+        assert_eq!(
+            (&summary["entries_new"], &summary["entries_already_known"], &summary["statements"]),
+            (&serde_json::json!(6), &serde_json::json!(0), &serde_json::json!(2)),
+            "{}: {summary}",
+            b.name
+        );
         assert_eq!(
             summary["redelivered_same_content"],
             serde_json::json!([

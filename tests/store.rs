@@ -381,7 +381,12 @@ async fn in_memory_ledger_reads_like_the_database() {
         assert_eq!(counts, [(3, 0), (2, 1), (5, 0), (2, 2), (0, 0), (1, 0), (0, 0), (0, 1)], "{}", b.name);
         assert_eq!(lines.len(), 3, "{}: {lines:?}", b.name);
         assert!(lines[0].starts_with("a-crlf.sta line 1: re-delivered, same content as a.sta line 1"), "{lines:?}");
-        assert!(lines[2].starts_with("b-changed.sta line 1: changed re-delivery of statement 2: first delivered in b.sta line 1"), "{lines:?}");
+        assert!(
+            lines[2].starts_with(
+                "b-changed.sta line 1: changed re-delivery of statement 2: first delivered in b.sta line 1"
+            ),
+            "{lines:?}"
+        );
         for account in ["A", "B"] {
             let (mut db, mut mem) = (store.account_data(account).await.unwrap(), ledger.take_account(account));
             if b.name == "postgres" {

@@ -411,10 +411,7 @@ pub fn write_with(dir: &Path, results: &[AccountResult], extra: Option<Value>, o
             }
             if want(Format::Json) {
                 let v: Vec<Value> = stmts.iter().map(reconciliation::to_json).collect();
-                put(
-                    &dir.join("reconciliation.json"),
-                    serde_json::to_string_pretty(&v).expect("json") + "\n",
-                )?;
+                put(&dir.join("reconciliation.json"), serde_json::to_string_pretty(&v).expect("json") + "\n")?;
             }
         }
         lap("json");

@@ -7,8 +7,8 @@
 //! dates as chrono types (TEXT / DATE). Every multi-row write is one transaction.
 
 pub mod memory;
-pub mod redelivery;
 mod money_col;
+pub mod redelivery;
 
 pub use money_col::DbMoney;
 pub use review::{CurrentMatch, OpenItem};
@@ -1337,7 +1337,11 @@ impl ImportTx {
     /// (also earlier in this transaction) that could be `identity` delivered again: same
     /// fingerprint, or same id, sequence and period. Rows from before fingerprints were
     /// stored are never compared.
-    async fn earlier(&mut self, account_no: &str, identity: &redelivery::Identity) -> Result<(String, Vec<redelivery::Earlier>)> {
+    async fn earlier(
+        &mut self,
+        account_no: &str,
+        identity: &redelivery::Identity,
+    ) -> Result<(String, Vec<redelivery::Earlier>)> {
         let sha = self.sha.clone();
         let id = identity;
         on_tx!(self.tx, t => {
