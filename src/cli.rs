@@ -646,7 +646,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 "html" => crate::report::html::page(&book).into_bytes(),
                 _ => crate::report::xlsx::workbook(&book).context("building the workbook")?,
             };
-            std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+            // Whole or not at all: a temporary file beside it, synced, renamed over it.
+            crate::report::staged::write_file(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
             println!("report: {}", path.display());
             Ok(EXIT_CLEAN)
         }
@@ -870,6 +871,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                         };
                         println!("  {}  {:<12}  {}", f.sha256, state, f.name);
                     }
+                    print_statements_of_date(&store, &r).await?;
                     if let Some(e) = &r.error {
                         println!("error:\n  {}", e.replace('\n', "\n  "));
                     }
@@ -1277,4 +1279,27 @@ async fn review(cfg: &Config, store: &Store, cmd: ReviewCmd) -> anyhow::Result<i
         println!("{l}");
     }
     Ok(EXIT_CLEAN)
+}
+
+/// The part of `runs show` that lists the statements of the batch's business date (a
+/// statement's date is its closing date), whichever batch pulled their files: `files:`
+/// above lists what this batch pulled, which can be another date's statements.
+async fn print_statements_of_date(store: &crate::store::Store, r: &crate::store::RunRow) -> anyhow::Result<()> {
+    let stmts = store.statements_of_date(&r.channel, r.business_date).await?;
+    println!("statements of {}:{}", r.business_date, if stmts.is_empty() { " none" } else { "" });
+    for s in &stmts {
+        let pulled = match s.pulled_by {
+            Some(id) if id == r.id => "pulled by this batch".to_string(),
+            Some(id) => format!("pulled by batch {id}"),
+            None => "a zip member".to_string(),
+        };
+        println!(
+            "  {}  {}  {}  {}  ({pulled})",
+            s.account_no,
+            s.statement_id.as_deref().or(s.sequence.as_deref()).unwrap_or("-"),
+            s.closing_date.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+            s.file
+        );
+    }
+    Ok(())
 }

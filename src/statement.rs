@@ -46,6 +46,74 @@ impl Statement {
     pub fn entry_sum(&self) -> Option<Decimal> {
         self.entries.iter().try_fold(Decimal::ZERO, |acc, e| acc.checked_add(e.amount.amount))
     }
+
+    /// What the statement says, as a SHA-256 (hex): account, currency, statement id and
+    /// sequence, balances, and every entry's dates, amount, references, counterparty,
+    /// text, kind, codes and batch items (amounts in canonical form). Not where things
+    /// are in the file (`location`) nor the bytes around them: the same statement sent
+    /// again with CRLF line ends, another file name or encoding has the same fingerprint.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        fn put(h: &mut Sha256, s: Option<&str>) {
+            match s {
+                // Length-prefixed, so no two sequences of fields run together alike.
+                Some(s) => {
+                    h.update([1u8]);
+                    h.update((s.len() as u64).to_le_bytes());
+                    h.update(s.as_bytes());
+                }
+                None => h.update([0u8]),
+            }
+        }
+        let money = crate::money::canonical;
+        let balance = |b: &Option<Balance>| {
+            b.as_ref().map(|b| format!("{} {} {}", b.date, money(b.amount.amount), b.amount.currency.as_str()))
+        };
+        let mut h = Sha256::new();
+        put(&mut h, Some("statement v1"));
+        put(&mut h, Some(&self.account));
+        put(&mut h, Some(self.currency.as_str()));
+        put(&mut h, self.sequence.as_deref());
+        put(&mut h, self.statement_id.as_deref());
+        put(&mut h, balance(&self.opening).as_deref());
+        put(&mut h, balance(&self.closing).as_deref());
+        put(&mut h, Some(&self.entries.len().to_string()));
+        for e in &self.entries {
+            put(&mut h, Some(&e.booking_date.to_string()));
+            put(&mut h, e.value_date.map(|d| d.to_string()).as_deref());
+            put(&mut h, Some(&money(e.amount.amount)));
+            put(&mut h, Some(e.amount.currency.as_str()));
+            for f in [
+                &e.bank_ref,
+                &e.customer_ref,
+                &e.end_to_end_id,
+                &e.counterparty_account,
+                &e.counterparty_name,
+                &e.counterparty_bank,
+                &e.type_code,
+                &e.return_reason,
+            ] {
+                put(&mut h, f.as_deref());
+            }
+            put(&mut h, Some(&e.narrative));
+            put(&mut h, Some(e.kind.as_str()));
+            match &e.batch {
+                None => put(&mut h, None),
+                Some(b) => {
+                    put(&mut h, b.count.map(|c| c.to_string()).as_deref());
+                    put(&mut h, b.total.map(money).as_deref());
+                    put(&mut h, Some(&b.items.len().to_string()));
+                    for i in &b.items {
+                        put(&mut h, i.amount.map(money).as_deref());
+                        for f in [&i.end_to_end_id, &i.counterparty_account, &i.counterparty_name, &i.narrative] {
+                            put(&mut h, f.as_deref());
+                        }
+                    }
+                }
+            }
+        }
+        hex::encode(h.finalize())
+    }
 }
 
 /// What kind of movement an entry is, as far as the bank's own codes tell.

@@ -11,6 +11,11 @@ use crate::money::canonical;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+/// The start of the flag a statement sent again with other content carries
+/// (`store::redelivery`): reported as a `balance_break` of rule `changed_redelivery`, and
+/// left out of the chain (the first delivery keeps its place there).
+pub const CHANGED_FLAG: &str = "changed re-delivery";
+
 /// A stored statement's balances, as validation needs them.
 #[derive(Clone, Debug)]
 pub struct StatementFacts {
@@ -58,8 +63,14 @@ pub fn statements(stmts: &[StatementFacts]) -> Vec<Discrepancy> {
     for s in stmts {
         for f in &s.flags {
             let date = s.closing.or(s.opening).map(|c| c.0).unwrap_or_default();
-            let mut d =
-                disc(Kind::ArithmeticError, s, date, Decimal::ZERO, Decimal::ZERO, "running_balance", f.clone());
+            // A statement sent again with other content (`store::redelivery`): named with
+            // its file beside the first delivery the flag names.
+            let (kind, rule, detail) = if f.starts_with(CHANGED_FLAG) {
+                (Kind::BalanceBreak, "changed_redelivery", format!("{} {}: {f}", s.file, s.location))
+            } else {
+                (Kind::ArithmeticError, "running_balance", f.clone())
+            };
+            let mut d = disc(kind, s, date, Decimal::ZERO, Decimal::ZERO, rule, detail);
             (d.amount, d.expected) = (None, None);
             out.push(d);
         }
@@ -89,8 +100,12 @@ pub fn statements(stmts: &[StatementFacts]) -> Vec<Discrepancy> {
         }
     }
     // Chain: order by closing date, then opening date, then id (files may arrive in any order).
-    let mut ordered: Vec<&StatementFacts> =
-        stmts.iter().filter(|s| s.opening.is_some() && s.closing.is_some()).collect();
+    // A changed re-delivery is reported above; the first delivery keeps its place here.
+    let mut ordered: Vec<&StatementFacts> = stmts
+        .iter()
+        .filter(|s| s.opening.is_some() && s.closing.is_some())
+        .filter(|s| !s.flags.iter().any(|f| f.starts_with(CHANGED_FLAG)))
+        .collect();
     ordered.sort_by_key(|s| (s.closing.map(|c| c.0), s.opening.map(|o| o.0), s.id));
     for pair in ordered.windows(2) {
         let (prev, cur) = (pair[0], pair[1]);

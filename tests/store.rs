@@ -308,6 +308,10 @@ async fn in_memory_ledger_reads_like_the_database() {
         ),
         ("1".repeat(64), "a-again.sta", Vec::new()),
         ("3".repeat(64), "c.sta", vec![with(statement(vec![batch_entry()]), "A", "3", None)]),
+        // a.sta's statements in other bytes (issue 15, 17): counted once, by content.
+        ("4".repeat(64), "a-crlf.sta", Vec::new()),
+        // b.sta's statement (same sequence and period) with other content: stored, flagged.
+        ("5".repeat(64), "b-changed.sta", vec![with(statement(vec![entry(dec!(-1), Some("R1"))]), "A", "2", Some(21))]),
     ];
     let books: Vec<(&str, Vec<fundrecon::book::BookRecord>)> = vec![
         (
@@ -330,7 +334,8 @@ async fn in_memory_ledger_reads_like_the_database() {
 
     // The repeat of "f1" carries no statements of its own: it stands for the same content.
     let content = |stmts: &Vec<Statement>| if stmts.is_empty() { files[0].2.clone() } else { stmts.clone() };
-    // The ledger, and its (new, known) counts per book file and per statement file.
+    // The ledger, and its (new, known) counts per book file and per statement file (and
+    // the re-delivery lines, in the order met).
     let build = || {
         let mut ledger = Ledger::new();
         let mut counts: Vec<(u64, u64)> = Vec::new();
@@ -349,13 +354,15 @@ async fn in_memory_ledger_reads_like_the_database() {
             }
             counts.push(file);
         }
-        (ledger, counts)
+        let lines = ledger.redeliveries().to_vec();
+        (ledger, counts, lines)
     };
     let tmp = tempfile::tempdir().unwrap();
     let mut ran = 0;
     for b in backends(tmp.path(), "store_ledger").await {
         let store = Store::open(&b.url).await.unwrap();
         let mut counts: Vec<(u64, u64)> = Vec::new();
+        let mut lines: Vec<String> = Vec::new();
         for (source, recs) in &books {
             counts.push(store.import_books(source, recs).await.unwrap());
         }
@@ -365,11 +372,22 @@ async fn in_memory_ledger_reads_like_the_database() {
             let accounts: Vec<String> = stmts.iter().map(|s| s.account.clone()).collect();
             let st = store.import_statements(sha, "mt940", &stmts, &accounts).await.unwrap();
             counts.push((st.entries_new, st.entries_known));
+            lines.extend(st.redelivered.iter().chain(&st.changed).cloned());
         }
-        let (mut ledger, ledger_counts) = build();
+        let (mut ledger, ledger_counts, ledger_lines) = build();
         assert_eq!(ledger_counts, counts, "{}: (new, known) per book file, then per statement file", b.name);
-        // V1 corrected by d2.csv; b.sta repeats R1 twice; the repeat of a.sta is skipped whole.
-        assert_eq!(counts, [(3, 0), (2, 1), (5, 0), (2, 2), (0, 0), (1, 0)], "{}", b.name);
+        assert_eq!(ledger_lines, lines, "{}: re-delivery lines", b.name);
+        // V1 corrected by d2.csv; b.sta repeats R1 twice; the repeat of a.sta is skipped whole,
+        // so are its statements in other bytes; b-changed.sta's R1#1 is known.
+        assert_eq!(counts, [(3, 0), (2, 1), (5, 0), (2, 2), (0, 0), (1, 0), (0, 0), (0, 1)], "{}", b.name);
+        assert_eq!(lines.len(), 3, "{}: {lines:?}", b.name);
+        assert!(lines[0].starts_with("a-crlf.sta line 1: re-delivered, same content as a.sta line 1"), "{lines:?}");
+        assert!(
+            lines[2].starts_with(
+                "b-changed.sta line 1: changed re-delivery of statement 2: first delivered in b.sta line 1"
+            ),
+            "{lines:?}"
+        );
         for account in ["A", "B"] {
             let (mut db, mut mem) = (store.account_data(account).await.unwrap(), ledger.take_account(account));
             if b.name == "postgres" {

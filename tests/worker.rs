@@ -128,10 +128,12 @@ async fn content_counts(store: &Store) -> Vec<(String, i64)> {
     store.table_counts().await.unwrap()
 }
 
-fn reports_of(dir: &Path, date: NaiveDate) -> Vec<(String, String)> {
+/// A date's reports (a date before the demo's statements has no 调节表: its folder is as
+/// of that date).
+fn reports_of(dir: &Path, date: NaiveDate) -> Vec<(String, Option<String>)> {
     ["matches.csv", "discrepancies.csv", "reconciliation.csv"]
         .iter()
-        .map(|f| (f.to_string(), read(&dir.join("reports").join(date.to_string()).join(f))))
+        .map(|f| (f.to_string(), std::fs::read_to_string(dir.join("reports").join(date.to_string()).join(f)).ok()))
         .collect()
 }
 
@@ -269,7 +271,7 @@ async fn killed_worker_batch_is_taken_over_after_the_lease() {
     // Results equal a clean run: same rows, same reports as the golden demo.
     assert_eq!(content_counts(&store).await, want);
     for (f, text) in reports_of(&dir, day[0]) {
-        assert_eq!(text, read(&Path::new(ROOT).join("fixtures/demo/expected").join(&f)), "{f}");
+        assert_eq!(text, Some(read(&Path::new(ROOT).join("fixtures/demo/expected").join(&f))), "{f}");
     }
     store.close().await;
 }
@@ -320,7 +322,7 @@ async fn sigterm_during_a_stage_exits_zero_within_the_bound() {
         assert_eq!(wait_exit(&mut w2, Duration::from_secs(60), "worker t2"), 0, "{}", log_of(&cfg_path, "t2"));
         assert!(store.runs(false).await.unwrap().iter().all(|r| r.state == "done"));
         for (f, text) in reports_of(&dir, day[0]) {
-            assert_eq!(text, read(&Path::new(ROOT).join("fixtures/demo/expected").join(&f)), "{}: {f}", b.name);
+            assert_eq!(text, Some(read(&Path::new(ROOT).join("fixtures/demo/expected").join(&f))), "{}: {f}", b.name);
         }
         store.close().await;
     }

@@ -159,6 +159,12 @@ pub struct Imported {
     pub zip_members: u64,
     /// One line per file that failed (it fails the batch; other files go on).
     pub errors: Vec<String>,
+    /// Statements delivered before in other bytes, counted once (issue 15, 17).
+    #[serde(default)]
+    pub redelivered: Vec<String>,
+    /// Statements sent again with other content: stored, flagged, reported.
+    #[serde(default)]
+    pub redelivered_changed: Vec<String>,
 }
 
 /// The fetching stage: pull the channel's new files, archive and record each under the
@@ -325,6 +331,11 @@ async fn import_one(
             out.statements += s.statements;
             out.entries_new += s.entries_new;
             out.entries_known += s.entries_known;
+            for line in &s.changed {
+                tracing::warn!(channel = %ch.name, file = %name, "{line}");
+            }
+            out.redelivered.extend(s.redelivered);
+            out.redelivered_changed.extend(s.changed);
             tracing::info!(channel = %ch.name, file = %name, statements = s.statements, entries = s.entries_new, "imported");
         }
         Err(e) => {
@@ -357,6 +368,8 @@ pub fn batch_summary(f: &Fetched, i: &Imported) -> (serde_json::Value, Vec<Strin
         "entries_already_known": i.entries_known,
         "refused": f.refused,
         "superseded": i.superseded,
+        "redelivered_same_content": i.redelivered,
+        "redelivered_changed": i.redelivered_changed,
         "errors": errors,
     });
     (summary, errors)
@@ -377,7 +390,8 @@ async fn batch(
 }
 
 /// The date's report: every account matched from what is stored (replacing its previous
-/// automatic results), written to `dir`. Shared by `run` and the worker's reporting stage.
+/// automatic results), as of the date, written to `dir` as a whole (the folder is
+/// replaced, never written into). Shared by `run` and the worker's reporting stage.
 pub struct DateReport {
     pub results: Vec<AccountResult>,
     pub warnings: Vec<String>,
@@ -409,28 +423,44 @@ pub async fn report_date(
     progress.stage("reports", "writing", &dir.display().to_string());
     // Every batch of the date, not just the ones this invocation ran: a rerun of one
     // batch must write the same report as the full run.
-    let batches: Vec<_> = store
-        .runs_on(date)
-        .await?
-        .iter()
-        .map(|r| {
-            let mut b = json!({"id": r.id, "channel": r.channel, "bank": r.bank, "state": r.state, "error": r.error});
-            // A batch without the statement its channel owes says so (no key when nothing is owed).
-            if let Some(w) = super::deliveries::batch_warning(&missing, r.id, &r.channel, r.business_date) {
-                b["warning"] = json!(w);
-            }
-            b
-        })
-        .collect();
+    let mut batches = Vec::new();
+    for r in store.runs_on(date).await? {
+        // The statements of the date, whichever batch pulled their files (issue 15, 4).
+        let statements = batch_statements(store, &r.channel, date).await?;
+        let mut b = json!({"id": r.id, "channel": r.channel, "bank": r.bank, "state": r.state, "error": r.error, "statements": statements});
+        // A batch without the statement its channel owes says so (no key when nothing is owed).
+        if let Some(w) = super::deliveries::batch_warning(&missing, r.id, &r.channel, r.business_date) {
+            b["warning"] = json!(w);
+        }
+        batches.push(b);
+    }
+    // Written whole beside `dir`, then put in its place (issue 15, 11): a failed write
+    // leaves the previous folder as it was.
+    let staged = report::staged::Staged::new(dir).with_context(|| format!("writing reports to {}", dir.display()))?;
     report::write_with(
-        dir,
+        staged.path(),
         &results,
         Some(json!({"business_date": date.to_string(), "batches": batches, "book_errors": book_errors, "book_withdrawn": withdrawn, "interest_warnings": warnings,
             "missing_statements": missing.iter().map(|m| json!({"account_no": m.account_no, "bank": m.bank, "channel": m.channel, "date": m.date.to_string(), "deadline": m.deadline, "status": m.status})).collect::<Vec<_>>()})),
         &cfg.report.options(),
     )
     .with_context(|| format!("writing reports to {}", dir.display()))?;
+    staged.commit().with_context(|| format!("putting the reports in place at {}", dir.display()))?;
     Ok(DateReport { results, warnings, missing })
+}
+
+/// The statements of a batch's date as the report lists them: file, account, statement
+/// id, closing date and the batch that pulled the file.
+async fn batch_statements(store: &Store, channel: &str, date: NaiveDate) -> anyhow::Result<Vec<serde_json::Value>> {
+    Ok(store
+        .statements_of_date(channel, date)
+        .await?
+        .iter()
+        .map(|s| {
+            json!({"file": s.file, "account_no": s.account_no, "statement_id": s.statement_id,
+                "closing_date": s.closing_date.map(|d| d.to_string()), "pulled_by_batch": s.pulled_by})
+        })
+        .collect())
 }
 
 pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<Outcome> {

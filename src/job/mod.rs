@@ -161,8 +161,14 @@ pub async fn import_file(
 /// Validates and matches one account from what is stored, stores the outcome (replacing
 /// the previous automatic one) and returns it for reporting.
 ///
-/// `as_of` is the business date reported (open items' ages count to it); `None` (the
-/// one-shot `reconcile`) takes the end of the account's statements.
+/// `as_of` is the business date reported: the result returned is the account as of that
+/// date ([`crate::store::AccountData::as_of`]: entries, records and statements up to it;
+/// open items' ages count to it); `None` (the one-shot `reconcile`, the month report, a
+/// decision) takes everything stored, to the end of the account's statements.
+///
+/// What is stored is always the whole picture (everything known): when the date cuts
+/// something off, the whole picture is matched too and stored, so that a report of an
+/// earlier date never replaces the results the review page shows with an older view.
 pub async fn match_account(
     store: &Store,
     acct: &AccountInfo,
@@ -172,9 +178,13 @@ pub async fn match_account(
     let data = store.account_data(&acct.number).await?;
     // People's decisions first: what they matched or rejected is not the cascade's to redo.
     let decided = crate::review::replay(&store.decisions(Some(&acct.number)).await?);
-    let result = account_result(acct, data, &decided, window_days, as_of);
-    store.replace_results(&acct.number, &result.matches, &result.discrepancies).await?;
-    Ok(result)
+    let cut = as_of.and_then(|d| data.as_of(d));
+    let whole = account_result(acct, data, &decided, window_days, if cut.is_some() { None } else { as_of });
+    store.replace_results(&acct.number, &whole.matches, &whole.discrepancies).await?;
+    Ok(match cut {
+        Some(data) => account_result(acct, data, &decided, window_days, as_of),
+        None => whole,
+    })
 }
 
 /// The item details of the account's batch entries, as matching reads them: each item's

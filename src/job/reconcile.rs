@@ -359,8 +359,12 @@ fn store_statements(
     if !ledger.add_file(sha) {
         return Ok(());
     }
+    let before = ledger.redeliveries().len();
     for (s, account) in statements.into_iter().zip(resolved) {
         ledger.statement(name, s, &account)?;
+    }
+    for line in &ledger.redeliveries()[before..] {
+        tracing::warn!("{line}");
     }
     Ok(())
 }

@@ -88,7 +88,7 @@ pub fn partition(
                     canonical(bank),
                     canonical(book),
                     if missing > 0 {
-                        format!(", {missing} item(s) no longer in the books or statements (a voucher withdrawn: 作废, 红字冲销, or missing from a full export)")
+                        format!(", {missing} item(s) no longer in the books or statements (a voucher withdrawn: 作废, 红字冲销, or missing from a full export; or dated after this report's date)")
                     } else {
                         String::new()
                     }

@@ -12,6 +12,7 @@ pub mod html;
 pub mod labels;
 pub mod month;
 pub mod reconciliation;
+pub mod staged;
 pub mod view;
 pub mod xlsx;
 
@@ -357,6 +358,12 @@ pub fn write_all(dir: &Path, results: &[AccountResult], extra: Option<Value>) ->
     write_with(dir, results, extra, &Options::default())
 }
 
+/// One report file (the test hook [`staged::fail_point`] first).
+fn put(path: &Path, bytes: impl AsRef<[u8]>) -> std::io::Result<()> {
+    staged::fail_point(path)?;
+    std::fs::write(path, bytes)
+}
+
 /// Writes the report files `opts` asks for into `dir` (created if needed).
 pub fn write_with(dir: &Path, results: &[AccountResult], extra: Option<Value>, opts: &Options) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
@@ -375,12 +382,14 @@ pub fn write_with(dir: &Path, results: &[AccountResult], extra: Option<Value>, o
         let csv = want(Format::Csv).then(|| {
             scope.spawn(|| -> std::io::Result<()> {
                 let t = std::time::Instant::now();
-                let file = std::fs::File::create(dir.join("matches.csv"))?;
+                let path = dir.join("matches.csv");
+                staged::fail_point(&path)?;
+                let file = std::fs::File::create(path)?;
                 // into_inner flushes, and reports a failed last write.
                 write_matches_csv(std::io::BufWriter::with_capacity(1 << 20, file), results)?
                     .into_inner()
                     .map_err(|e| e.into_error())?;
-                std::fs::write(dir.join("discrepancies.csv"), discrepancies_csv(results))?;
+                put(&dir.join("discrepancies.csv"), discrepancies_csv(results))?;
                 tracing::debug!(part = "csv", seconds = t.elapsed().as_secs_f64(), "report part csv");
                 Ok(())
             })
@@ -392,20 +401,17 @@ pub fn write_with(dir: &Path, results: &[AccountResult], extra: Option<Value>, o
                     s[k] = v;
                 }
             }
-            std::fs::write(dir.join("summary.json"), serde_json::to_string_pretty(&s).expect("json") + "\n")?;
+            put(&dir.join("summary.json"), serde_json::to_string_pretty(&s).expect("json") + "\n")?;
         }
         // 银行存款余额调节表 of every account with a book balance.
         let stmts: Vec<reconciliation::Statement> = results.iter().filter_map(reconciliation::build).collect();
         if !stmts.is_empty() {
             if want(Format::Csv) {
-                std::fs::write(dir.join("reconciliation.csv"), reconciliation::to_csv(&stmts))?;
+                put(&dir.join("reconciliation.csv"), reconciliation::to_csv(&stmts))?;
             }
             if want(Format::Json) {
                 let v: Vec<Value> = stmts.iter().map(reconciliation::to_json).collect();
-                std::fs::write(
-                    dir.join("reconciliation.json"),
-                    serde_json::to_string_pretty(&v).expect("json") + "\n",
-                )?;
+                put(&dir.join("reconciliation.json"), serde_json::to_string_pretty(&v).expect("json") + "\n")?;
             }
         }
         lap("json");
@@ -414,12 +420,12 @@ pub fn write_with(dir: &Path, results: &[AccountResult], extra: Option<Value>, o
             book.sheets.extend(run_sheet);
             lap("book");
             if want(Format::Html) {
-                std::fs::write(dir.join("report.html"), html::page(&book))?;
+                put(&dir.join("report.html"), html::page(&book))?;
                 lap("html");
             }
             if want(Format::Xlsx) {
                 let bytes = xlsx::workbook(&book)?;
-                std::fs::write(dir.join("report.xlsx"), bytes)?;
+                put(&dir.join("report.xlsx"), bytes)?;
                 lap("xlsx");
             }
             // Freed beside the CSV thread instead of after it (a million rows of cells).

@@ -25,6 +25,7 @@
 //! Memory is the rows themselves plus one `u32` per row in the identity tables (the keys
 //! are not copied: the tables hold row positions and compare against the rows).
 
+use super::redelivery::{self, Earlier, Identity, Verdict};
 use super::{AccountData, StoredEntry, StoredRecord, entry_keys};
 use crate::book::BookRecord;
 use crate::matching::{BankItem, BookItem};
@@ -55,6 +56,9 @@ pub struct Ledger {
     hasher: DefaultHashBuilder,
     /// Room reserved for each account's rows when it is first seen.
     hint: RowHint,
+    /// Statements delivered again: same content (counted once) and changed (stored,
+    /// flagged), one line each ([`redelivery`]), in the order met.
+    redeliveries: Vec<String>,
 }
 
 /// Prepares rows for one ledger (it hashes identities the way that ledger does).
@@ -75,6 +79,9 @@ pub struct PreparedStatement {
     flags: Vec<String>,
     /// Σ of all its entries (`None` on overflow, as `Statement::entry_sum`).
     entry_sum: Option<Decimal>,
+    /// What the re-delivery check compares (the fingerprint is computed here, on the
+    /// parsing thread).
+    identity: Identity,
     rows: Vec<(u64, StoredEntry)>,
 }
 
@@ -104,6 +111,7 @@ struct StatementRow {
     /// Σ of every entry the statement delivered, also those an earlier file had stored
     /// (`statements.entry_sum`): validation checks the statement as the bank sent it.
     entry_sum: Decimal,
+    identity: Identity,
 }
 
 #[derive(Default)]
@@ -187,6 +195,7 @@ impl Preparer {
     /// column gives them back).
     pub fn statement(&self, s: Statement) -> PreparedStatement {
         let keys = entry_keys(&s);
+        let identity = Identity::of(&s);
         let entry_count = s.entries.len() as i64;
         let entry_sum = s.entry_sum();
         let rows = s
@@ -234,6 +243,7 @@ impl Preparer {
             entry_count,
             flags: s.flags,
             entry_sum,
+            identity,
             rows,
         }
     }
@@ -291,7 +301,38 @@ impl Ledger {
     /// Stores a statement of configured account `account_no` from file `file` (its name as
     /// first seen) with its entries; entries already stored for the account are skipped.
     /// Returns (new, known) entry counts.
-    pub fn statement(&mut self, file: &str, s: PreparedStatement, account_no: &str) -> Result<(u64, u64), LedgerError> {
+    ///
+    /// A statement stored before from other bytes (same content) stores nothing and
+    /// counts nothing; one sent again with other content is stored with a flag (the
+    /// database's rules, [`redelivery::check`]). Both are listed in [`Ledger::redeliveries`].
+    pub fn statement(
+        &mut self,
+        file: &str,
+        mut s: PreparedStatement,
+        account_no: &str,
+    ) -> Result<(u64, u64), LedgerError> {
+        let earlier: Vec<Earlier> = self
+            .statements
+            .iter()
+            .filter(|x| {
+                x.account_no == account_no
+                    && (x.identity.fingerprint == s.identity.fingerprint
+                        || (x.identity.statement_id == s.identity.statement_id
+                            && x.identity.sequence == s.identity.sequence))
+            })
+            .map(|x| Earlier { file: x.file.clone(), location: x.location.clone(), identity: x.identity.clone() })
+            .collect();
+        match redelivery::check(&s.identity, file, &s.location, &earlier) {
+            Verdict::New => {}
+            Verdict::Same(line) => {
+                self.redeliveries.push(line);
+                return Ok((0, 0));
+            }
+            Verdict::Changed { flag, line } => {
+                s.flags.push(flag);
+                self.redeliveries.push(line);
+            }
+        }
         let statement_id = self.statements.len() as i64 + 1;
         if !self.accounts.contains_key(account_no) {
             self.accounts.insert(account_no.to_string(), Rows::default());
@@ -332,8 +373,14 @@ impl Ledger {
             // As the database: the delivered sum as the money column keeps it, else (an
             // overflowing sum, NULL there) the sum of the entries stored.
             entry_sum: s.entry_sum.map(money::canonical_value).unwrap_or(stored_sum),
+            identity: s.identity,
         });
         Ok((new, known))
+    }
+
+    /// Statements delivered again, one line each naming both files, in the order met.
+    pub fn redeliveries(&self) -> &[String] {
+        &self.redeliveries
     }
 
     /// Stores book records; a voucher seen before takes what this file says (keeping its

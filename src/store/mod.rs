@@ -8,6 +8,7 @@
 
 pub mod memory;
 mod money_col;
+pub mod redelivery;
 
 pub use money_col::DbMoney;
 pub use review::{CurrentMatch, OpenItem};
@@ -112,6 +113,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "entry_sum", include_str!("../../migrations/sqlite/0005_entry_sum.sql")),
     (6, "entry_items", include_str!("../../migrations/sqlite/0006_entry_items.sql")),
     (7, "rerun_by", include_str!("../../migrations/sqlite/0007_rerun_by.sql")),
+    (8, "statement_fingerprint", include_str!("../../migrations/sqlite/0008_statement_fingerprint.sql")),
     (9, "book_withdrawn", include_str!("../../migrations/sqlite/0009_book_withdrawn.sql")),
 ];
 const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -122,6 +124,7 @@ const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "entry_sum", include_str!("../../migrations/postgres/0005_entry_sum.sql")),
     (6, "entry_items", include_str!("../../migrations/postgres/0006_entry_items.sql")),
     (7, "rerun_by", include_str!("../../migrations/postgres/0007_rerun_by.sql")),
+    (8, "statement_fingerprint", include_str!("../../migrations/postgres/0008_statement_fingerprint.sql")),
     (9, "book_withdrawn", include_str!("../../migrations/postgres/0009_book_withdrawn.sql")),
 ];
 
@@ -158,6 +161,21 @@ pub struct RunFile {
     pub imported: bool,
     /// Never imported, and a later delivery under the same name replaced it.
     pub superseded: bool,
+}
+
+/// A statement of a batch's business date ([`Store::statements_of_date`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DatedStatement {
+    /// The file as first delivered (`<zip>!<member>` for a zip's member).
+    pub file: String,
+    pub sha256: String,
+    pub account_no: String,
+    pub statement_id: Option<String>,
+    pub sequence: Option<String>,
+    pub location: String,
+    pub closing_date: Option<NaiveDate>,
+    /// The batch that pulled the file (`None` for a zip's member: its zip was pulled).
+    pub pulled_by: Option<i64>,
 }
 
 /// A stored statement entry with its ids.
@@ -206,6 +224,34 @@ pub struct AccountData {
     pub statements_end: Option<NaiveDate>,
 }
 
+impl AccountData {
+    /// The account as of business date `d`: entries booked on or before `d`, book records
+    /// dated on or before `d`, the statements closing on or before `d` (a statement without
+    /// a closing balance by its opening date), the latest closing balance among those (by
+    /// closing date, then id, as [`Store::closing_balance`]) and the end they cover.
+    /// `None` when nothing stored lies after `d` (the data is already as of `d`).
+    pub fn as_of(&self, d: NaiveDate) -> Option<AccountData> {
+        let fact_date = |f: &StatementFacts| f.closing.or(f.opening).map(|x| x.0);
+        let later = self.entries.iter().any(|e| e.item.booking_date > d)
+            || self.records.iter().any(|r| r.item.date > d)
+            || self.facts.iter().any(|f| fact_date(f).is_some_and(|x| x > d));
+        if !later {
+            return None;
+        }
+        let entries: Vec<StoredEntry> = self.entries.iter().filter(|e| e.item.booking_date <= d).cloned().collect();
+        let records = self.records.iter().filter(|r| r.item.date <= d).cloned().collect();
+        let facts: Vec<StatementFacts> =
+            self.facts.iter().filter(|f| fact_date(f).is_none_or(|x| x <= d)).cloned().collect();
+        let bank_closing = facts.iter().filter_map(|f| f.closing.map(|c| (c, f.id))).max_by_key(|(c, id)| (c.0, *id));
+        let statements_end = facts
+            .iter()
+            .filter_map(|f| f.closing.map(|c| c.0))
+            .max()
+            .max(entries.iter().map(|e| e.item.booking_date).max());
+        Some(AccountData { entries, records, facts, bank_closing: bank_closing.map(|(c, _)| c), statements_end })
+    }
+}
+
 /// What one file's import did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImportStats {
@@ -215,6 +261,11 @@ pub struct ImportStats {
     pub entries_known: u64,
     /// True when the file had been imported before and nothing was done.
     pub already_imported: bool,
+    /// Statements of the file stored before from other bytes (same content): counted once,
+    /// one line each naming both files ([`redelivery`]).
+    pub redelivered: Vec<String>,
+    /// Statements sent again with other content: stored, flagged, one line each.
+    pub changed: Vec<String>,
 }
 
 /// The entry key: the bank reference (or, lacking one, date|amount|customer ref) plus the
@@ -1167,6 +1218,41 @@ impl Store {
         Ok(out)
     }
 
+    /// The statements of a batch's business date: the statements of files its channel
+    /// delivered whose business date is `date`, whichever batch pulled them. A statement's
+    /// business date is its closing date (the last day it covers); without a closing
+    /// balance, the last booking date of its stored entries, else its opening date. A file
+    /// holding several statements belongs to the date of each. By file name, then order.
+    pub async fn statements_of_date(&self, channel: &str, date: NaiveDate) -> Result<Vec<DatedStatement>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT s.account_no, s.statement_id, s.sequence, s.location, s.closing_date, f.first_name, f.sha256, \
+                 (SELECT MIN(rf.run_id) FROM run_files rf WHERE rf.sha256 = s.sha256) AS pulled_by \
+                 FROM statements s JOIN raw_files f ON f.sha256 = s.sha256 \
+                 WHERE f.channel = $1 AND COALESCE(s.closing_date, (SELECT MAX(e.booking_date) FROM entries e WHERE e.statement_id = s.id), s.opening_date) = $2 \
+                 ORDER BY f.first_name, s.sha256, s.seq_in_file",
+            )
+            .bind(channel)
+            .bind(date)
+            .fetch_all(p)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(DatedStatement {
+                        file: r.try_get("first_name")?,
+                        sha256: r.try_get("sha256")?,
+                        account_no: r.try_get("account_no")?,
+                        statement_id: r.try_get("statement_id")?,
+                        sequence: r.try_get("sequence")?,
+                        location: r.try_get("location")?,
+                        closing_date: r.try_get("closing_date")?,
+                        pulled_by: r.try_get("pulled_by")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
     pub async fn run(&self, id: i64) -> Result<Option<RunRow>> {
         let mut v = self.runs_where("WHERE id = $1", Some(id), None).await?;
         Ok(v.pop())
@@ -1328,10 +1414,25 @@ impl ImportTx {
         let sqlite = matches!(self.tx, Tx::Sqlite(_));
         let mut new = 0u64;
         let mut known = 0u64;
+        // Delivered before in other bytes? (issue 15, 17: by content, not by file hash.)
+        let identity = redelivery::Identity::of(s);
+        let (file, earlier) = self.earlier(account_no, &identity).await?;
+        let mut flags = s.flags.clone();
+        match redelivery::check(&identity, &file, &s.location, &earlier) {
+            redelivery::Verdict::New => {}
+            redelivery::Verdict::Same(line) => {
+                self.stats.redelivered.push(line);
+                return Ok(());
+            }
+            redelivery::Verdict::Changed { flag, line } => {
+                flags.push(flag);
+                self.stats.changed.push(line);
+            }
+        }
         on_tx!(self.tx, t => {
             let sid: i64 = sqlx::query(
-                "INSERT INTO statements (sha256, seq_in_file, account_no, raw_account, currency, sequence, statement_id, opening_date, opening, closing_date, closing, entry_count, location, flags, entry_sum) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+                "INSERT INTO statements (sha256, seq_in_file, account_no, raw_account, currency, sequence, statement_id, opening_date, opening, closing_date, closing, entry_count, location, flags, entry_sum, fingerprint) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
             )
             .bind(&sha)
             .bind(seq)
@@ -1346,8 +1447,9 @@ impl ImportTx {
             .bind(s.closing.as_ref().map(|b| DbMoney(b.amount.amount)))
             .bind(s.entries.len() as i64)
             .bind(&s.location)
-            .bind(s.flags.join("\n"))
+            .bind(flags.join("\n"))
             .bind(s.entry_sum().map(DbMoney))
+            .bind(&identity.fingerprint)
             .fetch_one(&mut **t)
             .await?
             .try_get("id")?;
@@ -1393,6 +1495,61 @@ impl ImportTx {
         self.stats.entries_new += new;
         self.stats.entries_known += known;
         Ok(())
+    }
+
+    /// This file's name (as first delivered) and the account's statements stored before
+    /// (also earlier in this transaction) that could be `identity` delivered again: same
+    /// fingerprint, or same id, sequence and period. Rows from before fingerprints were
+    /// stored are never compared.
+    async fn earlier(
+        &mut self,
+        account_no: &str,
+        identity: &redelivery::Identity,
+    ) -> Result<(String, Vec<redelivery::Earlier>)> {
+        let sha = self.sha.clone();
+        let id = identity;
+        on_tx!(self.tx, t => {
+            let file: String = sqlx::query("SELECT first_name FROM raw_files WHERE sha256 = $1")
+                .bind(&sha)
+                .fetch_one(&mut **t)
+                .await?
+                .try_get("first_name")?;
+            let rows = sqlx::query(
+                "SELECT s.statement_id, s.sequence, s.opening_date, s.opening, s.closing_date, s.closing, s.entry_count, s.location, s.fingerprint, f.first_name \
+                 FROM statements s JOIN raw_files f ON f.sha256 = s.sha256 \
+                 WHERE s.account_no = $1 AND s.fingerprint IS NOT NULL AND (s.fingerprint = $2 OR (s.statement_id IS NOT DISTINCT FROM $3 \
+                 AND s.sequence IS NOT DISTINCT FROM $4 AND s.opening_date IS NOT DISTINCT FROM $5 AND s.closing_date IS NOT DISTINCT FROM $6)) \
+                 ORDER BY s.id",
+            )
+            .bind(account_no)
+            .bind(&id.fingerprint)
+            .bind(&id.statement_id)
+            .bind(&id.sequence)
+            .bind(id.opening.map(|x| x.0))
+            .bind(id.closing.map(|x| x.0))
+            .fetch_all(&mut **t)
+            .await?;
+            let mut earlier = Vec::with_capacity(rows.len());
+            for r in rows {
+                let od: Option<NaiveDate> = r.try_get("opening_date")?;
+                let oa: Option<DbMoney> = r.try_get("opening")?;
+                let cd: Option<NaiveDate> = r.try_get("closing_date")?;
+                let ca: Option<DbMoney> = r.try_get("closing")?;
+                earlier.push(redelivery::Earlier {
+                    file: r.try_get("first_name")?,
+                    location: r.try_get("location")?,
+                    identity: redelivery::Identity {
+                        fingerprint: r.try_get("fingerprint")?,
+                        statement_id: r.try_get("statement_id")?,
+                        sequence: r.try_get("sequence")?,
+                        opening: od.zip(oa.map(|m| m.0)),
+                        closing: cd.zip(ca.map(|m| m.0)),
+                        entry_count: r.try_get("entry_count")?,
+                    },
+                });
+            }
+            Ok((file, earlier))
+        })
     }
 
     /// Marks the file imported and commits everything added.

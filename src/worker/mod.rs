@@ -557,7 +557,7 @@ async fn run_stage(
     row: &QueueRow,
     stage: &str,
     try_no: i64,
-    worker: &str,
+    _worker: &str,
     mut carry: Carry,
 ) -> anyhow::Result<Carry> {
     let progress = Progress::new(false);
@@ -609,21 +609,10 @@ async fn run_stage(
             let date = row.business_date;
             // One writer per date: the report covers every account.
             let _lock = store.exclusive(&format!("report:{date}")).await?;
-            let out = cfg.output_dir();
-            let tmp = out.join(format!(".tmp-{date}-{}", sanitize(worker)));
-            if tmp.exists() {
-                std::fs::remove_dir_all(&tmp).with_context(|| format!("removing {}", tmp.display()))?;
-            }
             let books = carry.book_errors.clone().unwrap_or_default();
-            daily::report_date(cfg, store, date, &books, &tmp, &progress).await?;
-            let dir = out.join(date.to_string());
-            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            for e in std::fs::read_dir(&tmp).with_context(|| tmp.display().to_string())? {
-                let e = e?;
-                std::fs::rename(e.path(), dir.join(e.file_name()))
-                    .with_context(|| format!("moving {} into {}", e.path().display(), dir.display()))?;
-            }
-            std::fs::remove_dir(&tmp).with_context(|| format!("removing {}", tmp.display()))?;
+            // `report_date` writes the folder whole beside it and renames it into place.
+            let dir = cfg.output_dir().join(date.to_string());
+            daily::report_date(cfg, store, date, &books, &dir, &progress).await?;
         }
         other => anyhow::bail!("unknown stage {other:?}"),
     }
@@ -632,11 +621,6 @@ async fn run_stage(
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     Ok(carry)
-}
-
-/// A worker id as a file-name part.
-fn sanitize(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect()
 }
 
 /// `fundrecon worker`: signals, metrics port, the loop. Exit code 0 after a clean stop.
