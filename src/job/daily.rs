@@ -91,11 +91,21 @@ pub async fn import_books(cfg: &Config, store: &Store, archive: &Archive) -> Vec
                 (None, None) => unreachable!("config check requires a kind or a layout"),
             };
             for r in &recs {
-                if cfg.account(&r.account_no).is_none() {
+                let Some(account) = cfg.account(&r.account_no) else {
                     anyhow::bail!(
                         "{file}: {}: field account_no: {:?} is not a configured account",
                         r.location,
                         r.account_no
+                    );
+                };
+                // A record in another currency would be added to the account's balance as if it were its own.
+                if !r.amount.currency.as_str().eq_ignore_ascii_case(account.currency.trim()) {
+                    anyhow::bail!(
+                        "{file}: {}: field currency: {:?} is not the currency of account {} ({}); book the record on an account in {0:?}",
+                        r.location,
+                        r.amount.currency.as_str(),
+                        r.account_no,
+                        account.currency
                     );
                 }
             }
