@@ -345,6 +345,12 @@ fn init_tracing(format: &str) {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     init_tracing(&cli.log_format);
+    // A one-shot command whose reader went away (`| head`) ends quietly, as Unix tools
+    // do: the default SIGPIPE action instead of Rust's ignore-and-panic in `println!`.
+    // The worker and the web page write to sockets and keep the error instead.
+    if !matches!(cli.command, Command::Worker { .. } | Command::Serve { .. }) {
+        restore_sigpipe();
+    }
     // A command that runs once over a batch keeps its freed memory for reuse (see
     // `alloc`); the worker and the web page run for days and give it back, and
     // bench-match gives the generator's rows back before it measures matching's peak.
@@ -364,6 +370,56 @@ pub fn main() -> i32 {
             eprintln!("error: {e:#}");
             EXIT_FAILURE
         }
+    }
+}
+
+/// Runs `job` holding the SQLite database's one-writer lock (the worker's: a `run`, a
+/// `rerun` and a worker exclude each other), kept fresh while it works and given back
+/// after. Another holder alive: one line naming it, nothing done. PostgreSQL: no lock
+/// (its batches are fenced row by row).
+async fn with_run_lock<T>(cfg: &Config, store: &Store, job: impl Future<Output = T>) -> anyhow::Result<T> {
+    if store.backend() != "sqlite" {
+        return Ok(job.await);
+    }
+    let host = crate::worker::host_name();
+    let pid = std::process::id();
+    let id = format!("run-{host}-{pid}");
+    let lease_ms = 1000 * cfg.worker.lease_secs as i64;
+    let now_ms = || chrono::Utc::now().timestamp_millis();
+    let now = now_ms();
+    if let Err(h) = store.take_worker_lock(&id, &host, pid, now, now - lease_ms).await? {
+        anyhow::bail!(
+            "another fundrecon run or worker holds {} ({}, pid {} on host {}, last seen {} s ago); wait for it to finish or stop it, then run again",
+            cfg.database_url().trim_start_matches("sqlite://"),
+            h.worker_id,
+            h.pid,
+            h.host,
+            (now - h.heartbeat_ms).max(0) / 1000
+        );
+    }
+    let beat = async {
+        let every = std::time::Duration::from_millis((lease_ms / 3).max(500) as u64);
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = store.worker_heartbeat(&id, now_ms()).await {
+                tracing::warn!(error = %e, "renewing the run lock failed");
+            }
+        }
+    };
+    let out = tokio::select! {
+        out = job => out,
+        _ = beat => unreachable!("the renewal loop never ends"),
+    };
+    if let Err(e) = store.worker_stopped(&id).await {
+        tracing::warn!(error = %e, "giving back the run lock failed (it expires after the lease)");
+    }
+    Ok(out)
+}
+
+fn restore_sigpipe() {
+    // SAFETY: setting a signal's disposition to its default, before any other thread runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
@@ -650,7 +706,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let cfg = load(&cli.config)?;
             let store = open_store(&cfg).await?;
             let date = date.unwrap_or_else(|| yesterday(&cfg));
-            let out = job::daily::run(&cfg, &store, &job::daily::Options { date, rerun: None, progress: true }).await?;
+            let opts = job::daily::Options { date, rerun: None, progress: true };
+            let out = with_run_lock(&cfg, &store, job::daily::run(&cfg, &store, &opts)).await;
+            let out = match out {
+                Ok(out) => out?,
+                Err(e) => {
+                    store.close().await;
+                    return Err(e);
+                }
+            };
             print_daily(&out);
             store.close().await;
             Ok(out.exit_code)
@@ -690,12 +754,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     q.state
                 );
             }
-            let out = job::daily::run(
-                &cfg,
-                &store,
-                &job::daily::Options { date: yesterday(&cfg), rerun: Some(id), progress: true },
-            )
-            .await?;
+            let opts = job::daily::Options { date: yesterday(&cfg), rerun: Some(id), progress: true };
+            let out = match with_run_lock(&cfg, &store, job::daily::run(&cfg, &store, &opts)).await {
+                Ok(out) => out?,
+                Err(e) => {
+                    store.close().await;
+                    return Err(e);
+                }
+            };
             print_daily(&out);
             store.close().await;
             Ok(out.exit_code)

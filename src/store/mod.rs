@@ -357,6 +357,27 @@ fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }
 
+/// An exclusive `flock` on `<db>.lock` (released when the file closes, also by a process
+/// that dies). `None` for an in-memory database or when the lock file cannot be made
+/// (then migrations run unguarded, as before).
+async fn migration_lock(db: &std::path::Path) -> Option<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    if db.as_os_str().is_empty() || db.as_os_str() == ":memory:" {
+        return None;
+    }
+    let mut name = db.as_os_str().to_os_string();
+    name.push(".lock");
+    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(name).ok()?;
+    tokio::task::spawn_blocking(move || {
+        // SAFETY: flock on a descriptor this closure owns.
+        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+        (r == 0).then_some(f)
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
 impl Store {
     /// Opens (creating an SQLite file if needed) and migrates.
     pub async fn open(url: &str) -> Result<Store> {
@@ -375,8 +396,13 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30));
+            // Two processes opening a new database at once would both create its tables
+            // (SQLite has no migration lock): they take turns on a lock file beside it.
+            let file = opts.get_filename().to_path_buf();
             let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+            let guard = migration_lock(&file).await;
             migrator(SQLITE_MIGRATIONS).run(&pool).await?;
+            drop(guard);
             Pool::Sqlite(pool)
         };
         Ok(Store { pool })
