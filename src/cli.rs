@@ -373,47 +373,20 @@ pub fn main() -> i32 {
     }
 }
 
-/// Runs `job` holding the SQLite database's one-writer lock (the worker's: a `run`, a
-/// `rerun` and a worker exclude each other), kept fresh while it works and given back
-/// after. Another holder alive: one line naming it, nothing done. PostgreSQL: no lock
-/// (its batches are fenced row by row).
-async fn with_run_lock<T>(cfg: &Config, store: &Store, job: impl Future<Output = T>) -> anyhow::Result<T> {
-    if store.backend() != "sqlite" {
-        return Ok(job.await);
-    }
-    let host = crate::worker::host_name();
-    let pid = std::process::id();
-    let id = format!("run-{host}-{pid}");
-    let lease_ms = 1000 * cfg.worker.lease_secs as i64;
-    let now_ms = || chrono::Utc::now().timestamp_millis();
-    let now = now_ms();
-    if let Err(h) = store.take_worker_lock(&id, &host, pid, now, now - lease_ms).await? {
-        anyhow::bail!(
-            "another fundrecon run or worker holds {} ({}, pid {} on host {}, last seen {} s ago); wait for it to finish or stop it, then run again",
-            cfg.database_url().trim_start_matches("sqlite://"),
-            h.worker_id,
-            h.pid,
-            h.host,
-            (now - h.heartbeat_ms).max(0) / 1000
-        );
-    }
-    let beat = async {
-        let every = std::time::Duration::from_millis((lease_ms / 3).max(500) as u64);
-        loop {
-            tokio::time::sleep(every).await;
-            if let Err(e) = store.worker_heartbeat(&id, now_ms()).await {
-                tracing::warn!(error = %e, "renewing the run lock failed");
-            }
-        }
-    };
-    let out = tokio::select! {
-        out = job => out,
-        _ = beat => unreachable!("the renewal loop never ends"),
-    };
-    if let Err(e) = store.worker_stopped(&id).await {
-        tracing::warn!(error = %e, "giving back the run lock failed (it expires after the lease)");
-    }
-    Ok(out)
+/// The SQLite database's run lock (`store::run_lock`), taken before the database is
+/// opened: a second `run` or `rerun` on the same database refuses at once in one line
+/// naming the holder, instead of both failing on "database is locked". Workers are not
+/// excluded: they lease batches, and a `run` leaves a batch a worker holds alone.
+/// PostgreSQL: no lock.
+fn take_run_lock(cfg: &Config) -> anyhow::Result<Option<crate::store::RunLock>> {
+    let url = cfg.database_url();
+    std::fs::create_dir_all(cfg.data_dir()).with_context(|| format!("creating {}", cfg.data_dir().display()))?;
+    crate::store::run_lock(&url, &crate::worker::host_name()).map_err(|holder| {
+        anyhow::anyhow!(
+            "another fundrecon run holds {} ({holder}); wait for it to finish or stop it, then run again",
+            url.trim_start_matches("sqlite://")
+        )
+    })
 }
 
 fn restore_sigpipe() {
@@ -704,17 +677,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Run { date } => {
             let cfg = load(&cli.config)?;
+            let _lock = take_run_lock(&cfg)?;
             let store = open_store(&cfg).await?;
             let date = date.unwrap_or_else(|| yesterday(&cfg));
-            let opts = job::daily::Options { date, rerun: None, progress: true };
-            let out = with_run_lock(&cfg, &store, job::daily::run(&cfg, &store, &opts)).await;
-            let out = match out {
-                Ok(out) => out?,
-                Err(e) => {
-                    store.close().await;
-                    return Err(e);
-                }
-            };
+            let out = job::daily::run(&cfg, &store, &job::daily::Options { date, rerun: None, progress: true }).await?;
             print_daily(&out);
             store.close().await;
             Ok(out.exit_code)
@@ -742,6 +708,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Rerun { id, from_stage: None } => {
             let cfg = load(&cli.config)?;
+            let _lock = take_run_lock(&cfg)?;
             let store = open_store(&cfg).await?;
             // A batch a worker holds is the worker's: running it here too would race it.
             if let Some(q) = store.queue_row(id).await?
@@ -754,14 +721,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     q.state
                 );
             }
-            let opts = job::daily::Options { date: yesterday(&cfg), rerun: Some(id), progress: true };
-            let out = match with_run_lock(&cfg, &store, job::daily::run(&cfg, &store, &opts)).await {
-                Ok(out) => out?,
-                Err(e) => {
-                    store.close().await;
-                    return Err(e);
-                }
-            };
+            let out = job::daily::run(
+                &cfg,
+                &store,
+                &job::daily::Options { date: yesterday(&cfg), rerun: Some(id), progress: true },
+            )
+            .await?;
             print_daily(&out);
             store.close().await;
             Ok(out.exit_code)

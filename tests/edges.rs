@@ -375,8 +375,8 @@ fn two_runs_at_once_on_one_sqlite_database_one_refuses_in_one_line() {
                 assert!(codes.contains(&Some(1)), "{codes:?}: {all}");
                 let err = text(&r.stderr);
                 assert_eq!(err.lines().count(), 1, "{all}");
-                let holder = "error: another fundrecon run or worker holds ";
-                assert!(err.starts_with(holder) && err.contains("demo.db (run-"), "{all}");
+                let holder = "error: another fundrecon run holds ";
+                assert!(err.starts_with(holder) && err.contains("demo.db (pid ") && err.contains(", since "), "{all}");
                 assert!(err.contains("wait for it to finish or stop it"), "{all}");
             }
             // Or they did not overlap at all: both ran.
