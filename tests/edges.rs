@@ -190,7 +190,7 @@ fn a_book_row_in_another_currency_is_refused_with_its_place() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "a refused book file fails the run: {stdout}");
     let want = format!(
-        "books: {}: line {line}: field currency: \"USD\" is not the currency of account 450012345678901234 (CNY)",
+        "books: {}: line {line}: field currency (column 5): \"USD\" is not the currency of account 450012345678901234 (CNY)",
         csv.display()
     );
     assert!(stdout.contains(&want), "want {want}\n{stdout}");
