@@ -150,6 +150,13 @@ const REQUIRED: [&str; 5] = ["voucher_no", "account_no", "pay_date", "amount", "
 /// No book file of a fund is anywhere near this; a larger one is an error, not a stall.
 pub const MAX_BOOK_ROWS: usize = 10_000_000;
 
+/// The 1-based column of `name` in a book CSV's header row, for messages.
+pub fn column_of(bytes: &[u8], name: &str) -> Option<usize> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
+    rdr.headers().ok()?.iter().position(|h| h.trim() == name).map(|i| i + 1)
+}
+
 /// Reads a book CSV. All or nothing: one bad row fails the whole file.
 pub fn read_csv(file: &str, bytes: &[u8], direction: Direction) -> Result<Vec<BookRecord>, BookError> {
     let err = |line: u64, field: Option<&str>, message: String| BookError {

@@ -349,6 +349,12 @@ fn init_tracing(format: &str) {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     init_tracing(&cli.log_format);
+    // A one-shot command whose reader went away (`| head`) ends quietly, as Unix tools
+    // do: the default SIGPIPE action instead of Rust's ignore-and-panic in `println!`.
+    // The worker and the web page write to sockets and keep the error instead.
+    if !matches!(cli.command, Command::Worker { .. } | Command::Serve { .. }) {
+        restore_sigpipe();
+    }
     // A command that runs once over a batch keeps its freed memory for reuse (see
     // `alloc`); the worker and the web page run for days and give it back, and
     // bench-match gives the generator's rows back before it measures matching's peak.
@@ -368,6 +374,29 @@ pub fn main() -> i32 {
             eprintln!("error: {e:#}");
             EXIT_FAILURE
         }
+    }
+}
+
+/// The SQLite database's run lock (`store::run_lock`), taken before the database is
+/// opened: a second `run` or `rerun` on the same database refuses at once in one line
+/// naming the holder, instead of both failing on "database is locked". Workers are not
+/// excluded: they lease batches, and a `run` leaves a batch a worker holds alone.
+/// PostgreSQL: no lock.
+fn take_run_lock(cfg: &Config) -> anyhow::Result<Option<crate::store::RunLock>> {
+    let url = cfg.database_url();
+    std::fs::create_dir_all(cfg.data_dir()).with_context(|| format!("creating {}", cfg.data_dir().display()))?;
+    crate::store::run_lock(&url, &crate::worker::host_name()).map_err(|holder| {
+        anyhow::anyhow!(
+            "another fundrecon run holds {} ({holder}); wait for it to finish or stop it, then run again",
+            url.trim_start_matches("sqlite://")
+        )
+    })
+}
+
+fn restore_sigpipe() {
+    // SAFETY: setting a signal's disposition to its default, before any other thread runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
@@ -653,6 +682,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Run { date } => {
             let cfg = load(&cli.config)?;
+            let _lock = take_run_lock(&cfg)?;
             let store = open_store(&cfg).await?;
             let date = date.unwrap_or_else(|| yesterday(&cfg));
             let out = job::daily::run(&cfg, &store, &job::daily::Options { date, rerun: None, progress: true }).await?;
@@ -683,6 +713,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Rerun { id, from_stage: None } => {
             let cfg = load(&cli.config)?;
+            let _lock = take_run_lock(&cfg)?;
             let store = open_store(&cfg).await?;
             // A batch a worker holds is the worker's: running it here too would race it.
             if let Some(q) = store.queue_row(id).await?

@@ -598,6 +598,101 @@ pub fn check_password_hash(s: &str) -> Result<(), String> {
 
 pub const CHANNEL_TYPES: [&str; 2] = ["dir", "sftp"];
 
+/// A TOML error as `line L, column C: message`. Never toml's own Display: it quotes the
+/// source line, which may hold a password; quoted values in the message are left out too.
+pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = redact_quoted(e.message().trim_end());
+    match e.span() {
+        Some(span) => {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+            let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let column = 1 + String::from_utf8_lossy(&before[start..]).chars().count();
+            // The key of a `key = value` line (its name only: the value may be a secret).
+            let rest = &text.as_bytes()[start..];
+            let line_text =
+                String::from_utf8_lossy(&rest[..rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())]);
+            let key = line_text.split_once('=').map(|(k, _)| k.trim()).filter(|k| {
+                !k.is_empty()
+                    && k.len() <= 64
+                    && k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"' | ' '))
+            });
+            match key {
+                Some(k) => format!("line {line}, column {column}, key {k}: {message}"),
+                None => format!("line {line}, column {column}: {message}"),
+            }
+        }
+        None => message,
+    }
+}
+
+/// `"…"` for every double-quoted text in a message (serde quotes the values it refuses).
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '"' {
+            out.push('…');
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '"' => break,
+                    _ => {}
+                }
+            }
+            out.push('"');
+        }
+    }
+    out
+}
+
+/// Query parameters of a database URL that name no secret although they sound like one.
+const URL_PATHS: [&str; 4] = ["passfile", "sslkey", "sslcert", "sslrootcert"];
+
+/// Why a database URL holds a secret, if it does: a password before `@`, or a query
+/// parameter such as `password`, `sslpassword`, `token`. Never repeats a value.
+pub fn url_secret(url: &str) -> Option<String> {
+    if url.contains('@') && url.split('@').next().is_some_and(|u| u.matches(':').count() >= 2) {
+        return Some("contains a password (user:password@)".into());
+    }
+    let query = url.split_once('?')?.1;
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    for pair in query.split(['&', ';']) {
+        let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+        let key: String = form_urlencoded::parse(format!("{key}=").as_bytes())
+            .next()
+            .map(|(k, _)| k.to_lowercase())
+            .unwrap_or_default();
+        let key = key.trim();
+        if URL_PATHS.contains(&key) {
+            continue;
+        }
+        let secret = ["pass", "pwd", "secret", "token", "auth", "credential", "apikey", "api_key", "private"]
+            .iter()
+            .any(|w| key.contains(w));
+        if secret {
+            // The name alone, and only a plain one (`?hunter2password` would be the secret).
+            let plain =
+                pair.contains('=') && key.len() <= 32 && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+            return Some(if plain {
+                format!("the query parameter `{key}` holds a secret")
+            } else {
+                "a query parameter holds a secret".into()
+            });
+        }
+    }
+    None
+}
+
+/// A private key (or a piece of one) where a path belongs.
+fn looks_like_key(p: &Path) -> bool {
+    let s = p.to_string_lossy();
+    s.contains("PRIVATE KEY") || s.contains("-----") || s.contains('\n') || s.contains('\r') || s.len() > 1024
+}
+
 impl Config {
     /// Reads, parses and checks a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -622,7 +717,7 @@ impl Config {
 
     /// Parses TOML text (no semantic checks). The error names line, column and key.
     pub fn parse(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+        toml::from_str(text).map_err(|e| toml_error(text, &e))
     }
 
     /// Resolves a path from the config against the config file's folder.
@@ -683,10 +778,10 @@ impl Config {
             if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                 add("general.database_url".into(), "must start with sqlite: or postgres://".into());
             }
-            if url.contains('@') && url.split('@').next().is_some_and(|u| u.matches(':').count() >= 2) {
+            if let Some(why) = url_secret(url) {
                 add(
                     "general.database_url".into(),
-                    "contains a password: put it in FUNDRECON_DATABASE_URL or ~/.pgpass, never in a config file".into(),
+                    format!("{why}: put it in FUNDRECON_DATABASE_URL or ~/.pgpass, never in a config file"),
                 );
             }
         }
@@ -834,9 +929,17 @@ impl Config {
                 }
                 match &c.key_file {
                     None => add(format!("channels[{i}].key_file"), "an sftp channel needs `key_file` (a path)".into()),
-                    Some(k) if !self.resolve(k).is_file() => {
-                        add(format!("channels[{i}].key_file"), format!("{} is not a file", self.resolve(k).display()))
-                    }
+                    // The value is never repeated: a key pasted in place of its path is a secret.
+                    Some(k) if looks_like_key(k) => add(
+                        format!("channels[{i}].key_file"),
+                        "holds key text, not a path: save the private key in a file (mode 0600) and give its path"
+                            .into(),
+                    ),
+                    Some(k) if !self.resolve(k).is_file() => add(
+                        format!("channels[{i}].key_file"),
+                        "names no file (relative paths start at the config's folder; the value is not repeated here)"
+                            .into(),
+                    ),
                     Some(_) => {}
                 }
                 if let Some(h) = c.host_key.as_deref().filter(|h| !h.trim().is_empty())

@@ -55,22 +55,12 @@ name = "BOC"
 name = "boc-sftp"
 type = "sftp"
 bank = "boc"
-host = "127.0.0.1"
-port = {port}
-user = "{user}"
-key_file = "{key}"
-host_key = "{hk}"
-remote_dir = "{remote}"
-pattern = "*.sta"
+{channel}pattern = "*.sta"
 retry_delay_ms = 10
 {extra}
 "#,
         data = dir.join("data").display(),
-        port = srv.port,
-        user = srv.user,
-        key = srv.client_key.display(),
-        hk = srv.known_hosts,
-        remote = remote.display(),
+        channel = srv.channel_toml(remote),
     );
     let mut cfg = Config::parse(&text).unwrap();
     cfg.base_dir = dir.to_path_buf();

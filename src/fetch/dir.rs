@@ -57,8 +57,14 @@ impl DirChannel {
             if meta.is_dir() {
                 continue;
             }
+            let os = ent.file_name();
+            let (name, raw) = match os.to_str() {
+                Some(n) => (n.to_string(), None),
+                None => (super::display_name(os.as_encoded_bytes()), Some(os)),
+            };
             out.push(Listed {
-                name: ent.file_name().to_string_lossy().to_string(),
+                name,
+                raw,
                 size: meta.len(),
                 mtime_ns: meta
                     .modified()
@@ -68,7 +74,25 @@ impl DirChannel {
                 regular: meta.is_file(),
             });
         }
+        // A decoded name that another file has as its own name keeps its bytes visible.
+        let own: HashSet<String> = out.iter().filter(|l| l.raw.is_none()).map(|l| l.name.clone()).collect();
+        for l in &mut out {
+            if let Some(raw) = &l.raw
+                && own.contains(&l.name)
+            {
+                let bytes = raw.as_encoded_bytes();
+                l.name = bytes.iter().map(|b| format!("%{b:02X}")).collect();
+            }
+        }
         Ok(out)
+    }
+
+    /// The file's path at the source: by its own bytes when its name is not UTF-8.
+    fn source(&self, l: &Listed) -> PathBuf {
+        match &l.raw {
+            Some(raw) => self.path.join(raw),
+            None => self.path.join(&l.name),
+        }
     }
 
     pub async fn pull_once<S: Sink + Send>(&self, sink: &mut S, pull: &mut Pull) -> Result<(), FetchError> {
@@ -79,7 +103,7 @@ impl DirChannel {
         let mut seen = Seen::load(&self.data_dir, &self.name).map_err(self.io(&self.data_dir))?;
         let mut gone = HashSet::new();
         for l in take {
-            let p = self.path.join(&l.name);
+            let p = self.source(&l);
             let known = seen.known(&l.name, l.size, l.mtime_ns).map(str::to_string);
             let sha = match known {
                 // A delete is only ever done on bytes this pull hashed.
@@ -90,7 +114,11 @@ impl DirChannel {
                 _ => {
                     let mut f = match tokio::fs::File::open(&p).await {
                         Ok(f) => f,
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            // Gone between listing and open (taken by someone else): said, not hidden.
+                            tracing::warn!(channel = %self.name, file = %l.name, "listed but gone before it was read");
+                            continue;
+                        }
                         Err(e) => return Err(self.io(&p)(e)),
                     };
                     let timeout = Duration::from_secs(3600);
@@ -116,7 +144,7 @@ impl DirChannel {
                     sha
                 }
             };
-            match self.act(&l.name, &sha) {
+            match self.act(&l, &sha) {
                 Ok(true) => {
                     gone.insert(l.name);
                 }
@@ -134,15 +162,18 @@ impl DirChannel {
 
     /// `after_pull` on a file that is archived and recorded. Returns whether it left the
     /// folder. A move never overwrites: an existing target gets the hash in its name.
-    fn act(&self, name: &str, sha: &str) -> Result<bool, String> {
-        let src = self.path.join(name);
+    fn act(&self, l: &Listed, sha: &str) -> Result<bool, String> {
+        let src = self.source(l);
+        let name = l.raw.clone().unwrap_or_else(|| l.name.clone().into());
         match &self.after {
             AfterPull::Leave => Ok(false),
             AfterPull::Delete => std::fs::remove_file(&src).map(|_| true).map_err(|e| format!("delete: {e}")),
             AfterPull::Move(to) => {
                 let folder = self.path.join(to);
                 let mut last = String::new();
-                for target in [folder.join(name), folder.join(format!("{}.{name}", &sha[..12]))] {
+                let mut hashed = std::ffi::OsString::from(format!("{}.", &sha[..12]));
+                hashed.push(&name);
+                for target in [folder.join(&name), folder.join(hashed)] {
                     // hard_link + remove: unlike rename, never replaces an existing file.
                     match std::fs::hard_link(&src, &target) {
                         Ok(()) => {

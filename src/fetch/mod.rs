@@ -163,7 +163,12 @@ impl AfterPull {
 /// One entry of a source listing, before any checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
+    /// The name as reported and remembered: the file's own name, or for a name that is not
+    /// UTF-8 its [`display_name`].
     pub name: String,
+    /// The name's own bytes when they are not UTF-8 (a GBK name from a Chinese Windows
+    /// share): the file is opened, moved and deleted by these.
+    pub raw: Option<std::ffi::OsString>,
     pub size: u64,
     pub mtime_ns: Option<u64>,
     pub regular: bool,
@@ -312,7 +317,29 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if name.chars().any(|c| c.is_control()) {
         return Err("name contains control characters".into());
     }
+    if name.contains('\u{FFFD}') {
+        // What a listing that decoded a non-UTF-8 name (SFTP) leaves: the bytes are lost,
+        // so the file cannot be asked for by name.
+        return Err("name is not UTF-8 (a GBK name?) and the listing lost its bytes: rename the file at the source with a UTF-8 name".into());
+    }
     Ok(())
+}
+
+/// A readable form of a file name that is not UTF-8: decoded as GB18030 (GBK is its
+/// subset) when every byte decodes, else the valid UTF-8 parts with each other byte as
+/// `%XX`.
+pub fn display_name(raw: &[u8]) -> String {
+    if let Some(s) = encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(raw) {
+        return s.into_owned();
+    }
+    let mut out = String::new();
+    for chunk in raw.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -327,10 +354,14 @@ mod tests {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
         assert!(check_name(&"a".repeat(256)).is_err());
+        assert!(check_name("gbk-\u{FFFD}\u{FFFD}.sta").unwrap_err().contains("not UTF-8"));
+        // 对账 in GBK; then bytes no encoding reads.
+        assert_eq!(display_name(b"gbk-\xB6\xD4\xD5\xCB.sta"), "gbk-对账.sta");
+        assert_eq!(display_name(b"x-\xFF\xFF.sta"), "x-%FF%FF.sta");
     }
 
     fn l(name: &str, size: u64, regular: bool) -> Listed {
-        Listed { name: name.into(), size, mtime_ns: Some(1), regular }
+        Listed { name: name.into(), raw: None, size, mtime_ns: Some(1), regular }
     }
 
     #[test]

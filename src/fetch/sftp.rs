@@ -251,7 +251,10 @@ impl SftpChannel {
             .map(|e| {
                 let m = e.metadata();
                 Listed {
+                    // russh-sftp decodes names lossily: a non-UTF-8 name arrives with
+                    // U+FFFD, which `check_name` refuses out loud.
                     name: e.file_name(),
+                    raw: None,
                     size: m.len(),
                     mtime_ns: m.mtime.map(|s| u64::from(s) * 1_000_000_000),
                     regular: m.is_regular(),

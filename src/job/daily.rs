@@ -89,6 +89,11 @@ pub async fn import_books_reporting(cfg: &Config, store: &Store, archive: &Archi
             )
             .await?;
             let file = path.display().to_string();
+            // Where the currency stands, for a message (plain book CSV; layouts name the field).
+            let currency_column = match b.layout {
+                None => book::column_of(&bytes, "currency").map(|c| format!(" (column {c})")).unwrap_or_default(),
+                Some(_) => String::new(),
+            };
             let recs = match (&b.layout, b.kind.as_deref().and_then(Direction::parse)) {
                 (Some(layout), _) => {
                     let opts = crate::parse::table::Options { layout: Some(layout), account: None };
@@ -98,11 +103,21 @@ pub async fn import_books_reporting(cfg: &Config, store: &Store, archive: &Archi
                 (None, None) => unreachable!("config check requires a kind or a layout"),
             };
             for r in &recs {
-                if cfg.account(&r.account_no).is_none() {
+                let Some(account) = cfg.account(&r.account_no) else {
                     anyhow::bail!(
                         "{file}: {}: field account_no: {:?} is not a configured account",
                         r.location,
                         r.account_no
+                    );
+                };
+                // A record in another currency would be added to the account's balance as if it were its own.
+                if !r.amount.currency.as_str().eq_ignore_ascii_case(account.currency.trim()) {
+                    anyhow::bail!(
+                        "{file}: {}: field currency{currency_column}: {:?} is not the currency of account {} ({}); book the record on an account in {1:?}",
+                        r.location,
+                        r.amount.currency.as_str(),
+                        r.account_no,
+                        account.currency
                     );
                 }
             }

@@ -153,9 +153,17 @@ fn run_blocking(opts: &Options) -> anyhow::Result<(Vec<AccountResult>, i32)> {
             let t = std::time::Instant::now();
             match (parsed, &jobs[i]) {
                 (Parsed::Books(recs), Job::Books(..)) => {
-                    for (a, currency) in recs.accounts() {
-                        if !accounts.contains_key(a) {
-                            accounts.insert(a.to_string(), currency.to_string());
+                    // An account's first record gives its currency; a record in another
+                    // one would be counted into its balance as if it were the same money.
+                    for (a, currency, file, location) in recs.accounts() {
+                        match accounts.get(a) {
+                            None => {
+                                accounts.insert(a.to_string(), currency.to_string());
+                            }
+                            Some(first) if first != currency => bail!(
+                                "{file}: {location}: field currency: {currency:?} is not the currency of account {a} ({first}, as its first book record says)"
+                            ),
+                            Some(_) => {}
                         }
                     }
                     ledger.books(recs).map_err(|e| anyhow::anyhow!("{}: {e}", jobs[i].path().display()))?;

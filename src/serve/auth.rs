@@ -7,6 +7,7 @@ use crate::config::{ServeRole, ServeUser};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -16,8 +17,12 @@ pub const SESSION_COOKIE: &str = "fr_session";
 pub const LOGIN_COOKIE: &str = "fr_login";
 /// Sessions held at once; logins beyond it first drop expired ones, then are refused.
 pub const MAX_SESSIONS: usize = 10_000;
-/// Login-form tokens held at once (each lives [`LOGIN_FORM_TTL`]).
+/// Login-form tokens held at once (each lives [`LOGIN_FORM_TTL`]); past it the oldest
+/// form is dropped, so a flood costs its sender's forms, never everyone's page.
 pub const MAX_LOGIN_FORMS: usize = 10_000;
+/// Login-form tokens held per client (IPv4 address, IPv6 /64); past it the client's
+/// oldest form is dropped.
+pub const MAX_LOGIN_FORMS_PER_CLIENT: usize = 32;
 pub const LOGIN_FORM_TTL: Duration = Duration::from_secs(15 * 60);
 /// Login attempts per user name per minute (right or wrong); more are refused unchecked.
 pub const LOGIN_ATTEMPTS_PER_MINUTE: usize = 5;
@@ -46,10 +51,68 @@ pub struct Auth {
     users: HashMap<String, (ServeRole, String)>,
     lifetime: Duration,
     sessions: Mutex<HashMap<String, Session>>,
-    login_forms: Mutex<HashMap<String, Instant>>,
+    login_forms: Mutex<LoginForms>,
     attempts: Mutex<HashMap<String, VecDeque<Instant>>>,
     /// Hash checked for unknown names, so they take as long as known ones.
     dummy_hash: String,
+}
+
+/// Pending login-form tokens: when each was issued and to whom, in issue order overall
+/// and per client, so that both bounds drop the oldest in constant time.
+#[derive(Default)]
+struct LoginForms {
+    forms: HashMap<String, (Instant, IpAddr)>,
+    /// Issue order; tokens taken since stay here until they reach the front (or a compaction).
+    order: VecDeque<String>,
+    /// Each client's pending tokens, oldest first (exact: at most the per-client bound).
+    by_client: HashMap<IpAddr, VecDeque<String>>,
+}
+
+impl LoginForms {
+    fn issue(&mut self, client: IpAddr, now: Instant) -> String {
+        let q = self.by_client.entry(client).or_default();
+        while q.len() >= MAX_LOGIN_FORMS_PER_CLIENT {
+            if let Some(old) = q.pop_front() {
+                self.forms.remove(&old);
+            }
+        }
+        while self.forms.len() >= MAX_LOGIN_FORMS {
+            let Some(old) = self.order.pop_front() else { break };
+            self.remove(&old);
+        }
+        if self.order.len() >= 2 * MAX_LOGIN_FORMS {
+            let forms = &self.forms;
+            self.order.retain(|t| forms.contains_key(t));
+        }
+        let t = token();
+        self.forms.insert(t.clone(), (now, client));
+        self.order.push_back(t.clone());
+        self.by_client.entry(client).or_default().push_back(t.clone());
+        t
+    }
+
+    fn remove(&mut self, t: &str) -> Option<Instant> {
+        let (at, client) = self.forms.remove(t)?;
+        if let Some(q) = self.by_client.get_mut(&client) {
+            q.retain(|x| x != t);
+            if q.is_empty() {
+                self.by_client.remove(&client);
+            }
+        }
+        Some(at)
+    }
+}
+
+/// The client a login form is counted against: an IPv4 address, or an IPv6 /64 (one
+/// host commonly holds a whole /64).
+pub fn client_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(v6.to_bits() & !((1u128 << 64) - 1))),
+        },
+        v4 => v4,
+    }
 }
 
 /// 32 random bytes from the OS as hex.
@@ -88,7 +151,7 @@ impl Auth {
             users: users.iter().map(|u| (u.name.clone(), (u.role, u.password_hash.clone()))).collect(),
             lifetime,
             sessions: Mutex::new(HashMap::new()),
-            login_forms: Mutex::new(HashMap::new()),
+            login_forms: Mutex::new(LoginForms::default()),
             attempts: Mutex::new(HashMap::new()),
             dummy_hash: hash_password(&token())?,
         })
@@ -98,19 +161,11 @@ impl Auth {
         self.lifetime
     }
 
-    /// A fresh one-time token for a login form.
-    pub fn login_form(&self) -> Option<String> {
-        let now = Instant::now();
+    /// A fresh one-time token for a login form asked for by `peer`. Never refused: past
+    /// the bounds the oldest forms (the client's own first) are dropped.
+    pub fn login_form(&self, peer: IpAddr) -> String {
         let mut forms = self.login_forms.lock().unwrap_or_else(|e| e.into_inner());
-        if forms.len() >= MAX_LOGIN_FORMS {
-            forms.retain(|_, t| now.duration_since(*t) < LOGIN_FORM_TTL);
-            if forms.len() >= MAX_LOGIN_FORMS {
-                return None;
-            }
-        }
-        let t = token();
-        forms.insert(t.clone(), now);
-        Some(t)
+        forms.issue(client_of(peer), Instant::now())
     }
 
     /// Takes a login-form token (valid once, within its lifetime).
@@ -240,10 +295,39 @@ mod tests {
     #[test]
     fn login_form_tokens_are_single_use() {
         let a = Auth::new(&users(), Duration::from_secs(60)).unwrap();
-        let t = a.login_form().unwrap();
+        let me: IpAddr = "127.0.0.1".parse().unwrap();
+        let t = a.login_form(me);
         assert!(a.take_login_form(&t));
         assert!(!a.take_login_form(&t));
         assert!(!a.take_login_form("made-up"));
+    }
+
+    #[test]
+    fn a_flood_of_login_forms_costs_only_its_sender_and_the_oldest() {
+        let a = Auth::new(&users(), Duration::from_secs(60)).unwrap();
+        let other: IpAddr = "10.0.0.2".parse().unwrap();
+        let kept = a.login_form(other);
+        let flooder: IpAddr = "10.0.0.1".parse().unwrap();
+        let first = a.login_form(flooder);
+        let mut last = String::new();
+        for _ in 0..1000 {
+            last = a.login_form(flooder);
+        }
+        assert!(!a.take_login_form(&first), "the flooder's oldest form was dropped");
+        assert!(a.take_login_form(&last));
+        assert!(a.take_login_form(&kept), "another client's form survives the flood");
+        // Many clients: the global bound drops the oldest forms, new ones are still issued.
+        for i in 0..(MAX_LOGIN_FORMS as u32 + 10) {
+            a.login_form(IpAddr::V4(std::net::Ipv4Addr::from(0x0b00_0000 + i)));
+        }
+        let forms = a.login_forms.lock().unwrap();
+        assert_eq!(forms.forms.len(), MAX_LOGIN_FORMS);
+        assert!(forms.by_client.len() <= MAX_LOGIN_FORMS && forms.order.len() <= 2 * MAX_LOGIN_FORMS);
+        drop(forms);
+        let six = |s: &str| client_of(s.parse().unwrap());
+        assert_eq!(six("2001:db8::1"), six("2001:db8::ffff:1"));
+        assert_ne!(six("2001:db8::1"), six("2001:db8:0:1::1"));
+        assert_eq!(six("::ffff:10.0.0.1"), flooder);
     }
 
     #[test]

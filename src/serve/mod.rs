@@ -21,7 +21,7 @@ use crate::store::Store;
 use auth::{Auth, LOGIN_COOKIE, SESSION_COOKIE, Session};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -166,7 +166,10 @@ pub async fn serve(
     app: Arc<App>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+    // The peer address of each connection (login forms are bounded per client).
+    axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Binds `addr` and serves in a task (tests: `127.0.0.1:0`); the bound address.
@@ -315,7 +318,12 @@ fn guard(app: &App, headers: &HeaderMap, f: &Fields, path: &str) -> Result<(Stri
     }
 }
 
-async fn login(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn login(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let f = match Fields::parse(&body) {
         Ok(f) => f,
         Err(e) => return message(StatusCode::BAD_REQUEST, None, "error", "请求无效", "Bad request", &e),
@@ -353,7 +361,7 @@ async fn login(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> 
                 auth::LoginError::TooManyAttempts | auth::LoginError::TooManySessions => StatusCode::TOO_MANY_REQUESTS,
                 auth::LoginError::BadCredentials => StatusCode::UNAUTHORIZED,
             };
-            pages::login_page(&app, status, Some(why))
+            pages::login_page(&app, peer.ip(), status, Some(why))
         }
     }
 }

@@ -9,12 +9,13 @@ use crate::discrepancy::Kind;
 use crate::money::grouped;
 use crate::review::{Action, Decision, Item};
 use crate::store::OpenItem;
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::fmt::Write;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 /// Most rows a table shows (the count says how many there are).
@@ -37,17 +38,8 @@ fn internal(s: &super::auth::Session, what: &str, e: impl std::fmt::Display) -> 
 }
 
 /// The login form, with a fresh one-time token (cookie + hidden field).
-pub fn login_page(app: &App, status: StatusCode, error: Option<&str>) -> Response {
-    let Some(t) = app.auth.login_form() else {
-        return super::message(
-            StatusCode::TOO_MANY_REQUESTS,
-            None,
-            "error",
-            "稍后再试",
-            "Try later",
-            "too many open login forms",
-        );
-    };
+pub fn login_page(app: &App, peer: IpAddr, status: StatusCode, error: Option<&str>) -> Response {
+    let t = app.auth.login_form(peer);
     let err = error.map(|e| format!("<div class=\"error\" id=\"message\">{}</div>", esc(e))).unwrap_or_default();
     let body = format!(
         "<form class=\"login\" method=\"post\" action=\"/login\"><h1>{}</h1>{err}{}\
@@ -67,11 +59,15 @@ pub fn login_page(app: &App, status: StatusCode, error: Option<&str>) -> Respons
     r
 }
 
-pub async fn login_form(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+pub async fn login_form(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
     if app.current(&headers).is_some() {
         return see_other("/", &[]);
     }
-    login_page(&app, StatusCode::OK, None)
+    login_page(&app, peer.ip(), StatusCode::OK, None)
 }
 
 fn account_label(app: &App, number: &str) -> String {

@@ -93,9 +93,9 @@ pub struct PreparedBooks {
 }
 
 impl PreparedBooks {
-    /// (account, currency) of each record, in file order.
-    pub fn accounts(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.rows.iter().map(|(_, a, r)| (a.as_str(), r.currency.as_str()))
+    /// (account, currency, file, location) of each record, in file order.
+    pub fn accounts(&self) -> impl Iterator<Item = (&str, &str, &str, &str)> {
+        self.rows.iter().map(|(_, a, r)| (a.as_str(), r.currency.as_str(), r.source.as_str(), r.location.as_str()))
     }
 }
 

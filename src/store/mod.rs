@@ -452,6 +452,78 @@ fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }
 
+/// An exclusive `flock` on `<db>.lock` (released when the file closes, also by a process
+/// that dies). `None` for an in-memory database or when the lock file cannot be made
+/// (then migrations run unguarded, as before).
+async fn migration_lock(db: &std::path::Path) -> Option<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    if db.as_os_str().is_empty() || db.as_os_str() == ":memory:" {
+        return None;
+    }
+    let mut name = db.as_os_str().to_os_string();
+    name.push(".lock");
+    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(name).ok()?;
+    tokio::task::spawn_blocking(move || {
+        // SAFETY: flock on a descriptor this closure owns.
+        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+        (r == 0).then_some(f)
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// SQLite's one-`run` lock: held by `run` and `rerun` while they work (workers lease
+/// batches instead); released by the OS when the file closes, also by a process that died.
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
+/// Takes the run lock of the SQLite database at `url` (`<db>.run.lock`, an exclusive
+/// `flock` that names its holder inside): `Ok(None)` for PostgreSQL or an in-memory
+/// database, `Err(holder)` when another process holds it ("pid N on host H, since T").
+pub fn run_lock(url: &str, host: &str) -> std::result::Result<Option<RunLock>, String> {
+    use std::io::{Read, Seek, Write};
+    use std::os::fd::AsRawFd;
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(None);
+    }
+    let Ok(opts) = SqliteConnectOptions::from_str(url) else { return Ok(None) };
+    let db = opts.get_filename();
+    if db.as_os_str().is_empty() || db.as_os_str() == ":memory:" {
+        return Ok(None);
+    }
+    let mut name = db.as_os_str().to_os_string();
+    name.push(".run.lock");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&name)
+        .map_err(|e| format!("{}: {e}", std::path::Path::new(&name).display()))?;
+    // SAFETY: flock on a descriptor owned by `f`.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        // The holder writes its line just after it took the lock: give it a moment.
+        let mut holder = String::new();
+        for _ in 0..20 {
+            holder.clear();
+            let _ = f.rewind();
+            let _ = (&f).take(200).read_to_string(&mut holder);
+            if !holder.trim().is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        let holder = holder.trim();
+        return Err(if holder.is_empty() { "another process".into() } else { holder.to_string() });
+    }
+    let _ = f.set_len(0).and_then(|_| f.rewind()).and_then(|_| {
+        write!(f, "pid {} on host {host}, since {}", std::process::id(), Utc::now().format("%Y-%m-%d %H:%M:%S UTC"))
+    });
+    Ok(Some(RunLock { _file: f }))
+}
+
 impl Store {
     /// Opens (creating an SQLite file if needed) and migrates.
     pub async fn open(url: &str) -> Result<Store> {
@@ -470,8 +542,13 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30));
+            // Two processes opening a new database at once would both create its tables
+            // (SQLite has no migration lock): they take turns on a lock file beside it.
+            let file = opts.get_filename().to_path_buf();
             let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+            let guard = migration_lock(&file).await;
             migrator(SQLITE_MIGRATIONS).run(&pool).await?;
+            drop(guard);
             Pool::Sqlite(pool)
         };
         Ok(Store { pool })

@@ -489,20 +489,7 @@ impl Store {
         let Pool::Sqlite(p) = &self.pool else {
             return Ok(Ok(()));
         };
-        let holder = sqlx::query(
-            "SELECT worker_id, host, pid, heartbeat_ms FROM worker_lock WHERE id = 1 AND worker_id IS NOT NULL",
-        )
-        .fetch_optional(p)
-        .await?
-        .map(|r| -> std::result::Result<LockHolder, sqlx::Error> {
-            Ok(LockHolder {
-                worker_id: r.try_get("worker_id")?,
-                host: r.try_get::<Option<String>, _>("host")?.unwrap_or_default(),
-                pid: r.try_get::<Option<i64>, _>("pid")?.unwrap_or(0),
-                heartbeat_ms: r.try_get("heartbeat_ms")?,
-            })
-        })
-        .transpose()?;
+        let holder = lock_holder(p).await?;
         // A holder on this machine whose process is gone died without unlocking.
         let dead = holder.as_ref().is_some_and(|h| {
             h.host == host && h.pid > 0 && !std::path::Path::new(&format!("/proc/{}", h.pid)).exists()
@@ -524,6 +511,11 @@ impl Store {
         if n == 1 {
             Ok(Ok(()))
         } else {
+            // Taken between the look and the try (two starting at once): name the winner.
+            let holder = match holder {
+                Some(h) => Some(h),
+                None => lock_holder(p).await?,
+            };
             Ok(Err(holder.unwrap_or(LockHolder {
                 worker_id: "?".into(),
                 host: String::new(),
@@ -556,6 +548,22 @@ fn rerun_history(history: Option<&str>, line: &str) -> String {
     lines.push(line);
     let skip = lines.len().saturating_sub(MAX_RERUN_LINES);
     lines[skip..].join("\n")
+}
+
+/// Who holds the SQLite one-writer lock, if anyone.
+async fn lock_holder(p: &sqlx::SqlitePool) -> Result<Option<LockHolder>> {
+    let row = sqlx::query(
+        "SELECT worker_id, host, pid, heartbeat_ms FROM worker_lock WHERE id = 1 AND worker_id IS NOT NULL",
+    )
+    .fetch_optional(p)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(LockHolder {
+        worker_id: r.try_get("worker_id")?,
+        host: r.try_get::<Option<String>, _>("host")?.unwrap_or_default(),
+        pid: r.try_get::<Option<i64>, _>("pid")?.unwrap_or(0),
+        heartbeat_ms: r.try_get("heartbeat_ms")?,
+    }))
 }
 
 #[cfg(test)]

@@ -126,6 +126,18 @@ impl Sshd {
         p
     }
 
+    /// The TOML lines of an sftp channel on this server reading `remote` (after `bank = …`).
+    pub fn channel_toml(&self, remote: &Path) -> String {
+        format!(
+            "host = \"127.0.0.1\"\nport = {}\nuser = \"{}\"\nkey_file = \"{}\"\nhost_key = \"{}\"\nremote_dir = \"{}\"\n",
+            self.port,
+            self.user,
+            self.client_key.display(),
+            self.known_hosts,
+            remote.display()
+        )
+    }
+
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
