@@ -72,7 +72,8 @@ pub async fn import_books(cfg: &Config, store: &Store, archive: &Archive) -> Vec
     for b in &cfg.books {
         let path = cfg.resolve(&b.path);
         let result: anyhow::Result<()> = async {
-            let bytes = std::fs::read(&path).with_context(|| format!("book source {}: {}", b.name, path.display()))?;
+            let bytes = crate::parse::read_bounded(&path, cfg.limits.limits().max_file_bytes)
+                .with_context(|| format!("book source {}", b.name))?;
             archive_file(
                 store,
                 archive,
