@@ -272,3 +272,40 @@ fn impossible_values_are_refused_at_parse_time_with_the_place() {
         assert!(err.contains(&format!("{}{want}", p.display())), "{name}: {err}");
     }
 }
+
+/// A bank CSV export (the ICBC corporate layout, GB18030): a cut inside an entry row is
+/// refused (the last line has fewer cells than the header and the row before). What a CSV
+/// cannot show, and so is allowed, exactly:
+/// (a) a cut at a line end: a shorter export is a complete file (no end mark is required);
+/// (b) a cut inside the last cell of a row (附言, free text): a shorter text is still text;
+/// (c) a cut in the footer after the last entry (合计, 以下空白): every entry is there.
+#[test]
+fn no_cut_bank_export_is_a_complete_statement() {
+    let f = "fixtures/parse/table/icbc-corporate.csv";
+    let bytes = fixture(f);
+    let opts = parse::table::Options { layout: None, account: Some("3100019009000099999") };
+    let limits = Limits::default();
+    let read = |b: &[u8]| parse::table::layouts().parse_with(f, b, &opts, &limits);
+    assert_eq!(read(&bytes).unwrap()[0].entries.len(), 5);
+    let total = encoding_rs::GB18030.encode("合计").0;
+    let footer = bytes.windows(total.len()).position(|w| w == &total[..]).unwrap();
+    let mut accepted = Vec::new();
+    for k in 0..bytes.len() {
+        let Ok(stmts) = read(&bytes[..k]) else { continue };
+        let line_end = k == 0 || matches!(bytes[k - 1], b'\n' | b'\r');
+        let last_cell = !bytes[k..].iter().take_while(|&&b| b != b'\n').any(|&b| b == b',');
+        if stmts.is_empty() || line_end || last_cell || k > footer {
+            continue;
+        }
+        accepted.push(k);
+    }
+    assert!(accepted.is_empty(), "{f}: prefixes accepted as complete: {accepted:?}");
+    // Through the binary: a file cut inside its last entry row.
+    let tmp = tempfile::tempdir().unwrap();
+    let cut = tmp.path().join("cut.csv");
+    let at = footer - 30;
+    std::fs::write(&cut, &bytes[..at]).unwrap();
+    let out = fundrecon(&["parse", cut.to_str().unwrap(), "--account", "3100019009000099999"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("the file is cut off"), "{}", text(&out.stderr));
+}
