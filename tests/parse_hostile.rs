@@ -309,3 +309,30 @@ fn no_cut_bank_export_is_a_complete_statement() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     assert!(text(&out.stderr).contains("the file is cut off"), "{}", text(&out.stderr));
 }
+
+/// A NUL in a narrative used to pass SQLite and fail a PostgreSQL batch with `invalid byte
+/// sequence … 0x00`, naming no place. Now the daily run refuses the file at parse time on
+/// both backends with the same words: file, line, field.
+#[test]
+fn the_daily_run_refuses_impossible_values_alike_on_both_backends() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    for b in rt.block_on(backends(tmp.path(), "nul")) {
+        let dir = tmp.path().join(b.name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = if b.name == "sqlite" { String::new() } else { b.url.clone() };
+        let cfg = demo_copy(&dir, &url);
+        let sta = dir.join("demo/boc/BOC_MT940_20240322.sta");
+        let good = read(&sta);
+        std::fs::write(&sta, good.replacen("省级调剂金", "省级\0调剂金", 1)).unwrap();
+        let out = fundrecon(&["run", "--config", cfg.to_str().unwrap(), "--date", "2024-03-22"]);
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert_ne!(out.status.code(), Some(0), "{}: {all}", b.name);
+        assert!(
+            all.contains("BOC_MT940_20240322.sta:6: field narrative: control character U+0000 at character 12"),
+            "{}: {all}",
+            b.name
+        );
+        assert!(!all.contains("invalid byte sequence"), "{}: {all}", b.name);
+    }
+}
