@@ -55,20 +55,18 @@ fn date(file: &str, loc: &str, field: &str, d: NaiveDate) -> Result<(), ParseErr
     Ok(())
 }
 
+/// The first control character other than tab, CR and LF in `s`, described with its
+/// 1-based character position (`control character U+0000 at character 3 of the text`).
+pub fn control_character(s: &str) -> Option<String> {
+    let (i, c) = s.char_indices().find(|&(_, c)| c.is_ascii_control() && !matches!(c, '\t' | '\r' | '\n'))?;
+    Some(format!("control character U+{:04X} at character {} of the text", c as u32, s[..i].chars().count() + 1))
+}
+
 fn text(file: &str, loc: &str, field: &str, s: &str) -> Result<(), ParseError> {
-    if let Some((i, c)) = s.char_indices().find(|&(_, c)| c.is_ascii_control() && !matches!(c, '\t' | '\r' | '\n')) {
-        return Err(refuse(
-            file,
-            loc,
-            field,
-            format!(
-                "control character U+{:04X} at character {} of the text: not text a bank writes",
-                c as u32,
-                s[..i].chars().count() + 1
-            ),
-        ));
+    match control_character(s) {
+        Some(what) => Err(refuse(file, loc, field, format!("{what}: not text a bank writes"))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn opt_text(file: &str, loc: &str, field: &str, s: &Option<String>) -> Result<(), ParseError> {
