@@ -201,6 +201,30 @@ fn mixed_encodings_in_mt940_are_refused_naming_the_line() {
     assert!(text(&out.stdout).contains("拨付"), "{}", text(&out.stdout));
 }
 
+/// UTF-8 text in a GBK BAI2 was decoded without a word (garbled either way).
+#[test]
+fn utf8_text_in_a_gbk_bai2_is_refused_naming_the_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gbk = fixture("fixtures/parse/bai2/gbk.bai2");
+    let text_gbk = encoding_rs::GB18030.encode("利息入账").0;
+    let at = gbk.windows(text_gbk.len()).position(|w| w == &text_gbk[..]).unwrap();
+    let mut bytes = gbk[..at].to_vec();
+    bytes.extend_from_slice("利息入账".as_bytes());
+    bytes.extend_from_slice(&gbk[at + text_gbk.len()..]);
+    let p = tmp.path().join("mixed.bai2");
+    std::fs::write(&p, &bytes).unwrap();
+    let out = fundrecon(&["parse", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "error: {}:4: mixed encodings: line 4 holds UTF-8 Chinese text and text that is not UTF-8 (GBK?)",
+            p.display()
+        )),
+        "{err}"
+    );
+}
+
 /// GBK bytes in a UTF-8 camt: `parse`, `reconcile` (and the daily job, through the same
 /// `parse::stream`) name the same byte and line; `reconcile` used to say "at byte 0".
 #[test]

@@ -65,14 +65,15 @@ pub fn decode_at(
             ("text that is not UTF-8 (GBK?)", "UTF-8 Chinese text")
         };
         let later = utf8_at.max(other_at);
+        let (l1, l2) = (line_of(utf8_at.min(other_at)), line_of(later));
+        let what = if l1 == l2 {
+            format!("line {l1} holds UTF-8 Chinese text and text that is not UTF-8 (GBK?)")
+        } else {
+            format!("line {l1} holds {first}, line {l2} holds {second}")
+        };
         return Err(at(
             later,
-            format!(
-                "mixed encodings: line {} holds {first}, line {} holds {second} (byte {}): re-export the file in one encoding",
-                line_of(utf8_at.min(other_at)),
-                line_of(later),
-                later + bom
-            ),
+            format!("mixed encodings: {what} (byte {}): re-export the file in one encoding", later + bom),
         ));
     }
     let chinese = gb2312_pair(body);
@@ -153,6 +154,18 @@ fn gb2312_pair(b: &[u8]) -> Option<usize> {
     None
 }
 
+/// The offset of a run of three or more UTF-8 encoded CJK ideographs (U+4E00..=U+9FFF,
+/// `E4..=E9` and two continuation bytes each). GBK text forms such a run by chance about
+/// once in 10^7 characters; two UTF-8 characters alone would match GBK far too often.
+fn utf8_cjk_run(b: &[u8]) -> Option<usize> {
+    let cjk = |i: usize| {
+        b.get(i..i + 3).is_some_and(|w| {
+            (0xE4..=0xE9).contains(&w[0]) && (0x80..=0xBF).contains(&w[1]) && (0x80..=0xBF).contains(&w[2])
+        })
+    };
+    (0..b.len()).find(|&i| cjk(i) && cjk(i + 3) && cjk(i + 6))
+}
+
 /// A line that is valid UTF-8 with characters of three or more bytes (CJK) and a line that
 /// is not UTF-8: the offsets of the first of each.
 fn mixed(b: &[u8]) -> Option<(usize, usize)> {
@@ -163,8 +176,15 @@ fn mixed(b: &[u8]) -> Option<(usize, usize)> {
             match std::str::from_utf8(line) {
                 Ok(s) if utf8_cjk.is_none() && s.chars().any(|c| c as u32 >= 0x800) => utf8_cjk = Some(start),
                 Ok(_) => {}
-                Err(e) if other.is_none() => other = Some(start + e.valid_up_to()),
-                Err(_) => {}
+                Err(e) => {
+                    if other.is_none() {
+                        other = Some(start + e.valid_up_to());
+                    }
+                    // UTF-8 Chinese inside a line that is not UTF-8 (GBK around it).
+                    if utf8_cjk.is_none() {
+                        utf8_cjk = utf8_cjk_run(line).map(|i| start + i);
+                    }
+                }
             }
             if let (Some(u), Some(o)) = (utf8_cjk, other) {
                 return Some((u, o));
@@ -253,6 +273,11 @@ mod tests {
         let e = decode_checked(b"\xB2\xA6\xB8\xB6\nabc\x81", true).unwrap_err();
         assert_eq!((e.line, e.offset), (2, 8));
         assert!(e.message.contains("rules out Latin-1"), "{}", e.message);
+        // UTF-8 Chinese inside a GBK line (the UTF-8 bytes also read as GB18030).
+        let mut b = b"16,\xBC\xBE\xB6\xC8 ".to_vec();
+        b.extend_from_slice("利息入账/\n".as_bytes());
+        let e = decode_checked(&b, true).unwrap_err();
+        assert!(e.message.starts_with("mixed encodings"), "{}", e.message);
         // Valid GB18030 Chinese is GB18030 even where Latin-1 is allowed.
         assert_eq!(decode_checked(b"\xB2\xA6\xB8\xB6", true).unwrap().1, Encoding::Gb18030);
         // `Müller` is valid GBK (FC 6C) but Latin text.
