@@ -200,6 +200,12 @@ pub fn read_csv(file: &str, bytes: &[u8], direction: Direction) -> Result<Vec<Bo
         if out.len() >= MAX_BOOK_ROWS {
             return Err(err(line, None, format!("more than {MAX_BOOK_ROWS} rows")));
         }
+        // A NUL (or other control byte) is stored by SQLite and refused by PostgreSQL.
+        if let Some((i, what)) =
+            row.iter().enumerate().find_map(|(i, f)| crate::parse::check::control_character(f).map(|w| (i, w)))
+        {
+            return Err(err(line, Some(headers.get(i).unwrap_or("?").trim()), what));
+        }
         let get = |c: usize| -> Option<&str> {
             let i = index[c];
             if i == usize::MAX { None } else { row.get(i).map(str::trim).filter(|s| !s.is_empty()) }
@@ -266,6 +272,14 @@ mod tests {
 
     const HEAD: &str =
         "voucher_no,account_no,pay_date,amount,currency,counterparty_account,counterparty_name,purpose,batch_ref\n";
+
+    #[test]
+    fn control_characters_are_refused_with_the_column() {
+        let csv = format!("{HEAD}V1,3100019009000099999,2024-03-01,1.00,CNY,,,pay\0ment,\n");
+        let e = read_csv("b.csv", csv.as_bytes(), Direction::Receipt).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (2, Some("purpose")));
+        assert_eq!(e.message, "control character U+0000 at character 4 of the text");
+    }
 
     #[test]
     fn reads_and_signs() {

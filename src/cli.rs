@@ -451,7 +451,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     parse::table::layouts().names().join(", ")
                 );
             }
-            let bytes = std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
+            let bytes = parse::read_bounded(&file, Limits::default().max_file_bytes)?;
             let stmts = parse::parse_for_account(
                 &file.display().to_string(),
                 &bytes,

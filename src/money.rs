@@ -29,6 +29,19 @@ impl Currency {
         // The constructor admits ASCII letters only, so this cannot fail.
         std::str::from_utf8(&self.0).expect("currency code is ASCII")
     }
+
+    /// Decimals of the currency's minor unit (ISO 4217 exponent): 2 for CNY, USD, EUR and
+    /// every code not listed; 0 for JPY, KRW, VND…; 3 for the dinars; 4 for CLF/UYW. An
+    /// amount with more significant decimals than this cannot be a booked amount.
+    pub fn minor_units(&self) -> u32 {
+        match &self.0 {
+            b"BIF" | b"CLP" | b"DJF" | b"GNF" | b"ISK" | b"JPY" | b"KMF" | b"KRW" | b"PYG" | b"RWF" | b"UGX"
+            | b"UYI" | b"VND" | b"VUV" | b"XAF" | b"XOF" | b"XPF" => 0,
+            b"BHD" | b"IQD" | b"JOD" | b"KWD" | b"LYD" | b"OMR" | b"TND" => 3,
+            b"CLF" | b"UYW" => 4,
+            _ => 2,
+        }
+    }
 }
 
 impl fmt::Display for Currency {

@@ -79,7 +79,8 @@ pub async fn import_books_reporting(cfg: &Config, store: &Store, archive: &Archi
     for b in &cfg.books {
         let path = cfg.resolve(&b.path);
         let result: anyhow::Result<()> = async {
-            let bytes = std::fs::read(&path).with_context(|| format!("book source {}: {}", b.name, path.display()))?;
+            let bytes = crate::parse::read_bounded(&path, cfg.limits.limits().max_file_bytes)
+                .with_context(|| format!("book source {}", b.name))?;
             let sha = archive_file(
                 store,
                 archive,

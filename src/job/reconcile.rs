@@ -310,7 +310,7 @@ fn in_order<J: Sync, T: Send>(
 fn read(job: &Job, limits: &Limits, preparer: &Preparer) -> anyhow::Result<Parsed> {
     match job {
         Job::Books(p, dir) => {
-            let bytes = std::fs::read(p).with_context(|| format!("{}", p.display()))?;
+            let bytes = crate::parse::read_bounded(p, limits.max_file_bytes)?;
             let name = p.display().to_string();
             Ok(Parsed::Books(preparer.books(&name, book::read_csv(&name, &bytes, *dir)?)))
         }
@@ -319,7 +319,8 @@ fn read(job: &Job, limits: &Limits, preparer: &Preparer) -> anyhow::Result<Parse
             if unzip::is_zip(&name) {
                 // Each member a statement file of its own (its own hash: the same member in
                 // another zip, or given plain, is stored once), all read before any is stored.
-                let f = std::fs::File::open(p).with_context(|| name.clone())?;
+                // Checked (regular file, within the limit); the zip reader seeks, so the plain file.
+                let f = crate::parse::open_bounded(p, limits.max_file_bytes)?.into_inner();
                 let zip_limits = unzip::Limits::new(limits.max_file_bytes);
                 let members = unzip::extract(&name, std::io::BufReader::new(f), &zip_limits, |_| Ok(Vec::new()))?;
                 let files = members
@@ -328,7 +329,7 @@ fn read(job: &Job, limits: &Limits, preparer: &Preparer) -> anyhow::Result<Parse
                     .collect::<anyhow::Result<_>>()?;
                 return Ok(Parsed::Statements(files));
             }
-            let bytes = std::fs::read(p).with_context(|| name.clone())?;
+            let bytes = crate::parse::read_bounded(p, limits.max_file_bytes)?;
             let sha = sha256_hex(&bytes);
             Ok(Parsed::Statements(vec![parse_statements(name, sha, &bytes, limits, preparer)?]))
         }

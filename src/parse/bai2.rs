@@ -65,10 +65,8 @@ use rust_decimal::Decimal;
 
 /// Parses every account of a BAI2 file (see the module documentation).
 pub fn parse(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Statement>, ParseError> {
-    let Some((text, _)) = text::decode(bytes, true) else {
-        // Unreachable with Latin-1 allowed; kept so that a change there cannot panic here.
-        return Err(ParseError::new(file, Location::File, None, "text is neither UTF-8, GB18030 nor Latin-1"));
-    };
+    let (text, _) = text::decode_checked(bytes, true)
+        .map_err(|e| ParseError::new(file, Location::Line(e.line), None, e.message))?;
     let mut p = Parser::new(file, limits);
     let mut last = 0;
     for (n, line) in Lines::new(&text) {
@@ -280,6 +278,8 @@ struct Seg<'a> {
     text: &'a str,
     /// The line was cut at the record length inside a word: its text goes on without a blank.
     glue: bool,
+    /// The line ended with the record's `/`.
+    slash: bool,
 }
 
 /// Reads the fields of a logical record across its physical records.
@@ -478,7 +478,7 @@ impl<'a, 'l> Parser<'a, 'l> {
         };
         let record_len = self.fctx.as_ref().map(|f| f.record_len).unwrap_or(DEFAULT_RECORD_LEN);
         let glue = !slash && raw.len() == line.len() && raw.chars().count() == record_len;
-        let seg = Seg { line: n, text: body, glue };
+        let seg = Seg { line: n, text: body, glue, slash };
         if code == Code::Continuation {
             let Some((pcode, pline)) = self.pending else {
                 return Err(self.err(
@@ -639,6 +639,7 @@ impl<'a, 'l> Parser<'a, 'l> {
             }
             Code::FileTrailer => {
                 self.count(k);
+                self.trailer_complete(segs, line)?;
                 self.file_trailer(&mut f, line)
             }
             // Continuations never start a record.
@@ -1135,6 +1136,23 @@ impl<'a, 'l> Parser<'a, 'l> {
         }
         if let Some(fc) = self.fctx.as_mut() {
             fc.total += g.total;
+        }
+        Ok(())
+    }
+
+    /// The file ends with its 99 record, so a cut there is the only cut the trailers cannot
+    /// show: the 99 must hold its three fields, and an empty last field must be closed by
+    /// its `/` (`99,,,/` is a trailer left unchecked; `99,16014155556,1,` is a cut file).
+    fn trailer_complete(&self, segs: &[Seg<'a>], line: u64) -> Result<(), ParseError> {
+        let fields = segs.iter().map(|s| s.text.matches(',').count() + 1).sum::<usize>();
+        let last = segs.last();
+        let open_end = last.is_some_and(|s| !s.slash && (s.text.is_empty() || s.text.ends_with(',')));
+        if fields < 3 || open_end {
+            return Err(self.err(
+                line,
+                Some("99 file trailer"),
+                "the 99 file trailer is incomplete (control total, group count and record count, ended by /): the file is cut off",
+            ));
         }
         Ok(())
     }

@@ -64,6 +64,11 @@ use std::borrow::Cow;
 /// Parses one camt.052/053/054 file into statements (see the module documentation).
 pub fn parse(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Statement>, ParseError> {
     let doc = decode(file, bytes)?;
+    // Text that must be UTF-8 and is not: refused at its first bad byte, as `stream` does,
+    // wherever it is (also in a comment quick-xml would skip).
+    if let Some(u) = doc.utf8_why.and_then(|why| utf8_error(file, &doc.bytes, doc.bom, why)) {
+        return Err(u);
+    }
     let mut p = Parser::new(file, limits);
     let mut out = Vec::new();
     let mut reader = Reader::from_reader(&doc.bytes[..]);
@@ -120,27 +125,102 @@ pub fn stream(
         stmts.into_iter().try_for_each(sink)?;
         return Ok(n);
     }
+    let why = if bom {
+        "the file starts with a UTF-8 byte order mark"
+    } else if declared.is_some() {
+        "the XML declaration says UTF-8"
+    } else {
+        "the XML declaration names no encoding, so the file must be UTF-8"
+    };
     let rest = if bom { &head[3..] } else { &head[..] };
     let joined = std::io::Read::chain(rest, input);
     let mut p = Parser::new(file, limits);
     let mut n = 0u64;
-    let mut reader = Reader::from_reader(std::io::BufReader::new(std::io::Read::take(joined, limits.max_file_bytes)));
+    let guard = Utf8Guard::new(std::io::Read::take(joined, limits.max_file_bytes));
+    let mut reader = Reader::from_reader(std::io::BufReader::new(guard));
     let r = p.run(&mut reader, None, &mut |s| {
         n += 1;
         sink(s)
     });
-    match r {
-        Ok(()) => Ok(n),
-        Err(_) if p.encoding_error => Err(ParseError::new(
+    let bad = reader.get_ref().get_ref().bad;
+    match (r, bad) {
+        // The same error, at the same byte and line, as `parse` gives.
+        (_, Some((at, line))) => Err(ParseError::new(
             file,
             Location::File,
             None,
-            format!(
-                "not UTF-8 at byte {} (a camt file without an encoding declaration must be UTF-8)",
-                reader.error_position()
-            ),
+            format!("invalid UTF-8 at byte {} (line {line}); {why}", at + if bom { 3 } else { 0 }),
         )),
-        Err(e) => Err(e),
+        (Ok(()), None) => Ok(n),
+        (Err(e), None) => Err(e),
+    }
+}
+
+/// Checks UTF-8 as the bytes stream past, remembering the offset and line of the first
+/// byte that starts no valid character (then reads fail).
+struct Utf8Guard<R> {
+    inner: R,
+    /// Bytes handed on so far, and the newlines among them.
+    offset: u64,
+    lines: u64,
+    /// The start of a character cut by the end of the last read.
+    carry: Vec<u8>,
+    bad: Option<(u64, u64)>,
+}
+
+impl<R: std::io::Read> Utf8Guard<R> {
+    fn new(inner: R) -> Self {
+        Utf8Guard { inner, offset: 0, lines: 0, carry: Vec::with_capacity(4), bad: None }
+    }
+
+    fn fail(&mut self, at: u64, lines: u64) -> std::io::Error {
+        self.bad = Some((at, 1 + lines));
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "invalid UTF-8")
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Utf8Guard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.bad.is_some() {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "invalid UTF-8"));
+        }
+        let n = self.inner.read(buf)?;
+        let data = &buf[..n];
+        let carried = self.carry.len() as u64;
+        let mut start = 0;
+        if !self.carry.is_empty() {
+            // Complete the character the last read cut.
+            let take = n.min(4);
+            let mut tmp = std::mem::take(&mut self.carry);
+            tmp.extend_from_slice(&data[..take]);
+            match std::str::from_utf8(&tmp) {
+                Ok(_) => start = take,
+                Err(e) if e.valid_up_to() >= carried as usize => start = e.valid_up_to() - carried as usize,
+                Err(e) if e.error_len().is_none() && n > 0 => {
+                    // Still cut (a one-byte read): keep waiting.
+                    self.carry = tmp;
+                    self.offset += n as u64;
+                    return Ok(n);
+                }
+                Err(_) => return Err(self.fail(self.offset - carried, self.lines)),
+            }
+        } else if n == 0 {
+            return Ok(0);
+        }
+        match std::str::from_utf8(&data[start..]) {
+            Ok(_) => {}
+            Err(e) if e.error_len().is_none() && n > 0 => {
+                self.carry.extend_from_slice(&data[start + e.valid_up_to()..])
+            }
+            Err(e) => {
+                let at = start + e.valid_up_to();
+                let lines = self.lines + data[..at].iter().filter(|&&b| b == b'\n').count() as u64;
+                return Err(self.fail(self.offset + at as u64, lines));
+            }
+        }
+        self.lines += data.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.offset += n as u64;
+        Ok(n)
     }
 }
 

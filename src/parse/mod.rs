@@ -6,6 +6,7 @@
 
 pub mod bai2;
 pub mod camt;
+pub mod check;
 pub mod json;
 pub mod mt940;
 pub mod table;
@@ -160,8 +161,82 @@ pub fn check_size(file: &str, bytes: &[u8], limits: &Limits) -> Result<(), Parse
     Ok(())
 }
 
+/// Opens a statement or book file named by a path, for reading at most `max_bytes`: the
+/// path must lead (through symlinks) to a regular file no larger than the limit, checked
+/// before a byte is read. A FIFO, a device (`/dev/zero`), a directory or an oversized file is
+/// refused at once, naming the file. Opened non-blocking, so a FIFO swapped in after the
+/// check cannot hang the reader either; the handle is checked again, and the returned
+/// reader stops one byte after the limit whatever the file does meanwhile.
+pub fn open_bounded(path: &std::path::Path, max_bytes: u64) -> Result<std::io::Take<std::fs::File>, ParseError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = path.display().to_string();
+    let refuse = |m: String| ParseError::new(&file, Location::File, None, m);
+    let check = |meta: &std::fs::Metadata| -> Result<(), ParseError> {
+        if !meta.is_file() {
+            let t = meta.file_type();
+            let what = if t.is_dir() {
+                "a directory"
+            } else if std::os::unix::fs::FileTypeExt::is_fifo(&t) {
+                "a FIFO (named pipe)"
+            } else if std::os::unix::fs::FileTypeExt::is_char_device(&t)
+                || std::os::unix::fs::FileTypeExt::is_block_device(&t)
+            {
+                "a device"
+            } else {
+                "not a regular file"
+            };
+            return Err(refuse(format!("is {what}, not a regular file: refused without reading it")));
+        }
+        if meta.len() > max_bytes {
+            return Err(refuse(format!("file is {} bytes, over the limit of {max_bytes} bytes", meta.len())));
+        }
+        Ok(())
+    };
+    check(&std::fs::metadata(path).map_err(|e| refuse(format!("cannot read: {e}")))?)?;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| refuse(format!("cannot read: {e}")))?;
+    check(&f.metadata().map_err(|e| refuse(format!("cannot read: {e}")))?)?;
+    Ok(std::io::Read::take(f, max_bytes.saturating_add(1)))
+}
+
+/// Reads a whole statement or book file through [`open_bounded`].
+pub fn read_bounded(path: &std::path::Path, max_bytes: u64) -> Result<Vec<u8>, ParseError> {
+    let mut r = open_bounded(path, max_bytes)?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut r, &mut bytes)
+        .map_err(|e| ParseError::new(&path.display().to_string(), Location::File, None, format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(ParseError::new(
+            &path.display().to_string(),
+            Location::File,
+            None,
+            format!("file grew over the limit of {max_bytes} bytes while being read"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Parses one file. `format = None` means: detect it from the content.
 pub fn parse(file: &str, bytes: &[u8], format: Option<Format>, limits: &Limits) -> Result<Vec<Statement>, ParseError> {
+    checked(file, parse_unchecked(file, bytes, format, limits))
+}
+
+/// Every statement through [`check::statement`].
+fn checked(file: &str, r: Result<Vec<Statement>, ParseError>) -> Result<Vec<Statement>, ParseError> {
+    let stmts = r?;
+    stmts.iter().try_for_each(|s| check::statement(file, s))?;
+    Ok(stmts)
+}
+
+fn parse_unchecked(
+    file: &str,
+    bytes: &[u8],
+    format: Option<Format>,
+    limits: &Limits,
+) -> Result<Vec<Statement>, ParseError> {
     check_size(file, bytes, limits)?;
     let format = match format.or_else(|| detect(bytes)) {
         Some(f) => f,
@@ -205,11 +280,21 @@ pub fn parse_for_account(
     account: Option<&str>,
     limits: &Limits,
 ) -> Result<Vec<Statement>, ParseError> {
+    checked(file, parse_for_account_unchecked(file, bytes, name, account, limits))
+}
+
+fn parse_for_account_unchecked(
+    file: &str,
+    bytes: &[u8],
+    name: Option<&str>,
+    account: Option<&str>,
+    limits: &Limits,
+) -> Result<Vec<Statement>, ParseError> {
     let table =
         |layout: Option<&str>| table::layouts().parse_with(file, bytes, &table::Options { layout, account }, limits);
     match name {
         None | Some("auto") => match detect(bytes) {
-            Some(_) => parse(file, bytes, None, limits),
+            Some(_) => parse_unchecked(file, bytes, None, limits),
             None => table(None).map_err(|mut e| {
                 if e.message.starts_with("unknown layout") {
                     e.message =
@@ -220,7 +305,7 @@ pub fn parse_for_account(
         },
         Some(n) => match Format::from_name(n) {
             Some(Format::Table) => table(None),
-            Some(f) => parse(file, bytes, Some(f), limits),
+            Some(f) => parse_unchecked(file, bytes, Some(f), limits),
             None if table::layouts().get(n).is_some() => table(Some(n)),
             None => Err(ParseError::new(file, Location::File, None, format!("unknown format or layout {n:?}"))),
         },
@@ -239,6 +324,10 @@ pub fn stream(
     limits: &Limits,
     sink: &mut dyn FnMut(Statement) -> Result<(), ParseError>,
 ) -> Result<(&'static str, u64), ParseError> {
+    let sink = &mut |s: Statement| {
+        check::statement(file, &s)?;
+        sink(s)
+    };
     let io = |e: std::io::Error| ParseError::new(file, Location::File, None, format!("cannot read: {e}"));
     let mut head = Vec::with_capacity(4096);
     std::io::Read::read_to_end(&mut std::io::Read::take(&mut *input, 4096), &mut head).map_err(io)?;
@@ -258,7 +347,7 @@ pub fn stream(
             )
             .map_err(io)?;
             check_size(file, &all, limits)?;
-            let stmts = parse_for_account(file, &all, name, account, limits)?;
+            let stmts = parse_for_account_unchecked(file, &all, name, account, limits)?;
             let n = stmts.len() as u64;
             stmts.into_iter().try_for_each(sink)?;
             let used = match (format, name) {

@@ -38,12 +38,39 @@ use rust_decimal::Decimal;
 pub fn parse(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Statement>, ParseError> {
     let mut out = Vec::new();
     let mut seen = 0usize;
-    chunk(file, bytes, 0, limits, &mut seen, &mut |s| {
+    let mut env = Envelope::default();
+    chunk(file, bytes, 0, 0, limits, &mut seen, &mut env, &mut |s| {
         out.push(s);
         Ok(())
     })?;
-    no_statement_is_an_error(file, seen)?;
+    file_end(file, seen, &env)?;
     Ok(out)
+}
+
+/// The SWIFT envelope state carried from one streamed piece to the next.
+#[derive(Clone, Copy, Debug, Default)]
+struct Envelope {
+    /// The line of the open `{4:` block, until its `-}`.
+    open_at: Option<u64>,
+    /// The message's application header says MT942 (`{2:O942…`/`{2:I942…`).
+    mt942: bool,
+    /// The encoding of the first piece with non-ASCII text, and its first line: a streamed
+    /// file's later pieces must be in the same one.
+    text: Option<(text::Encoding, u64)>,
+}
+
+/// At the end of the file: a statement was read, and no message was left open (a file
+/// that opened `{4:` and never wrote `-}` is cut off).
+fn file_end(file: &str, seen: usize, env: &Envelope) -> Result<(), ParseError> {
+    if let Some(at) = env.open_at {
+        return Err(ParseError::new(
+            file,
+            Location::Line(at),
+            Some("{4: block"),
+            format!("the file ends inside the message opened on line {at} (no closing -}}): the file is cut off"),
+        ));
+    }
+    no_statement_is_an_error(file, seen)
 }
 
 fn no_statement_is_an_error(file: &str, seen: usize) -> Result<(), ParseError> {
@@ -60,23 +87,43 @@ fn no_statement_is_an_error(file: &str, seen: usize) -> Result<(), ParseError> {
 
 /// Parses one piece of a file that starts at a statement boundary (or the file's start)
 /// and ends before one (or at the file's end); `line_base` lines came before it.
+#[allow(clippy::too_many_arguments)]
 fn chunk(
     file: &str,
     bytes: &[u8],
     line_base: u64,
+    byte_base: u64,
     limits: &Limits,
     seen: &mut usize,
+    env: &mut Envelope,
     sink: &mut dyn FnMut(Statement) -> Result<(), ParseError>,
 ) -> Result<(), ParseError> {
-    let Some((text, _)) = text::decode(bytes, true) else {
-        // Unreachable with Latin-1 allowed; kept so that a change there cannot panic here.
-        return Err(ParseError::new(file, Location::File, None, "text is neither UTF-8, GB18030 nor Latin-1"));
-    };
+    let (text, enc) = text::decode_at(bytes, true, byte_base as usize, line_base)
+        .map_err(|e| ParseError::new(file, Location::Line(e.line), None, e.message))?;
+    if let Some(i) = bytes.iter().position(|b| !b.is_ascii()) {
+        let line = line_base + text::line_of(bytes, i);
+        match env.text {
+            None => env.text = Some((enc, line)),
+            Some((first, at)) if first != enc => {
+                return Err(ParseError::new(
+                    file,
+                    Location::Line(line),
+                    None,
+                    format!(
+                        "mixed encodings: line {at} is {first:?}, line {line} is {enc:?}: re-export the file in one encoding"
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
     let mut p = Parser::new(file, limits);
     p.before = *seen;
+    p.env = *env;
     for (n, line) in Lines::new(&text) {
         p.line(line_base + n, line)?;
     }
+    *env = p.env;
     let stmts = p.finish()?;
     *seen += stmts.len();
     stmts.into_iter().try_for_each(sink)
@@ -106,6 +153,8 @@ fn stream_pieces(
     let io = |e: std::io::Error| ParseError::new(file, Location::File, None, format!("cannot read: {e}"));
     let (mut piece, mut line) = (Vec::with_capacity(piece_bytes.min(PIECE_BYTES) + (64 << 10)), Vec::new());
     let (mut piece_lines, mut base, mut seen, mut total) = (0u64, 0u64, 0usize, 0u64);
+    let mut env = Envelope::default();
+    let mut byte_base = 0u64;
     loop {
         line.clear();
         let n = reader.read_until(b'\n', &mut line).map_err(io)?;
@@ -123,8 +172,9 @@ fn stream_pieces(
             l.starts_with(b":20:") || l.starts_with(b"{1:")
         };
         if n == 0 || (piece.len() >= piece_bytes && starts_statement) {
-            chunk(file, &piece, base, limits, &mut seen, sink)?;
+            chunk(file, &piece, base, byte_base, limits, &mut seen, &mut env, sink)?;
             base += piece_lines;
+            byte_base += piece.len() as u64;
             piece.clear();
             piece_lines = 0;
             if n == 0 {
@@ -134,7 +184,7 @@ fn stream_pieces(
         piece.extend_from_slice(&line);
         piece_lines += 1 + line.iter().filter(|&&b| b == b'\r').count() as u64 - u64::from(line.ends_with(b"\r\n"));
     }
-    no_statement_is_an_error(file, seen)?;
+    file_end(file, seen, &env)?;
     Ok(seen as u64)
 }
 
@@ -888,6 +938,9 @@ struct Building {
     attach_86: bool,
     /// The bank's section in the entry-kind lists (from the envelope or `:25:BIC/account`).
     bank: Option<&'static str>,
+    /// An MT942 interim report (`:34F:`, `:13D:`, `:90D:`/`:90C:` or an MT942 envelope): it
+    /// has no closing balance by design.
+    interim: bool,
 }
 
 struct Parser<'a, 'l> {
@@ -903,6 +956,7 @@ struct Parser<'a, 'l> {
     pending_dash: bool,
     /// The sending bank of the current message (`{2:O940…<BIC>…}`), as its section name.
     msg_bank: Option<&'static str>,
+    env: Envelope,
 }
 
 impl<'a, 'l> Parser<'a, 'l> {
@@ -917,6 +971,7 @@ impl<'a, 'l> Parser<'a, 'l> {
             more: Vec::new(),
             pending_dash: false,
             msg_bank: None,
+            env: Envelope::default(),
         }
     }
 
@@ -940,14 +995,30 @@ impl<'a, 'l> Parser<'a, 'l> {
         while is_block_start(line) {
             self.resolve_dash(Next::Boundary)?;
             if line.starts_with("{1:") {
+                if let Some(at) = self.env.open_at {
+                    return Err(self.err(
+                        n,
+                        Some("{1: block"),
+                        format!(
+                            "a new message starts but the message opened on line {at} has no closing -}}: it is cut off"
+                        ),
+                    ));
+                }
                 self.end_message()?;
                 self.msg_bank = None;
+                self.env.mt942 = false;
             }
             if let Some(bank) = envelope_bank(line) {
                 self.msg_bank = Some(bank);
             }
+            if line.contains("{2:O942") || line.contains("{2:I942") {
+                self.env.mt942 = true;
+            }
             match line.find("{4:") {
-                Some(p) => line = line.get(p + 3..).unwrap_or(""),
+                Some(p) => {
+                    self.env.open_at = Some(n);
+                    line = line.get(p + 3..).unwrap_or("")
+                }
                 None => return Ok(()),
             }
             if line.trim().is_empty() {
@@ -960,8 +1031,10 @@ impl<'a, 'l> Parser<'a, 'l> {
             self.pending_dash = true;
             return Ok(());
         }
-        if trimmed.starts_with("-}") {
+        // `-}` ends the message's text block; ING writes the `-` and the `}` on two lines.
+        if trimmed.starts_with("-}") || (trimmed.starts_with('}') && self.pending_dash) {
             self.resolve_dash(Next::Boundary)?;
+            self.env.open_at = None;
             return self.end_message();
         }
         if let Some((name, rest)) = tag_of(line) {
@@ -1076,6 +1149,7 @@ impl<'a, 'l> Parser<'a, 'l> {
                 open: None,
                 attach_86: false,
                 bank: self.msg_bank,
+                interim: self.env.mt942,
             });
             return Ok(());
         }
@@ -1114,9 +1188,16 @@ impl<'a, 'l> Parser<'a, 'l> {
                 self.info86(f, more);
                 Ok(())
             }
-            Tag::Floor34 => self.floor34(f, more, tagname),
-            Tag::DateTime13 => self.datetime13(f, more, tagname),
-            Tag::Total90 => self.total90(f, more, tagname),
+            Tag::Floor34 | Tag::DateTime13 | Tag::Total90 => {
+                if let Some(b) = self.cur.as_mut() {
+                    b.interim = true;
+                }
+                match f.tag {
+                    Tag::Floor34 => self.floor34(f, more, tagname),
+                    Tag::DateTime13 => self.datetime13(f, more, tagname),
+                    _ => self.total90(f, more, tagname),
+                }
+            }
         }
     }
 
@@ -1430,6 +1511,13 @@ impl<'a, 'l> Parser<'a, 'l> {
                 ),
             });
         };
+        if b.closing.is_none() && !b.interim {
+            return Err(self.err(
+                b.line,
+                Some(":62F: closing balance"),
+                "MT940 statement has no closing balance (:62F:/:62M:): the file is cut off or incomplete",
+            ));
+        }
         let mut entries = b.entries;
         for e in &mut entries {
             e.amount.currency = currency;
@@ -1984,8 +2072,31 @@ mod tests {
         assert_eq!(v[1].entries[0].narrative, "end - -");
         assert_eq!(v[1].closing.as_ref().unwrap().amount.amount, dec!(2));
         // `{4:` with the first field on the same line.
-        let v = parse("t.sta", b"{1:X}{4::20:A\n:25:B\n:60F:C240320CNY0,\n-}", &Limits::default()).unwrap();
+        let v = parse("t.sta", b"{1:X}{4::20:A\n:25:B\n:60F:C240320CNY0,\n:62F:C240320CNY0,\n-}", &Limits::default())
+            .unwrap();
         assert_eq!(v[0].account, "B");
+        // A statement without its closing balance, or a message without its end, is cut off.
+        let e = parse("t.sta", b"{1:X}{4::20:A\n:25:B\n:60F:C240320CNY0,\n-}", &Limits::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.sta:1: field :62F: closing balance: MT940 statement has no closing balance (:62F:/:62M:): the file is cut off or incomplete"
+        );
+        let e = parse("t.sta", b"{1:X}{4::20:A\n:25:B\n:60F:C240320CNY0,\n:62F:C240320CNY0,\n-", &Limits::default())
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.sta:1: field {4: block: the file ends inside the message opened on line 1 (no closing -}): the file is cut off"
+        );
+        let e = parse(
+            "t.sta",
+            b"{1:X}{4::20:A\n:25:B\n:60F:C240320CNY0,\n:62F:C240320CNY0,\n{1:X}{4:\n",
+            &Limits::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.sta:5: field {1: block: a new message starts but the message opened on line 1 has no closing -}: it is cut off"
+        );
     }
 
     #[test]
@@ -2053,9 +2164,9 @@ mod tests {
         let e = parse("l.sta", text.as_bytes(), &small).unwrap_err().to_string();
         assert_eq!(e, "l.sta:7: field :86: text: field text is over the limit of 50 bytes");
         let small = Limits { max_statements: 1, ..Limits::default() };
-        let two = format!("{HEAD}{HEAD}");
+        let two = format!("{HEAD}:62F:C240320CNY100,00\n{HEAD}");
         let e = parse("l.sta", two.as_bytes(), &small).unwrap_err().to_string();
-        assert_eq!(e, "l.sta:5: field :20: statement: more than 1 statements in the file");
+        assert_eq!(e, "l.sta:6: field :20: statement: more than 1 statements in the file");
     }
 
     #[test]

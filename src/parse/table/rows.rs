@@ -473,8 +473,16 @@ impl Table<'_> {
     pub(crate) fn records(&self, opts_account: Option<&str>, limits: &Limits) -> Result<Vec<Rec>, ParseError> {
         let mut out = Vec::new();
         let mut ended: Option<u64> = None;
+        let mut prev_cells: Option<usize> = None;
         for row in &self.sheet.rows[self.m.header + 1..] {
             match self.classify(row) {
+                // A cut entry row can look like a footnote (`10001,2024-03-0`): ASCII only.
+                Class::Skip(why) if why.starts_with("text row") && ended.is_none() => {
+                    if row.cells.iter().all(|c| c.text_cow().is_ascii()) {
+                        self.not_cut(row, prev_cells)?;
+                    }
+                    continue;
+                }
                 Class::Blank | Class::Skip(_) => continue,
                 Class::End => {
                     ended.get_or_insert(row.line);
@@ -498,9 +506,31 @@ impl Table<'_> {
             if out.len() >= limits.max_entries_per_statement {
                 return Err(self.err(row.line, None, format!("more than {} rows", limits.max_entries_per_statement)));
             }
+            self.not_cut(row, prev_cells)?;
+            prev_cells = Some(row.cells.len());
             out.push(self.record(row, opts_account, limits)?);
         }
         Ok(out)
+    }
+
+    /// A text file that ends inside an entry row: the last line is an entry with fewer cells
+    /// than the header and than the entry before it (a file whose rows all leave off empty
+    /// trailing cells is not cut). A spreadsheet cannot end inside a row.
+    fn not_cut(&self, row: &Row, prev_cells: Option<usize>) -> Result<(), ParseError> {
+        let width = self.header().cells.len();
+        let last = self.sheet.rows.last().is_some_and(|r| r.line == row.line);
+        if !self.spreadsheet && last && row.cells.len() < width && prev_cells.is_none_or(|p| row.cells.len() < p) {
+            return Err(self.err(
+                row.line,
+                None,
+                format!(
+                    "the file ends inside this row: {} of the {width} header columns (the row before has {}): the file is cut off",
+                    row.cells.len(),
+                    prev_cells.map_or_else(|| "none".to_string(), |p| p.to_string())
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The data rows' lines and the skipped rows with a reason, reading no cell value.

@@ -100,8 +100,12 @@ pub(crate) fn decode(file: &str, bytes: &[u8], want: Want) -> Result<(String, te
             Err(bad) => Err(file_err(file, format!("the layout says GB18030/GBK, but {}", gb_err(bad)))),
         },
         Want::Auto => {
-            if let Some((s, enc)) = text::decode(bytes, false) {
-                return Ok((s.into_owned(), enc));
+            match text::decode_checked(bytes, false) {
+                Ok((s, enc)) => return Ok((s.into_owned(), enc)),
+                Err(e) if e.message.starts_with("mixed") => {
+                    return Err(ParseError::new(file, Location::Line(e.line), None, e.message));
+                }
+                Err(_) => {}
             }
             let u = std::str::from_utf8(body).err().map(|e| e.valid_up_to()).unwrap_or(0);
             let g = gb18030(body).err().unwrap_or(0);
@@ -123,20 +127,7 @@ fn place(b: &[u8], at: usize) -> (u64, u8) {
     (1 + b[..at].iter().filter(|&&c| c == b'\n').count() as u64, b.get(at).copied().unwrap_or(0))
 }
 
-/// Strict GB18030; on failure the offset of the first malformed byte.
-fn gb18030(b: &[u8]) -> Result<String, usize> {
-    let mut dec = encoding_rs::GB18030.new_decoder_without_bom_handling();
-    let cap = dec.max_utf8_buffer_length_without_replacement(b.len()).ok_or(0usize)?;
-    let mut out = String::with_capacity(cap);
-    let (res, read) = dec.decode_to_string_without_replacement(b, &mut out, true);
-    match res {
-        encoding_rs::DecoderResult::InputEmpty => Ok(out),
-        encoding_rs::DecoderResult::Malformed(bad, after) => {
-            Err(read.saturating_sub(usize::from(bad) + usize::from(after)))
-        }
-        encoding_rs::DecoderResult::OutputFull => Err(read),
-    }
-}
+use text::gb18030;
 
 /// Refuses lines over `Limits::max_line_bytes` before any tokenising.
 pub(crate) fn check_lines(file: &str, text: &str, limits: &Limits) -> Result<(), ParseError> {
