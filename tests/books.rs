@@ -247,3 +247,65 @@ fn reconcile_applies_void_rows_like_the_database() {
         said(&o)
     );
 }
+
+/// A voucher that left the books cannot be matched by hand: the refusal says why.
+#[tokio::test]
+async fn a_withdrawn_voucher_cannot_be_matched_by_hand() {
+    let tmp = tempfile::tempdir().unwrap();
+    for b in backends(tmp.path(), "books_match_withdrawn").await {
+        let dir = tmp.path().join(b.name);
+        let cfg_path = demo_copy(&dir, &b.url);
+        let cfg = cfg_path.to_str().unwrap();
+        rewrite(&dir.join("demo/books/disbursements.csv"), &["ZC20240322-0031"], &[], false);
+        let first = run(cfg);
+        assert!(first.status.code().is_some_and(|c| c <= 1), "{}: {}", b.name, said(&first));
+        // Not in the first full export at all: unknown. Delivered, then dropped: withdrawn.
+        rewrite(
+            &dir.join("demo/books/disbursements.csv"),
+            &[],
+            &["ZC20240322-0031,1202020209000012345,2024-03-22,500000.00,CNY,3100011009000056789,某医院,医疗费,"],
+            false,
+        );
+        assert!(run(cfg).status.code().is_some_and(|c| c <= 1));
+        let u = fundrecon(&[
+            "review",
+            "reject",
+            "--config",
+            cfg,
+            "--account",
+            "1202020209000012345",
+            "--entry",
+            "ICBC2403220004",
+            "--why",
+            "核对",
+            "--by",
+            "李会计",
+        ]);
+        assert_eq!(u.status.code(), Some(0), "{}: {}", b.name, said(&u));
+        rewrite(&dir.join("demo/books/disbursements.csv"), &["ZC20240322-0031"], &[], false);
+        assert!(run(cfg).status.code().is_some_and(|c| c <= 1));
+        let m = fundrecon(&[
+            "review",
+            "match",
+            "--config",
+            cfg,
+            "--account",
+            "1202020209000012345",
+            "--entry",
+            "ICBC2403220004",
+            "--voucher",
+            "ZC20240322-0031",
+            "--why",
+            "手工勾对",
+            "--by",
+            "李会计",
+        ]);
+        assert_eq!(m.status.code(), Some(2), "{}: {}", b.name, said(&m));
+        assert!(
+            said(&m).contains("record disbursement:ZC20240322-0031 has left the books (not in the full export"),
+            "{}: {}",
+            b.name,
+            said(&m)
+        );
+    }
+}

@@ -237,6 +237,11 @@ pub async fn decide(cfg: &Config, store: &Store, req: &Request) -> anyhow::Resul
             if entries.is_empty() {
                 bail!("a match by hand names at least one bank entry (--entry)");
             }
+            for (k, _) in &records {
+                if let Some(why) = store.withdrawn_reason(&account, k).await? {
+                    bail!("record {k} has left the books ({why}); a voucher no longer in the books cannot be matched");
+                }
+            }
             let bank: Decimal = entries.iter().map(|e| e.1).sum();
             let book: Decimal = records.iter().map(|r| r.1).sum();
             if records.is_empty() && !bank.is_zero() {

@@ -157,6 +157,22 @@ impl Store {
         .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?))
     }
 
+    /// Why a book record (`direction:voucher`) left the books, if it did.
+    pub async fn withdrawn_reason(&self, account_no: &str, record_key: &str) -> Result<Option<String>> {
+        let Some((d, v)) = crate::review::parse_record_key(record_key) else { return Ok(None) };
+        Ok(on_pool!(self, p => sqlx::query(
+            "SELECT withdrawn FROM book_records WHERE account_no = $1 AND direction = $2 AND voucher_no = $3",
+        )
+        .bind(account_no)
+        .bind(d.as_str())
+        .bind(v)
+        .fetch_optional(p)
+        .await?
+        .map(|r| r.try_get::<Option<String>, _>("withdrawn"))
+        .transpose()?
+        .flatten()))
+    }
+
     /// The stored match (of the latest matching pass) that holds an item, if any.
     pub async fn match_of(&self, account_no: &str, item: &Item) -> Result<Option<CurrentMatch>> {
         on_pool!(self, p => {
