@@ -933,7 +933,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                         }
                         println!("{date} is {what}: queued anyway (--force)");
                     }
-                    let by = format!("runs queue by {}", operator());
+                    let by = format!("runs queue by {}", crate::job::operator());
                     for ch in cfg.channels.iter().filter(|x| channel.as_deref().is_none_or(|c| c == x.name)) {
                         match store.enqueue(&ch.name, &ch.bank, date, &by).await? {
                             Some(id) => println!("batch {id} {} {date} queued", ch.name),
@@ -959,7 +959,7 @@ async fn requeue(store: &Store, id: i64, stage: &str) -> anyhow::Result<i32> {
         "parse" => Some("parsing"),
         _ => None,
     };
-    let by = operator();
+    let by = crate::job::operator();
     let row = store.requeue(id, start, &by, chrono::Utc::now().timestamp_millis()).await?;
     println!(
         "batch {} {} {} queued from {} (rerun by {by}); a running `fundrecon worker` takes it",
@@ -1048,7 +1048,7 @@ async fn print_batch_queue(cfg: &Config, store: &Store, id: i64) -> anyhow::Resu
     let ms_t = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).map(|t| local_time(cfg, t)).unwrap_or_default();
     let q = store.queue_row(id).await?;
     if let Some(q) = &q {
-        println!("queued by: {}", q.queued_by.as_deref().unwrap_or("not recorded (`fundrecon run`)"));
+        println!("queued by: {}", q.queued_by.as_deref().unwrap_or("not recorded"));
         if let Some(h) = &q.rerun_by {
             println!("reruns:");
             for l in h.lines() {
@@ -1121,28 +1121,6 @@ fn local_t(cfg: &Config, t: Option<chrono::DateTime<chrono::Utc>>) -> String {
 fn runs_and_retries(runs: i64, retries: i64) -> String {
     let reruns = (runs - 1).max(0);
     format!("runs {runs} ({reruns} rerun{}), retries of failed stages {retries}", if reruns == 1 { "" } else { "s" })
-}
-
-/// Who runs this command, for the records: `$FUNDRECON_USER`, else the OS user (`$USER`,
-/// `$LOGNAME`, the passwd entry of this process's uid), else `uid N`.
-fn operator() -> String {
-    let env = |k: &str| std::env::var(k).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-    if let Some(u) = env("FUNDRECON_USER").or_else(|| env("USER")).or_else(|| env("LOGNAME")) {
-        return u;
-    }
-    use std::os::unix::fs::MetadataExt;
-    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
-        return "unknown".into();
-    };
-    std::fs::read_to_string("/etc/passwd")
-        .ok()
-        .and_then(|p| {
-            p.lines().find_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                (f.len() > 2 && f[2] == uid.to_string() && !f[0].is_empty()).then(|| f[0].to_string())
-            })
-        })
-        .unwrap_or_else(|| format!("uid {uid}"))
 }
 
 /// Why a date is no business day, in words.

@@ -469,6 +469,9 @@ async fn confirming_a_return_and_its_batch_through_the_binary_moves_nothing() {
         let cfg = cfg.to_str().unwrap();
         let out = fundrecon(&["run", "--config", cfg, "--date", "2024-03-22"]);
         assert!(out.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&out.stderr));
+        // Who queued the batch is recorded for `fundrecon run` too (issue 15 point 5).
+        let shown = String::from_utf8(fundrecon(&["runs", "show", "1", "--config", cfg]).stdout).unwrap();
+        assert!(shown.contains("queued by: fundrecon run by "), "{}: {shown}", b.name);
         let open = |b: &str| {
             let out = fundrecon(&[
                 "review",

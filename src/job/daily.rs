@@ -500,6 +500,7 @@ pub async fn run(cfg: &Config, store: &Store, opts: &Options) -> anyhow::Result<
             continue;
         }
         let row = store.ensure_run(&ch.name, &ch.bank, date).await?;
+        store.note_queued_by(row.id, &format!("fundrecon run by {}", super::operator())).await?;
         // A batch a live worker holds is the worker's: running it here too would race it.
         // It is reported in the state the worker has it in.
         if let Some(q) = store.queue_row(row.id).await?

@@ -38,6 +38,28 @@ pub struct AccountInfo {
     pub rules: matching::RuleSet,
 }
 
+/// Who runs this command, for the records: `$FUNDRECON_USER`, else the OS user (`$USER`,
+/// `$LOGNAME`, the passwd entry of this process's uid), else `uid N`.
+pub fn operator() -> String {
+    let env = |k: &str| std::env::var(k).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    if let Some(u) = env("FUNDRECON_USER").or_else(|| env("USER")).or_else(|| env("LOGNAME")) {
+        return u;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return "unknown".into();
+    };
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|p| {
+            p.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2] == uid.to_string() && !f[0].is_empty()).then(|| f[0].to_string())
+            })
+        })
+        .unwrap_or_else(|| format!("uid {uid}"))
+}
+
 /// Archives a delivered file and records it. Archive first: the row only exists once the
 /// bytes are safe on disk.
 pub async fn archive_file(

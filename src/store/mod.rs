@@ -1250,6 +1250,13 @@ impl Store {
         self.run(id).await?.ok_or_else(|| StoreError::Data(format!("run {id} vanished")))
     }
 
+    /// Records who queued a batch, unless someone already did (the first queuer stays).
+    pub async fn note_queued_by(&self, id: i64, by: &str) -> Result<()> {
+        on_pool!(self, p => sqlx::query("UPDATE runs SET queued_by = $1 WHERE id = $2 AND queued_by IS NULL")
+            .bind(by).bind(id).execute(p).await?.rows_affected());
+        Ok(())
+    }
+
     pub async fn start_run(&self, id: i64) -> Result<()> {
         on_pool!(self, p => sqlx::query("UPDATE runs SET state = 'running', attempts = attempts + 1, started_at = $1, finished_at = NULL, error = NULL WHERE id = $2")
             .bind(now()).bind(id).execute(p).await?.rows_affected());
