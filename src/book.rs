@@ -102,6 +102,8 @@ pub fn void_of(
         }
     };
     match voids.map(str::trim).filter(|s| !s.is_empty()) {
+        // A negating record that is itself 作废 cancels nothing: only it leaves the books.
+        Some(_) if voided => Ok(Some(Void::Voided)),
         Some(v) if v == voucher_no => {
             Err(("voids", format!("voucher {v:?} cannot void itself; use the status column")))
         }

@@ -309,3 +309,68 @@ async fn a_withdrawn_voucher_cannot_be_matched_by_hand() {
         );
     }
 }
+
+/// A negating record outlives its voucher's re-delivery (a full export of another source
+/// lists the voucher again every day); a full export withdraws only within its own period;
+/// a negating record that is itself 作废 cancels nothing.
+#[tokio::test]
+async fn negations_hold_and_full_exports_keep_to_their_period() {
+    let tmp = tempfile::tempdir().unwrap();
+    for b in backends(tmp.path(), "books_period").await {
+        let dir = tmp.path().join(b.name);
+        let cfg_path = demo_copy(&dir, &b.url);
+        let books = dir.join("demo/books");
+        std::fs::write(
+            books.join("corrections.csv"),
+            format!(
+                "{HEAD},status,voids\n\
+                 20240322-0011-H,450012345678901234,2024-03-22,3300000.00,CNY,,,红字冲销,,,20240322-0011\n\
+                 20240322-0012-H,450012345678901234,2024-03-22,12000000.00,CNY,,,红字冲销 (作废),,作废,20240322-0012\n"
+            ),
+        )
+        .unwrap();
+        let mut text = std::fs::read_to_string(&cfg_path).unwrap();
+        text.push_str(&format!(
+            "\n[[books]]\nname = \"corrections\"\nkind = \"disbursement\"\npath = \"{}\"\ndelivery = \"incremental\"\n",
+            books.join("corrections.csv").display()
+        ));
+        std::fs::write(&cfg_path, text).unwrap();
+        let cfg = cfg_path.to_str().unwrap();
+        for round in 0..2 {
+            // The full disbursements export lists 20240322-0011 each time; the negation holds.
+            let out = run(cfg);
+            assert!(out.status.code().is_some_and(|c| c <= 1), "{} round {round}: {}", b.name, said(&out));
+            let all = report(&dir, "matches.csv") + &report(&dir, "discrepancies.csv");
+            assert!(!all.contains("20240322-0011"), "{} round {round}: negated voucher is back: {all}", b.name);
+            assert!(all.contains("20240322-0012"), "{} round {round}: a voided 红字 cancels nothing", b.name);
+            let page = report(&dir, "report.html");
+            assert!(page.contains("20240322-0011: 红字冲销 by voucher 20240322-0011-H"), "{} round {round}", b.name);
+            assert!(!page.contains("20240322-0011-H:"), "{}: the negating record itself is not listed", b.name);
+            // The next incremental corrections file holds nothing new.
+            std::fs::write(books.join("corrections.csv"), format!("{HEAD},status,voids\n")).unwrap();
+        }
+        // Next, the disbursements export holds only 2024-03-22 (a daily export), without
+        // ZC20240322-0031: that one left the books; the earlier days' vouchers did not.
+        let d = books.join("disbursements.csv");
+        let kept: Vec<String> = std::fs::read_to_string(&d)
+            .unwrap()
+            .lines()
+            .enumerate()
+            .filter(|(i, l)| *i == 0 || (l.contains(",2024-03-22,") && !l.starts_with("ZC20240322-0031,")))
+            .map(|(_, l)| l.to_string())
+            .collect();
+        std::fs::write(&d, kept.join("\n") + "\n").unwrap();
+        let out = run(cfg);
+        assert!(out.status.code().is_some_and(|c| c <= 1), "{}: {}", b.name, said(&out));
+        let all = report(&dir, "matches.csv") + &report(&dir, "discrepancies.csv");
+        for v in ["20240318-0003", "20240321-0007", "DF202403-001"] {
+            assert!(all.contains(v), "{}: {v} is outside the export's period and stays: {all}", b.name);
+        }
+        assert!(!all.contains("ZC20240322-0031"), "{}: {all}", b.name);
+        assert!(
+            report(&dir, "report.html").contains("ZC20240322-0031: not in the full export"),
+            "{}: the withdrawal is named",
+            b.name
+        );
+    }
+}

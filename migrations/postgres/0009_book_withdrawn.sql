@@ -6,3 +6,8 @@
 -- delivered the voucher, which tells a full export's missing vouchers apart.
 ALTER TABLE book_records ADD COLUMN withdrawn TEXT;
 ALTER TABLE book_records ADD COLUMN delivery TEXT;
+-- A negating record (红字冲销) names the voucher it cancels: that voucher stays out of the
+-- books while the negating record is stored, whichever delivery brings it back.
+ALTER TABLE book_records ADD COLUMN negates TEXT;
+-- A full export withdraws what it does not hold within its period: found by source and date.
+CREATE INDEX book_records_source_date ON book_records (source, book_date);

@@ -252,19 +252,52 @@ pub(crate) fn decided_outcome(
     use std::collections::{BTreeSet, HashMap};
     const ROUNDS: usize = 3;
     let confirmed: Vec<&crate::review::Group> = decided.groups.iter().filter(|g| g.confirmed_rule.is_some()).collect();
-    let ekey: HashMap<i64, &str> = entries.iter().map(|e| (e.item.id, e.item.entry_key.as_str())).collect();
-    let rkey: HashMap<i64, String> =
-        records.iter().map(|r| (r.item.id, crate::review::record_key(r.direction, &r.item.voucher_no))).collect();
-    // The automatic match that holds exactly a group's items, if the cascade made it.
-    let made = |outcome: &matching::Outcome, g: &crate::review::Group| -> Option<usize> {
-        let want_e: BTreeSet<&str> = g.entries.iter().map(String::as_str).collect();
-        let want_r: BTreeSet<&str> = g.records.iter().map(String::as_str).collect();
-        outcome.matches.iter().position(|m| {
-            m.entries.len() == want_e.len()
-                && m.records.len() == want_r.len()
-                && m.entries.iter().all(|id| ekey.get(id).is_some_and(|k| want_e.contains(k)))
-                && m.records.iter().all(|id| rkey.get(id).is_some_and(|k| want_r.contains(k.as_str())))
-        })
+    // Keys by id, built only where someone decided something: every account without a
+    // decision (nearly all, at a million rows) would pay for them otherwise.
+    let decided_any = !decided.groups.is_empty();
+    let ekey: HashMap<i64, &str> = if decided_any {
+        entries.iter().map(|e| (e.item.id, e.item.entry_key.as_str())).collect()
+    } else {
+        HashMap::new()
+    };
+    let rkey: HashMap<i64, String> = if decided_any {
+        records.iter().map(|r| (r.item.id, crate::review::record_key(r.direction, &r.item.voucher_no))).collect()
+    } else {
+        HashMap::new()
+    };
+    let eid: HashMap<&str, i64> = if confirmed.is_empty() {
+        HashMap::new()
+    } else {
+        entries.iter().map(|e| (e.item.entry_key.as_str(), e.item.id)).collect()
+    };
+    // The automatic match that holds exactly a group's items, if the cascade made it:
+    // looked up through the match of the group's first entry (one index per round, so
+    // many confirmations cost no more than the matches).
+    let made =
+        |outcome: &matching::Outcome, by_entry: &HashMap<i64, usize>, g: &crate::review::Group| -> Option<usize> {
+            let want_e: BTreeSet<&str> = g.entries.iter().map(String::as_str).collect();
+            let want_r: BTreeSet<&str> = g.records.iter().map(String::as_str).collect();
+            let first = eid.get(g.entries.first()?.as_str())?;
+            let i = *by_entry.get(first)?;
+            Some(i).filter(|&i| {
+                let m = &outcome.matches[i];
+                m.entries.len() == want_e.len()
+                    && m.records.len() == want_r.len()
+                    && m.entries.iter().all(|id| ekey.get(id).is_some_and(|k| want_e.contains(k)))
+                    && m.records.iter().all(|id| rkey.get(id).is_some_and(|k| want_r.contains(k.as_str())))
+            })
+        };
+    let index = |outcome: &matching::Outcome| -> HashMap<i64, usize> {
+        if confirmed.is_empty() {
+            return HashMap::new();
+        }
+        let mut by_entry = HashMap::with_capacity(outcome.matches.len());
+        for (i, m) in outcome.matches.iter().enumerate() {
+            for e in &m.entries {
+                by_entry.entry(*e).or_insert(i);
+            }
+        }
+        by_entry
     };
     let mut imposed: BTreeSet<i64> = BTreeSet::new();
     for round in 1..=ROUNDS {
@@ -274,9 +307,10 @@ pub(crate) fn decided_outcome(
         let groups: Vec<&crate::review::Group> =
             decided.groups.iter().filter(|g| g.confirmed_rule.is_none() || imposed.contains(&g.decision)).collect();
         let mut outcome = cascade(acct, entries, records, details, decided, &groups, params);
+        let by_entry = index(&outcome.0);
         let missed: Vec<i64> = confirmed
             .iter()
-            .filter(|g| !imposed.contains(&g.decision) && made(&outcome.0, g).is_none())
+            .filter(|g| !imposed.contains(&g.decision) && made(&outcome.0, &by_entry, g).is_none())
             .map(|g| g.decision)
             .collect();
         if !missed.is_empty() && round < ROUNDS {
@@ -285,18 +319,23 @@ pub(crate) fn decided_outcome(
         }
         let (mut out, people) = (outcome.0, std::mem::take(&mut outcome.1));
         for g in confirmed.iter().filter(|g| !imposed.contains(&g.decision)) {
-            let i = made(&out, g).expect("checked above: the cascade made every confirmed match not imposed");
+            let i =
+                made(&out, &by_entry, g).expect("checked above: the cascade made every confirmed match not imposed");
             let rule = g.confirmed_rule.as_deref().unwrap_or_default();
             out.matches[i].rule = matching::Rule::parse(rule).unwrap_or(out.matches[i].rule);
             out.matches[i].detail = format!("{rule} match confirmed by {}", decided.words(g.decision));
         }
         // An imposed return's voucher is a link: where nothing else claimed it, the
         // return is its place, not an open item.
+        // A voucher a rejection holds stays open: it waits to be matched by hand.
+        let held =
+            |id: &i64| rkey.get(id).is_some_and(|k| decided.held.contains_key(&crate::review::Item::Record(k.clone())));
         let linked: BTreeSet<i64> = people
             .matches
             .iter()
             .filter(|m| m.rule == matching::Rule::Return)
             .flat_map(|m| m.records.iter().copied())
+            .filter(|r| !held(r))
             .collect();
         if !linked.is_empty() {
             out.discrepancies.retain(|d| d.entry.is_some() || d.record.is_none_or(|r| !linked.contains(&r)));

@@ -124,6 +124,10 @@ struct Rows {
     vouchers: HashTable<u32>,
     /// Positions in `records` that left the books (the database's `withdrawn`).
     withdrawn: std::collections::HashSet<u32>,
+    /// Negating records (红字冲销) by position → the voucher each cancels: that voucher
+    /// stays out of the books whichever later file brings it back (the database's
+    /// `negates` column).
+    negates: std::collections::HashMap<u32, String>,
 }
 
 /// Rows an account holds before room for the rest of the delivery is reserved: small
@@ -418,6 +422,10 @@ impl Ledger {
                     } else {
                         acct.withdrawn.remove(&i);
                     }
+                    match &void {
+                        Some(crate::book::Void::Negates(t)) => acct.negates.insert(i, t.clone()),
+                        _ => acct.negates.remove(&i),
+                    };
                 }
                 None => {
                     if acct.records.len() >= MAX_ROWS {
@@ -432,6 +440,9 @@ impl Ledger {
                     new += 1;
                     if void.is_some() {
                         acct.withdrawn.insert(pos);
+                    }
+                    if let Some(crate::book::Void::Negates(t)) = &void {
+                        acct.negates.insert(pos, t.clone());
                     }
                 }
             }
@@ -464,6 +475,24 @@ impl Ledger {
                 )));
             }
             acct.withdrawn.insert(i);
+        }
+        // A voucher brought back while a stored negating record names it stays out.
+        for acct in self.accounts.values_mut().filter(|a| !a.negates.is_empty()) {
+            let again: Vec<u32> = acct
+                .negates
+                .iter()
+                .filter_map(|(&n, target)| {
+                    let neg = &acct.records[n as usize];
+                    let h = self.hasher.hash_one((neg.direction.as_str(), target.as_str()));
+                    acct.vouchers
+                        .find(h, |&i| {
+                            let x = &acct.records[i as usize];
+                            x.direction == neg.direction && x.item.voucher_no == *target
+                        })
+                        .copied()
+                })
+                .collect();
+            acct.withdrawn.extend(again);
         }
         Ok((new, known))
     }

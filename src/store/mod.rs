@@ -679,42 +679,47 @@ impl Store {
             chunks.push(&records[start..]);
         }
         let sqlite = self.backend() == "sqlite";
-        // The vouchers negating records cancel, which may belong to another source.
-        let targets: Vec<(&str, &str, &str)> = records
-            .iter()
-            .filter_map(|r| match &r.void {
-                Some(crate::book::Void::Negates(v)) => Some((r.account_no.as_str(), r.direction.as_str(), v.as_str())),
-                _ => None,
-            })
-            .collect();
-        let source_sql = "SELECT account_no, direction, voucher_no, withdrawn FROM book_records WHERE source = $1";
-        let target_sql = "SELECT account_no, direction, voucher_no, withdrawn FROM book_records WHERE account_no = $1 AND direction = $2 AND voucher_no = $3";
+        // Where each date range of a full export begins and ends: its period. A full
+        // export withdraws what it does not hold within its period only, so a monthly
+        // export does not empty the months before it.
+        let period = (records.iter().map(|r| r.date).min(), records.iter().map(|r| r.date).max());
+        let key_of = |r: &BookRecord| -> Option<(String, String, String)> {
+            let target = match r.void.as_ref()? {
+                crate::book::Void::Voided => &r.voucher_no,
+                crate::book::Void::Negates(t) => t,
+            };
+            Some((r.account_no.clone(), r.direction.as_str().to_string(), target.clone()))
+        };
+        let state_sql =
+            "SELECT withdrawn FROM book_records WHERE account_no = $1 AND direction = $2 AND voucher_no = $3";
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            // What was in the books before: a withdrawal is reported once, when a voucher
-            // that was live leaves (a repeated delivery withdraws nothing new).
+            // What the void rows withdraw was live before? A withdrawal is reported once,
+            // when a voucher that was in the books leaves them.
             let mut live_before: HashSet<(String, String, String)> = HashSet::new();
-            let mut rows = sqlx::query(source_sql).bind(source).fetch_all(&mut *tx).await?;
-            for t in &targets {
-                rows.extend(sqlx::query(target_sql).bind(t.0).bind(t.1).bind(t.2).fetch_all(&mut *tx).await?);
-            }
-            for r in &rows {
-                if r.try_get::<Option<String>, _>("withdrawn")?.is_none() {
-                    live_before.insert((r.try_get("account_no")?, r.try_get("direction")?, r.try_get("voucher_no")?));
+            for k in records.iter().filter_map(key_of) {
+                let row = sqlx::query(state_sql).bind(&k.0).bind(&k.1).bind(&k.2).fetch_optional(&mut *tx).await?;
+                if let Some(row) = row && row.try_get::<Option<String>, _>("withdrawn")?.is_none() {
+                    live_before.insert(k);
                 }
             }
-            if delivery.full && records.is_empty() && !live_before.is_empty() {
-                return Err(StoreError::Refused(format!(
-                    "{}: a full export with no records would withdraw every voucher of book source {source} ({} in the books); refused (an empty or cut export?)",
-                    delivery.file,
-                    live_before.len()
-                )));
+            if delivery.full && records.is_empty() {
+                let live: i64 = sqlx::query("SELECT COUNT(*) AS n FROM book_records WHERE source = $1 AND withdrawn IS NULL")
+                    .bind(source).fetch_one(&mut *tx).await?.try_get("n")?;
+                if live > 0 {
+                    return Err(StoreError::Refused(format!(
+                        "{}: a full export with no records would withdraw every voucher of book source {source} ({live} in the books); refused (an empty or cut export?)",
+                        delivery.file
+                    )));
+                }
             }
             let (mut new, mut known) = (0u64, 0u64);
+            // Vouchers of this delivery that had left the books: back in them if live now.
+            let mut were_withdrawn: Vec<(String, String, String)> = Vec::new();
             for chunk in &chunks {
                 // Built from counts only, never from data: every value is bound.
                 let count_sql = format!(
-                    "SELECT COUNT(*) AS n FROM book_records WHERE account_no = {} AND direction = {} AND voucher_no IN ({})",
+                    "SELECT voucher_no, withdrawn FROM book_records WHERE account_no = {} AND direction = {} AND voucher_no IN ({})",
                     placeholder(sqlite, 1),
                     placeholder(sqlite, 2),
                     (0..chunk.len()).map(|k| placeholder(sqlite, k + 3)).collect::<Vec<_>>().join(", ")
@@ -723,10 +728,19 @@ impl Store {
                 for r in chunk.iter() {
                     q = q.bind(&r.voucher_no);
                 }
-                let existing: i64 = q.fetch_one(&mut *tx).await?.try_get("n")?;
-                let existing = existing.clamp(0, chunk.len() as i64) as u64;
+                let stored = q.fetch_all(&mut *tx).await?;
+                for row in &stored {
+                    if row.try_get::<Option<String>, _>("withdrawn")?.is_some() {
+                        were_withdrawn.push((chunk[0].account_no.clone(), chunk[0].direction.as_str().to_string(), row.try_get("voucher_no")?));
+                    }
+                }
+                let existing = (stored.len() as u64).min(chunk.len() as u64);
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(books_upsert_sql(sqlite, chunk.len())));
                 for r in chunk.iter() {
+                    let negates = match &r.void {
+                        Some(crate::book::Void::Negates(t)) => Some(t.as_str()),
+                        _ => None,
+                    };
                     q = q
                         .bind(&r.voucher_no)
                         .bind(&r.account_no)
@@ -741,7 +755,8 @@ impl Store {
                         .bind(source)
                         .bind(&r.location)
                         .bind(void_reason(r, delivery.file))
-                        .bind(delivery.sha256);
+                        .bind(delivery.sha256)
+                        .bind(negates);
                 }
                 q.execute(&mut *tx).await?;
                 known += existing;
@@ -772,24 +787,51 @@ impl Store {
                     .bind(&r.account_no).bind(r.direction.as_str()).bind(target)
                     .execute(&mut *tx).await?;
             }
-            if delivery.full {
-                // A full export is the source's books: a live voucher it does not hold left them.
-                sqlx::query("UPDATE book_records SET withdrawn = $1 WHERE source = $2 AND withdrawn IS NULL AND (delivery IS NULL OR delivery <> $3)")
-                    .bind(format!("not in the full export {} (sha256 {})", delivery.file, &delivery.sha256[..delivery.sha256.len().min(12)]))
-                    .bind(source).bind(delivery.sha256)
+            // A voucher this delivery brought back stays out while a stored negating
+            // record names it (the 红字 came in another delivery or source).
+            sqlx::query(
+                "UPDATE book_records SET withdrawn = (SELECT '红字冲销 by voucher ' || n.voucher_no FROM book_records n \
+                 WHERE n.account_no = book_records.account_no AND n.direction = book_records.direction AND n.negates = book_records.voucher_no \
+                 ORDER BY n.voucher_no LIMIT 1) \
+                 WHERE delivery = $1 AND withdrawn IS NULL AND EXISTS (SELECT 1 FROM book_records n \
+                 WHERE n.account_no = book_records.account_no AND n.direction = book_records.direction AND n.negates = book_records.voucher_no)",
+            )
+            .bind(delivery.sha256)
+            .execute(&mut *tx)
+            .await?;
+            let mut withdrawn = Vec::new();
+            let direction = |d: &str| Direction::parse(d).ok_or_else(|| StoreError::Data(format!("direction {d:?}")));
+            if delivery.full && let (Some(from), Some(to)) = period {
+                // A full export is the source's books for its period: a live voucher of
+                // that period it does not hold has left them.
+                let why = format!(
+                    "not in the full export {} of {from}..{to} (sha256 {})",
+                    delivery.file,
+                    &delivery.sha256[..delivery.sha256.len().min(12)]
+                );
+                let scope = "source = $1 AND withdrawn IS NULL AND (delivery IS NULL OR delivery <> $2) AND book_date >= $3 AND book_date <= $4";
+                for r in sqlx::query(sqlx::AssertSqlSafe(format!("SELECT account_no, direction, voucher_no FROM book_records WHERE {scope}")))
+                    .bind(source).bind(delivery.sha256).bind(from).bind(to)
+                    .fetch_all(&mut *tx).await?
+                {
+                    let d: String = r.try_get("direction")?;
+                    withdrawn.push(Withdrawal { account_no: r.try_get("account_no")?, direction: direction(&d)?, voucher_no: r.try_get("voucher_no")?, why: why.clone() });
+                }
+                sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE book_records SET withdrawn = $5 WHERE {scope}")))
+                    .bind(source).bind(delivery.sha256).bind(from).bind(to).bind(&why)
                     .execute(&mut *tx).await?;
             }
-            let mut withdrawn = Vec::new();
-            let mut rows = sqlx::query(source_sql).bind(source).fetch_all(&mut *tx).await?;
-            for t in &targets {
-                rows.extend(sqlx::query(target_sql).bind(t.0).bind(t.1).bind(t.2).fetch_all(&mut *tx).await?);
+            for k in live_before {
+                let row = sqlx::query(state_sql).bind(&k.0).bind(&k.1).bind(&k.2).fetch_optional(&mut *tx).await?;
+                if let Some(why) = row.map(|r| r.try_get::<Option<String>, _>("withdrawn")).transpose()?.flatten() {
+                    withdrawn.push(Withdrawal { account_no: k.0, direction: direction(&k.1)?, voucher_no: k.2, why });
+                }
             }
-            for r in &rows {
-                let Some(why) = r.try_get::<Option<String>, _>("withdrawn")? else { continue };
-                let key: (String, String, String) = (r.try_get("account_no")?, r.try_get("direction")?, r.try_get("voucher_no")?);
-                if live_before.remove(&key) {
-                    let direction = Direction::parse(&key.1).ok_or_else(|| StoreError::Data(format!("direction {:?}", key.1)))?;
-                    withdrawn.push(Withdrawal { account_no: key.0, direction, voucher_no: key.2, why });
+            for k in were_withdrawn {
+                let row = sqlx::query(state_sql).bind(&k.0).bind(&k.1).bind(&k.2).fetch_optional(&mut *tx).await?;
+                if row.map(|r| r.try_get::<Option<String>, _>("withdrawn")).transpose()?.flatten().is_none() {
+                    let why = format!("back in the books: delivered again in {}", delivery.file);
+                    withdrawn.push(Withdrawal { account_no: k.0, direction: direction(&k.1)?, voucher_no: k.2, why });
                 }
             }
             withdrawn.sort_by(|a, b| (&a.account_no, a.direction, &a.voucher_no).cmp(&(&b.account_no, b.direction, &b.voucher_no)));
@@ -838,12 +880,13 @@ impl Store {
     }
 
     /// The vouchers of an account that left the books (作废, 红字冲销, missing from a full
-    /// export), with why, by book date and voucher; at most `limit`.
+    /// export), with why, newest book date first; at most `limit`. Negating records are
+    /// not listed: they were never money in the books.
     pub async fn withdrawn_records(&self, account_no: &str, limit: usize) -> Result<Vec<Withdrawal>> {
         on_pool!(self, p => {
             let rows = sqlx::query(
-                "SELECT direction, voucher_no, withdrawn FROM book_records WHERE account_no = $1 AND withdrawn IS NOT NULL \
-                 ORDER BY book_date, voucher_no, direction LIMIT $2",
+                "SELECT direction, voucher_no, withdrawn FROM book_records WHERE account_no = $1 AND withdrawn IS NOT NULL AND negates IS NULL \
+                 ORDER BY book_date DESC, voucher_no, direction LIMIT $2",
             )
             .bind(account_no)
             .bind(limit as i64)
@@ -1438,9 +1481,9 @@ const BOOK_ROWS_PER_INSERT: usize = 64;
 
 /// The multi-row upsert of book records: a voucher seen before takes what the books say now.
 fn books_upsert_sql(sqlite: bool, rows: usize) -> String {
-    const COLS: usize = 14;
+    const COLS: usize = 15;
     let mut sql = String::from(
-        "INSERT INTO book_records (voucher_no, account_no, direction, book_date, amount, currency, counterparty_account, counterparty_name, purpose, batch_ref, source, location, withdrawn, delivery) VALUES ",
+        "INSERT INTO book_records (voucher_no, account_no, direction, book_date, amount, currency, counterparty_account, counterparty_name, purpose, batch_ref, source, location, withdrawn, delivery, negates) VALUES ",
     );
     for r in 0..rows {
         sql.push_str(if r == 0 { "(" } else { ", (" });
@@ -1451,7 +1494,7 @@ fn books_upsert_sql(sqlite: bool, rows: usize) -> String {
         " ON CONFLICT (account_no, direction, voucher_no) DO UPDATE SET book_date = excluded.book_date, amount = excluded.amount, currency = excluded.currency, \
          counterparty_account = excluded.counterparty_account, counterparty_name = excluded.counterparty_name, purpose = excluded.purpose, \
          batch_ref = excluded.batch_ref, source = excluded.source, location = excluded.location, \
-         withdrawn = excluded.withdrawn, delivery = excluded.delivery",
+         withdrawn = excluded.withdrawn, delivery = excluded.delivery, negates = excluded.negates",
     );
     sql
 }
