@@ -62,20 +62,7 @@ async fn withdrawn_vouchers_release_their_matches_and_are_reported() {
         let open = report(&dir, "discrepancies.csv");
         assert!(open.contains("20240322-0011"), "{}: 20240322-0011 is open before: {open}", b.name);
         // A person confirms the match of ZR-240321-01 before the finance system drops it.
-        let c = fundrecon(&[
-            "review",
-            "confirm",
-            "--config",
-            cfg,
-            "--account",
-            "1202020209000012345",
-            "--voucher",
-            "ZR-240321-01",
-            "--why",
-            "核对无误",
-            "--by",
-            "李会计",
-        ]);
+        let c = review_cli(cfg, "confirm", "1202020209000012345", &[], &["ZR-240321-01"], "核对无误", "李会计");
         assert_eq!(c.status.code(), Some(0), "{}: {}", b.name, said(&c));
 
         // The next exports: ZR-240321-01 and ZC20240322-0031 are gone (full exports);
@@ -267,39 +254,19 @@ async fn a_withdrawn_voucher_cannot_be_matched_by_hand() {
             false,
         );
         assert!(run(cfg).status.code().is_some_and(|c| c <= 1));
-        let u = fundrecon(&[
-            "review",
-            "reject",
-            "--config",
-            cfg,
-            "--account",
-            "1202020209000012345",
-            "--entry",
-            "ICBC2403220004",
-            "--why",
-            "核对",
-            "--by",
-            "李会计",
-        ]);
+        let u = review_cli(cfg, "reject", "1202020209000012345", &["ICBC2403220004"], &[], "核对", "李会计");
         assert_eq!(u.status.code(), Some(0), "{}: {}", b.name, said(&u));
         rewrite(&dir.join("demo/books/disbursements.csv"), &["ZC20240322-0031"], &[], false);
         assert!(run(cfg).status.code().is_some_and(|c| c <= 1));
-        let m = fundrecon(&[
-            "review",
-            "match",
-            "--config",
+        let m = review_cli(
             cfg,
-            "--account",
+            "match",
             "1202020209000012345",
-            "--entry",
-            "ICBC2403220004",
-            "--voucher",
-            "ZC20240322-0031",
-            "--why",
+            &["ICBC2403220004"],
+            &["ZC20240322-0031"],
             "手工勾对",
-            "--by",
             "李会计",
-        ]);
+        );
         assert_eq!(m.status.code(), Some(2), "{}: {}", b.name, said(&m));
         assert!(
             said(&m).contains("record disbursement:ZC20240322-0031 has left the books (not in the full export"),

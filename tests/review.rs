@@ -493,20 +493,7 @@ async fn confirming_a_return_and_its_batch_through_the_binary_moves_nothing() {
             b.name
         );
         for (entry, rule) in [("ICBC2403220001#1", "return"), ("ICBC2403210002#1", "batch")] {
-            let out = fundrecon(&[
-                "review",
-                "confirm",
-                "--config",
-                cfg,
-                "--account",
-                "1202020209000012345",
-                "--entry",
-                entry,
-                "--why",
-                "核对无误",
-                "--by",
-                "李会计",
-            ]);
+            let out = review_cli(cfg, "confirm", "1202020209000012345", &[entry], &[], "核对无误", "李会计");
             let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(0), "{}: confirm {entry}: {said}", b.name);
             assert_eq!(open(b.name), before, "{}: confirming the {rule} match moved other items", b.name);

@@ -124,3 +124,24 @@ pub fn fundrecon_bin(args: &[&str]) -> std::process::Output {
         .output()
         .expect("binary runs")
 }
+
+/// `fundrecon review <action> --config cfg --account a [--entry e]… [--voucher v]… --why … --by …`.
+pub fn review_cli(
+    cfg: &str,
+    action: &str,
+    account: &str,
+    entries: &[&str],
+    vouchers: &[&str],
+    why: &str,
+    by: &str,
+) -> std::process::Output {
+    let mut args = vec!["review", action, "--config", cfg, "--account", account];
+    for e in entries {
+        args.extend(["--entry", e]);
+    }
+    for v in vouchers {
+        args.extend(["--voucher", v]);
+    }
+    args.extend(["--why", why, "--by", by]);
+    fundrecon_bin(&args)
+}
