@@ -67,9 +67,7 @@ impl Archive {
         }
         fs::rename(&tmp, &dest).map_err(io(&dest))?;
         // Make the rename itself durable.
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
+        let _ = sync_dir(dir);
         Ok((sha, true))
     }
 
@@ -104,6 +102,11 @@ impl Archive {
         }
         Ok(bytes)
     }
+}
+
+/// Makes the entries of a folder (a rename into it) durable: fsync of the folder itself.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

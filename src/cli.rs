@@ -419,7 +419,7 @@ async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
 }
 
 fn today(cfg: &Config) -> NaiveDate {
-    let tz: chrono_tz::Tz = cfg.general.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let tz = cfg.tz();
     chrono::Utc::now().with_timezone(&tz).date_naive()
 }
 
@@ -1108,7 +1108,7 @@ async fn print_batch_queue(cfg: &Config, store: &Store, id: i64) -> anyhow::Resu
 
 /// A time for people: to the second, in `general.timezone` (named in the headings).
 fn local_time(cfg: &Config, t: chrono::DateTime<chrono::Utc>) -> String {
-    let tz: chrono_tz::Tz = cfg.general.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let tz = cfg.tz();
     t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 

@@ -694,6 +694,12 @@ fn looks_like_key(p: &Path) -> bool {
 }
 
 impl Config {
+    /// `general.timezone` as a zone (`Config::check` refused one that does not parse;
+    /// Asia/Shanghai, its default, otherwise).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.general.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+
     /// Reads, parses and checks a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)

@@ -296,9 +296,7 @@ pub fn into_archive(archive: &Archive, file: Downloaded) -> std::io::Result<bool
     let dir = dest.parent().expect("archive paths have a parent");
     std::fs::create_dir_all(dir)?;
     file.tmp.persist(&dest).map_err(|e| e.error)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    let _ = crate::archive::sync_dir(dir);
     Ok(true)
 }
 

@@ -48,7 +48,7 @@ pub fn check(
     dates: &[NaiveDate],
     now: DateTime<Utc>,
 ) -> Vec<Missing> {
-    let tz: chrono_tz::Tz = cfg.general.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let tz = cfg.tz();
     let mut out = Vec::new();
     for ch in &cfg.channels {
         for a in cfg.accounts.iter().filter(|a| a.bank == ch.bank) {
@@ -79,19 +79,16 @@ pub fn check(
 /// The last `days` business days before `now`'s local date (`general.timezone`), oldest
 /// first: the window `status` and the worker's `fundrecon_statements_*` gauges look at.
 pub fn recent_business_days(cfg: &Config, now: DateTime<Utc>, days: usize) -> Vec<NaiveDate> {
-    let tz: chrono_tz::Tz = cfg.general.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let tz = cfg.tz();
     let today = now.with_timezone(&tz).date_naive();
-    let mut d = today.pred_opt().unwrap_or(today);
-    let mut dates = Vec::new();
-    // Bounded: a year of days without a business day ends the look.
-    for _ in 0..(days + 366) {
-        if dates.len() >= days {
-            break;
-        }
-        if crate::calendar::is_business_day(d) {
-            dates.push(d);
-        }
-        d = d.pred_opt().unwrap_or(d);
+    let cal = crate::calendar::active();
+    let mut dates = Vec::with_capacity(days);
+    let mut d = today;
+    while dates.len() < days
+        && let Some(prev) = cal.previous_business_day(d)
+    {
+        dates.push(prev);
+        d = prev;
     }
     dates.reverse();
     dates

@@ -320,7 +320,7 @@ fn read(job: &Job, limits: &Limits, preparer: &Preparer) -> anyhow::Result<Parse
                 // Each member a statement file of its own (its own hash: the same member in
                 // another zip, or given plain, is stored once), all read before any is stored.
                 // Checked (regular file, within the limit); the zip reader seeks, so the plain file.
-                let f = crate::parse::open_bounded(p, limits.max_file_bytes)?.into_inner();
+                let f = crate::parse::open_checked(p, limits.max_file_bytes)?;
                 let zip_limits = unzip::Limits::new(limits.max_file_bytes);
                 let members = unzip::extract(&name, std::io::BufReader::new(f), &zip_limits, |_| Ok(Vec::new()))?;
                 let files = members

@@ -65,8 +65,7 @@ use rust_decimal::Decimal;
 
 /// Parses every account of a BAI2 file (see the module documentation).
 pub fn parse(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Statement>, ParseError> {
-    let (text, _) = text::decode_checked(bytes, true)
-        .map_err(|e| ParseError::new(file, Location::Line(e.line), None, e.message))?;
+    let (text, _) = text::decode_checked(bytes, true).map_err(|e| e.into_parse(file))?;
     let mut p = Parser::new(file, limits);
     let mut last = 0;
     for (n, line) in Lines::new(&text) {

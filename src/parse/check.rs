@@ -116,10 +116,13 @@ pub fn statement(file: &str, s: &Statement) -> Result<(), ParseError> {
     text(file, loc, "account", &s.account)?;
     opt_text(file, loc, "statement id", &s.statement_id)?;
     opt_text(file, loc, "sequence", &s.sequence)?;
-    for (field, b) in [("opening balance", &s.opening), ("closing balance", &s.closing)] {
+    for (field, date_field, b) in [
+        ("opening balance", "opening balance date", &s.opening),
+        ("closing balance", "closing balance date", &s.closing),
+    ] {
         if let Some(b) = b {
             amount(file, loc, field, b.amount.amount, b.amount.currency)?;
-            date(file, loc, &format!("{field} date"), b.date)?;
+            date(file, loc, date_field, b.date)?;
         }
     }
     s.entries.iter().try_for_each(|e| entry(file, e))

@@ -162,12 +162,19 @@ pub fn check_size(file: &str, bytes: &[u8], limits: &Limits) -> Result<(), Parse
 }
 
 /// Opens a statement or book file named by a path, for reading at most `max_bytes`: the
-/// path must lead (through symlinks) to a regular file no larger than the limit, checked
-/// before a byte is read. A FIFO, a device (`/dev/zero`), a directory or an oversized file is
-/// refused at once, naming the file. Opened non-blocking, so a FIFO swapped in after the
-/// check cannot hang the reader either; the handle is checked again, and the returned
-/// reader stops one byte after the limit whatever the file does meanwhile.
+/// file is [`open_checked`], and the returned reader stops one byte after the limit
+/// whatever the file does meanwhile.
 pub fn open_bounded(path: &std::path::Path, max_bytes: u64) -> Result<std::io::Take<std::fs::File>, ParseError> {
+    Ok(std::io::Read::take(open_checked(path, max_bytes)?, max_bytes.saturating_add(1)))
+}
+
+/// Opens a file named by a path after checking it: the path must lead (through symlinks)
+/// to a regular file no larger than `max_bytes`, checked before a byte is read. A FIFO, a
+/// device (`/dev/zero`), a directory or an oversized file is refused at once, naming the
+/// file. Opened non-blocking, so a FIFO swapped in after the check cannot hang the reader
+/// either, and the handle is checked again. For readers that seek (a zip), which count
+/// what they inflate themselves; everything else reads through [`open_bounded`].
+pub fn open_checked(path: &std::path::Path, max_bytes: u64) -> Result<std::fs::File, ParseError> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = path.display().to_string();
     let refuse = |m: String| ParseError::new(&file, Location::File, None, m);
@@ -199,7 +206,7 @@ pub fn open_bounded(path: &std::path::Path, max_bytes: u64) -> Result<std::io::T
         .open(path)
         .map_err(|e| refuse(format!("cannot read: {e}")))?;
     check(&f.metadata().map_err(|e| refuse(format!("cannot read: {e}")))?)?;
-    Ok(std::io::Read::take(f, max_bytes.saturating_add(1)))
+    Ok(f)
 }
 
 /// Reads a whole statement or book file through [`open_bounded`].

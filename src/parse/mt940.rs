@@ -98,8 +98,7 @@ fn chunk(
     env: &mut Envelope,
     sink: &mut dyn FnMut(Statement) -> Result<(), ParseError>,
 ) -> Result<(), ParseError> {
-    let (text, enc) = text::decode_at(bytes, true, byte_base as usize, line_base)
-        .map_err(|e| ParseError::new(file, Location::Line(e.line), None, e.message))?;
+    let (text, enc) = text::decode_at(bytes, true, byte_base as usize, line_base).map_err(|e| e.into_parse(file))?;
     if let Some(i) = bytes.iter().position(|b| !b.is_ascii()) {
         let line = line_base + text::line_of(bytes, i);
         match env.text {

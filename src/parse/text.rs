@@ -29,6 +29,15 @@ pub struct DecodeError {
     pub offset: usize,
     pub line: u64,
     pub message: String,
+    /// UTF-8 and another encoding in one file: no other decoding can help.
+    pub mixed: bool,
+}
+
+impl DecodeError {
+    /// The parse error of `file` at this line.
+    pub fn into_parse(self, file: &str) -> super::ParseError {
+        super::ParseError::new(file, super::Location::Line(self.line), None, self.message)
+    }
 }
 
 /// Decodes for formats whose text is Latin or Chinese (MT940, BAI2, bank CSV).
@@ -57,7 +66,7 @@ pub fn decode_at(
     }
     let line_of = |i: usize| line_base + line_of(body, i);
     let bom = bom + byte_base;
-    let at = |i: usize, message: String| DecodeError { offset: i + bom, line: line_of(i), message };
+    let at = |i: usize, message: String| DecodeError { offset: i + bom, line: line_of(i), message, mixed: false };
     if let Some((utf8_at, other_at)) = mixed(body) {
         let (first, second) = if utf8_at < other_at {
             ("UTF-8 Chinese text", "text that is not UTF-8 (GBK?)")
@@ -71,16 +80,17 @@ pub fn decode_at(
         } else {
             format!("line {l1} holds {first}, line {l2} holds {second}")
         };
-        return Err(at(
-            later,
-            format!("mixed encodings: {what} (byte {}): re-export the file in one encoding", later + bom),
-        ));
+        return Err(DecodeError {
+            mixed: true,
+            ..at(later, format!("mixed encodings: {what} (byte {}): re-export the file in one encoding", later + bom))
+        });
     }
-    let chinese = gb2312_pair(body);
+    // Only where Latin-1 is allowed does it matter whether GB2312-style Chinese is there.
+    let chinese = || if allow_latin1 { gb2312_pair(body) } else { None };
     match gb18030(body) {
-        Ok(s) if chinese.is_some() || !allow_latin1 => Ok((Cow::Owned(s), Encoding::Gb18030)),
+        Ok(s) if !allow_latin1 || chinese().is_some() => Ok((Cow::Owned(s), Encoding::Gb18030)),
         Ok(_) => Ok((latin1(body), Encoding::Latin1)),
-        Err(bad) => match chinese {
+        Err(bad) => match chinese() {
             Some(c) if allow_latin1 => Err(at(
                 bad,
                 format!(

@@ -5,6 +5,7 @@
 //! temporary folder and leaves the previous folder as it was: a report folder always holds
 //! one whole run.
 
+use crate::archive::sync_dir;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,10 +20,6 @@ fn sibling(target: &Path, kind: &str) -> io::Result<PathBuf> {
         .ok_or_else(|| io::Error::other(format!("{}: not a folder or file name", target.display())))?;
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
     Ok(parent.join(format!(".{kind}-{}-{}-{n}", name.to_string_lossy(), std::process::id())))
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
 }
 
 /// A report folder being written: [`Staged::path`] is the temporary folder to write into,
@@ -94,24 +91,16 @@ impl Drop for Staged {
     }
 }
 
-/// Writes one file whole: a temporary file beside it, synced, then renamed over it.
+/// Writes one file whole: a temporary file beside it, synced, then renamed over it (a
+/// failure leaves the previous file as it was; the temporary file is removed on drop).
 pub fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    fn write(tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        fail_point(path)?;
-        let mut f = std::fs::File::create(tmp)?;
-        io::Write::write_all(&mut f, bytes)?;
-        f.sync_all()?;
-        std::fs::rename(tmp, path)
-    }
-    let tmp = sibling(path, "tmp")?;
-    let written = write(&tmp, path, bytes);
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written?;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        let _ = sync_dir(parent);
-    }
+    fail_point(path)?;
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
+    io::Write::write_all(&mut tmp, bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    let _ = sync_dir(parent);
     Ok(())
 }
 

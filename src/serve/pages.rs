@@ -103,7 +103,7 @@ async fn as_of(app: &App) -> anyhow::Result<NaiveDate> {
     Ok(match runs.iter().map(|r| r.business_date).max() {
         Some(d) => d,
         None => {
-            let tz: chrono_tz::Tz = app.cfg.general.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+            let tz = app.cfg.tz();
             chrono::Utc::now().with_timezone(&tz).date_naive()
         }
     })

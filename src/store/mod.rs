@@ -1451,7 +1451,9 @@ use on_tx;
 
 // After the macros: the queue's queries use `on_pool!`.
 mod queue;
-pub use queue::{Exclusive, LockHolder, QueueRow, RequeueError, StageRow, WorkerRow};
+pub use queue::{
+    Exclusive, FETCH_ERROR_PREFIX, FETCHED_ERROR_POINTER, LockHolder, QueueRow, RequeueError, StageRow, WorkerRow,
+};
 
 /// Placeholder `n` (from 1) of a statement built at run time. SQLite gets anonymous `?`
 /// (bound in order): for `$n` it looks each name up in a list, once per parameter, which

@@ -15,6 +15,12 @@ use super::{Pool, Result, Store, StoreError, now};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 
+/// How the worker writes a batch's failed fetch into `runs.error` (`fetching: <cause>`)
+/// and where its fetch record keeps the cause in `runs.summary` (the `Fetched` of
+/// `job::daily` under `"worker"`): the rerun check reads both.
+pub const FETCH_ERROR_PREFIX: &str = "fetching:";
+pub const FETCHED_ERROR_POINTER: &str = "/worker/fetched/error";
+
 /// States a worker may take a batch in (`running` belongs to `fundrecon run`).
 const OPEN_STATES: &str = "('queued', 'fetching', 'parsing', 'matching', 'reporting')";
 
@@ -299,8 +305,9 @@ impl Store {
             .summary
             .as_deref()
             .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
-            .and_then(|v| v.pointer("/worker/fetched/error").and_then(|e| e.as_str()).map(str::to_string));
-        if let Some(e) = row.error.as_deref().filter(|e| e.starts_with("fetching:")).map(str::to_string).or(fetch_error)
+            .and_then(|v| v.pointer(FETCHED_ERROR_POINTER).and_then(|e| e.as_str()).map(str::to_string));
+        if let Some(e) =
+            row.error.as_deref().filter(|e| e.starts_with(FETCH_ERROR_PREFIX)).map(str::to_string).or(fetch_error)
         {
             let first = e.lines().next().unwrap_or_default().to_string();
             return Ok(Some(format!("its last fetch failed: {first}")));

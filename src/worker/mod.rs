@@ -367,7 +367,7 @@ impl<'a> Worker<'a> {
                             // nothing was pulled, so the batch fails here, at its fetch; the
                             // later stages do not run and never show as done.
                             tracing::error!(error = %e, "fetch failed permanently; the batch fails");
-                            let cause = format!("fetching: {e}");
+                            let cause = format!("{} {e}", crate::store::FETCH_ERROR_PREFIX);
                             self.fail_batch(&row, &stage, log_id, &cause, &cause, &carry, secs).await;
                             return After::Continue;
                         }

@@ -102,9 +102,7 @@ pub(crate) fn decode(file: &str, bytes: &[u8], want: Want) -> Result<(String, te
         Want::Auto => {
             match text::decode_checked(bytes, false) {
                 Ok((s, enc)) => return Ok((s.into_owned(), enc)),
-                Err(e) if e.message.starts_with("mixed") => {
-                    return Err(ParseError::new(file, Location::Line(e.line), None, e.message));
-                }
+                Err(e) if e.mixed => return Err(e.into_parse(file)),
                 Err(_) => {}
             }
             let u = std::str::from_utf8(body).err().map(|e| e.valid_up_to()).unwrap_or(0);
