@@ -341,3 +341,31 @@ async fn negations_hold_and_full_exports_keep_to_their_period() {
         );
     }
 }
+
+/// A negating record is found in the other direction too: exports write a 红字 with the
+/// voucher's sign or the opposite one, so a receipts row may cancel a disbursement.
+#[tokio::test]
+async fn a_negating_record_cancels_its_voucher_in_either_direction() {
+    let tmp = tempfile::tempdir().unwrap();
+    for b in backends(tmp.path(), "books_either_way").await {
+        let dir = tmp.path().join(b.name);
+        let cfg_path = demo_copy(&dir, &b.url);
+        let cfg = cfg_path.to_str().unwrap();
+        assert!(run(cfg).status.code().is_some_and(|c| c <= 1));
+        rewrite(
+            &dir.join("demo/books/receipts.csv"),
+            &[],
+            &["HZ-0007,450012345678901234,2024-03-21,12000000.00,CNY,,,红字冲销,,,20240321-0007"],
+            true,
+        );
+        let out = run(cfg);
+        assert!(out.status.code().is_some_and(|c| c <= 1), "{}: {}", b.name, said(&out));
+        let all = report(&dir, "matches.csv") + &report(&dir, "discrepancies.csv");
+        assert!(!all.contains("20240321-0007"), "{}: {all}", b.name);
+        assert!(
+            report(&dir, "report.html").contains("450012345678901234 拨付 20240321-0007: 红字冲销 by voucher HZ-0007"),
+            "{}",
+            b.name
+        );
+    }
+}

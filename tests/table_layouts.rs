@@ -53,7 +53,7 @@ fn book_json(records: &[fundrecon::book::BookRecord]) -> Value {
         records
             .iter()
             .map(|r| {
-                json!({
+                let mut v = json!({
                     "voucher_no": r.voucher_no,
                     "account_no": r.account_no,
                     "date": r.date.to_string(),
@@ -65,7 +65,14 @@ fn book_json(records: &[fundrecon::book::BookRecord]) -> Value {
                     "purpose": r.purpose,
                     "batch_ref": r.batch_ref,
                     "location": r.location,
-                })
+                });
+                // Only rows that withdraw a voucher say so (older expectations stay as they are).
+                match &r.void {
+                    Some(fundrecon::book::Void::Voided) => v["void"] = json!("voided"),
+                    Some(fundrecon::book::Void::Negates(t)) => v["void"] = json!({ "negates": t }),
+                    None => {}
+                }
+                v
             })
             .collect(),
     )

@@ -27,7 +27,7 @@
 
 use super::redelivery::{self, Earlier, Identity, Verdict};
 use super::{AccountData, StoredEntry, StoredRecord, entry_keys};
-use crate::book::BookRecord;
+use crate::book::{BookRecord, Direction};
 use crate::matching::{BankItem, BookItem};
 use crate::money;
 use crate::statement::Statement;
@@ -188,6 +188,16 @@ pub enum LedgerError {
     /// The store's refusal of a negating record (see `StoreError::Refused`).
     #[error("{0}")]
     Refused(String),
+}
+
+/// The position of an account's voucher in one direction, if stored.
+fn find_voucher(h: &DefaultHashBuilder, acct: &Rows, direction: Direction, voucher: &str) -> Option<u32> {
+    acct.vouchers
+        .find(h.hash_one((direction.as_str(), voucher)), |&i| {
+            let x = &acct.records[i as usize];
+            x.direction == direction && x.item.voucher_no == voucher
+        })
+        .copied()
 }
 
 fn record_identity(h: &DefaultHashBuilder, r: &StoredRecord) -> u64 {
@@ -449,24 +459,27 @@ impl Ledger {
         }
         for (account_no, row, target) in negations {
             let acct = self.accounts.get_mut(&account_no).expect("stored above");
-            let h = self.hasher.hash_one((row.direction.as_str(), target.as_str()));
-            let rows = &acct.records;
-            let found = acct
-                .vouchers
-                .find(h, |&i| {
-                    let x = &rows[i as usize];
-                    x.direction == row.direction && x.item.voucher_no == target
-                })
-                .copied();
-            let Some(i) = found else {
-                return Err(LedgerError::Refused(format!(
-                    "{}: field voids: voucher {target:?} is not in the books of account {account_no} ({}), so {} cannot cancel it",
-                    row.location,
-                    row.direction.as_str(),
-                    row.item.voucher_no
-                )));
+            // Either direction, as in the database: a 红字 is written with either sign.
+            let found: Vec<u32> = [Direction::Disbursement, Direction::Receipt]
+                .into_iter()
+                .filter_map(|d| find_voucher(&self.hasher, acct, d, &target))
+                .collect();
+            let i = match found.as_slice() {
+                [i] => *i,
+                [] => {
+                    return Err(LedgerError::Refused(format!(
+                        "{}: field voids: voucher {target:?} is not in the books of account {account_no}, so {} cannot cancel it",
+                        row.location, row.item.voucher_no
+                    )));
+                }
+                _ => {
+                    return Err(LedgerError::Refused(format!(
+                        "{}: field voids: voucher {target:?} of account {account_no} is both a disbursement and a receipt; a negating record cannot tell which it cancels",
+                        row.location
+                    )));
+                }
             };
-            if acct.records[i as usize].item.amount != row.item.amount {
+            if acct.records[i as usize].item.amount.abs() != row.item.amount.abs() {
                 return Err(LedgerError::Refused(format!(
                     "{}: field amount: {} cancels voucher {target} of {}: a negating record cancels the whole voucher; a partial correction is a voucher of its own",
                     row.location,
@@ -480,16 +493,11 @@ impl Ledger {
         for acct in self.accounts.values_mut().filter(|a| !a.negates.is_empty()) {
             let again: Vec<u32> = acct
                 .negates
-                .iter()
-                .filter_map(|(&n, target)| {
-                    let neg = &acct.records[n as usize];
-                    let h = self.hasher.hash_one((neg.direction.as_str(), target.as_str()));
-                    acct.vouchers
-                        .find(h, |&i| {
-                            let x = &acct.records[i as usize];
-                            x.direction == neg.direction && x.item.voucher_no == *target
-                        })
-                        .copied()
+                .values()
+                .flat_map(|target| {
+                    [Direction::Disbursement, Direction::Receipt]
+                        .into_iter()
+                        .filter_map(|d| find_voucher(&self.hasher, acct, d, target))
                 })
                 .collect();
             acct.withdrawn.extend(again);

@@ -683,13 +683,18 @@ impl Store {
         // export withdraws what it does not hold within its period only, so a monthly
         // export does not empty the months before it.
         let period = (records.iter().map(|r| r.date).min(), records.iter().map(|r| r.date).max());
-        let key_of = |r: &BookRecord| -> Option<(String, String, String)> {
-            let target = match r.void.as_ref()? {
-                crate::book::Void::Voided => &r.voucher_no,
-                crate::book::Void::Negates(t) => t,
-            };
-            Some((r.account_no.clone(), r.direction.as_str().to_string(), target.clone()))
+        // What each void row withdraws: its own voucher (作废), or the voucher a negating
+        // record names, in whichever direction the books hold it (a 红字 is written with
+        // either sign, depending on the export's style).
+        let targets = |r: &BookRecord| -> Option<(String, Option<&'static str>, String)> {
+            match r.void.as_ref()? {
+                crate::book::Void::Voided => {
+                    Some((r.account_no.clone(), Some(r.direction.as_str()), r.voucher_no.clone()))
+                }
+                crate::book::Void::Negates(t) => Some((r.account_no.clone(), None, t.clone())),
+            }
         };
+        let find_sql = "SELECT direction, amount, withdrawn FROM book_records WHERE account_no = $1 AND voucher_no = $2 AND ($3 IS NULL OR direction = $3) ORDER BY direction";
         let state_sql =
             "SELECT withdrawn FROM book_records WHERE account_no = $1 AND direction = $2 AND voucher_no = $3";
         on_pool!(self, p => {
@@ -697,10 +702,11 @@ impl Store {
             // What the void rows withdraw was live before? A withdrawal is reported once,
             // when a voucher that was in the books leaves them.
             let mut live_before: HashSet<(String, String, String)> = HashSet::new();
-            for k in records.iter().filter_map(key_of) {
-                let row = sqlx::query(state_sql).bind(&k.0).bind(&k.1).bind(&k.2).fetch_optional(&mut *tx).await?;
-                if let Some(row) = row && row.try_get::<Option<String>, _>("withdrawn")?.is_none() {
-                    live_before.insert(k);
+            for (account, dir, voucher) in records.iter().filter_map(targets) {
+                for row in sqlx::query(find_sql).bind(&account).bind(voucher.as_str()).bind(dir).fetch_all(&mut *tx).await? {
+                    if row.try_get::<Option<String>, _>("withdrawn")?.is_none() {
+                        live_before.insert((account.clone(), row.try_get("direction")?, voucher.clone()));
+                    }
                 }
             }
             if delivery.full && records.is_empty() {
@@ -762,39 +768,50 @@ impl Store {
                 known += existing;
                 new += chunk.len() as u64 - existing;
             }
-            // Negating records cancel the voucher they name (same account and direction),
-            // which must be in the books with the same amount.
+            // Negating records cancel the voucher they name (same account, either direction:
+            // exports write a 红字 with the voucher's sign or the opposite one), which must
+            // be in the books, once, with the same amount.
             for r in records {
                 let Some(crate::book::Void::Negates(target)) = &r.void else { continue };
-                let row = sqlx::query("SELECT amount FROM book_records WHERE account_no = $1 AND direction = $2 AND voucher_no = $3")
-                    .bind(&r.account_no).bind(r.direction.as_str()).bind(target)
-                    .fetch_optional(&mut *tx).await?;
-                let Some(row) = row else {
-                    return Err(StoreError::Refused(format!(
-                        "{}: {}: field voids: voucher {target:?} is not in the books of account {} ({}), so {} cannot cancel it",
-                        delivery.file, r.location, r.account_no, r.direction.as_str(), r.voucher_no
-                    )));
+                let found = sqlx::query(find_sql)
+                    .bind(&r.account_no).bind(target).bind(None::<&str>)
+                    .fetch_all(&mut *tx).await?;
+                let row = match found.as_slice() {
+                    [row] => row,
+                    [] => {
+                        return Err(StoreError::Refused(format!(
+                            "{}: {}: field voids: voucher {target:?} is not in the books of account {}, so {} cannot cancel it",
+                            delivery.file, r.location, r.account_no, r.voucher_no
+                        )));
+                    }
+                    _ => {
+                        return Err(StoreError::Refused(format!(
+                            "{}: {}: field voids: voucher {target:?} of account {} is both a disbursement and a receipt; a negating record cannot tell which it cancels",
+                            delivery.file, r.location, r.account_no
+                        )));
+                    }
                 };
                 let amount = row.try_get::<DbMoney, _>("amount")?.0;
-                if amount != r.amount.amount {
+                if amount.abs() != r.amount.amount.abs() {
                     return Err(StoreError::Refused(format!(
                         "{}: {}: field amount: {} cancels voucher {target} of {}: a negating record cancels the whole voucher; a partial correction is a voucher of its own",
                         delivery.file, r.location, crate::money::canonical(r.amount.amount.abs()), crate::money::canonical(amount.abs())
                     )));
                 }
+                let dir: String = row.try_get("direction")?;
                 sqlx::query("UPDATE book_records SET withdrawn = $1 WHERE account_no = $2 AND direction = $3 AND voucher_no = $4")
                     .bind(format!("红字冲销 by voucher {} ({} {})", r.voucher_no, delivery.file, r.location))
-                    .bind(&r.account_no).bind(r.direction.as_str()).bind(target)
+                    .bind(&r.account_no).bind(&dir).bind(target)
                     .execute(&mut *tx).await?;
             }
             // A voucher this delivery brought back stays out while a stored negating
             // record names it (the 红字 came in another delivery or source).
             sqlx::query(
                 "UPDATE book_records SET withdrawn = (SELECT '红字冲销 by voucher ' || n.voucher_no FROM book_records n \
-                 WHERE n.account_no = book_records.account_no AND n.direction = book_records.direction AND n.negates = book_records.voucher_no \
+                 WHERE n.account_no = book_records.account_no AND n.negates = book_records.voucher_no \
                  ORDER BY n.voucher_no LIMIT 1) \
                  WHERE delivery = $1 AND withdrawn IS NULL AND EXISTS (SELECT 1 FROM book_records n \
-                 WHERE n.account_no = book_records.account_no AND n.direction = book_records.direction AND n.negates = book_records.voucher_no)",
+                 WHERE n.account_no = book_records.account_no AND n.negates = book_records.voucher_no)",
             )
             .bind(delivery.sha256)
             .execute(&mut *tx)

@@ -260,12 +260,10 @@ pub(crate) fn books(origin: &Origin<'_>, recs: Vec<Rec>) -> Result<Vec<BookRecor
             }
             let void = crate::book::void_of(r.status.as_deref(), r.voids.as_deref(), &voucher_no)
                 .map_err(|(f, m)| origin.err(r.line, Some(f), m))?;
-            // A negating record (红字) is written with the opposite sign of the voucher it
-            // cancels: its direction is the cancelled voucher's.
-            let negating = matches!(void, Some(crate::book::Void::Negates(_)));
-            let direction =
-                if r.amount.is_sign_negative() != negating { Direction::Disbursement } else { Direction::Receipt };
-            let amount = if negating { -r.amount } else { r.amount };
+            // A negating record (红字) keeps the sign it was written with; the store finds
+            // the voucher it cancels in either direction.
+            let direction = if r.amount.is_sign_negative() { Direction::Disbursement } else { Direction::Receipt };
+            let amount = r.amount;
             Ok(BookRecord {
                 voucher_no,
                 account_no,
